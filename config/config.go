@@ -1,0 +1,418 @@
+// Package config loads Treue's settings from an optional YAML file and TREUE_*
+// environment variables, strictly: unknown keys, wrong types and impossible
+// values stop the program with a message naming the key.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+)
+
+// Config is every setting of Treue.
+type Config struct {
+	HTTP      HTTP      `mapstructure:"http"`
+	Database  Database  `mapstructure:"database"`
+	Log       Log       `mapstructure:"log"`
+	Security  Security  `mapstructure:"security"`
+	Webhooks  Webhooks  `mapstructure:"webhooks"`
+	Shopware  Shopware  `mapstructure:"shopware"`
+	Rules     Rules     `mapstructure:"rules"`
+	Shops     []Shop    `mapstructure:"shops"`
+	Retention Retention `mapstructure:"retention"`
+}
+
+// HTTP configures the listener.
+type HTTP struct {
+	Addr string `mapstructure:"addr"`
+	// PublicURL is how shops reach Treue (used in the Shopware confirmation URL).
+	PublicURL         string        `mapstructure:"public_url"`
+	MaxBodyBytes      int64         `mapstructure:"max_body_bytes"`
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
+	ReadTimeout       time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout      time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
+	ShutdownTimeout   time.Duration `mapstructure:"shutdown_timeout"`
+	TrustedProxies    []string      `mapstructure:"trusted_proxies"`
+}
+
+// Database configures storage.
+type Database struct {
+	Driver          string        `mapstructure:"driver"`
+	DSN             string        `mapstructure:"dsn"`
+	AutoMigrate     bool          `mapstructure:"auto_migrate"`
+	MaxOpenConns    int           `mapstructure:"max_open_conns"`
+	MaxIdleConns    int           `mapstructure:"max_idle_conns"`
+	ConnMaxLifetime time.Duration `mapstructure:"conn_max_lifetime"`
+	SlowQuery       time.Duration `mapstructure:"slow_query"`
+}
+
+// Log configures the structured log.
+type Log struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"`
+}
+
+// Security holds the key that encrypts shop secrets at rest.
+type Security struct {
+	SecretKey     string `mapstructure:"secret_key"`
+	SecretKeyFile string `mapstructure:"secret_key_file"`
+}
+
+// Webhooks configures intake and processing.
+type Webhooks struct {
+	TimestampTolerance time.Duration `mapstructure:"timestamp_tolerance"`
+	BatchSize          int           `mapstructure:"batch_size"`
+	PollInterval       time.Duration `mapstructure:"poll_interval"`
+	MaxAttempts        int           `mapstructure:"max_attempts"`
+}
+
+// Shopware configures the Shopware 6 app.
+type Shopware struct {
+	AppName      string `mapstructure:"app_name"`
+	AppSecret    string `mapstructure:"app_secret"`
+	AppSecretEnv string `mapstructure:"app_secret_env"`
+}
+
+// Rules configures the merchant's rules file.
+type Rules struct {
+	File string `mapstructure:"file"`
+}
+
+// Retention bounds how long personal data is kept.
+type Retention struct {
+	RawPayloadDays int `mapstructure:"raw_payload_days"`
+	EventDays      int `mapstructure:"event_days"`
+}
+
+// Shop declares a shop (tenant) in the config file.
+type Shop struct {
+	Key       string   `mapstructure:"key"`
+	Platform  string   `mapstructure:"platform"`
+	Name      string   `mapstructure:"name"`
+	Timezone  string   `mapstructure:"timezone"`
+	Currency  string   `mapstructure:"currency"`
+	Secret    string   `mapstructure:"secret"`
+	SecretEnv string   `mapstructure:"secret_env"`
+	Secrets   []string `mapstructure:"secrets"`
+	// Domain is the Shopify shop domain, matched against X-Shopify-Shop-Domain.
+	Domain string `mapstructure:"domain"`
+	// ClientID is the Adobe I/O client id, matched against recipientclientid.
+	ClientID       string   `mapstructure:"client_id"`
+	PublicKeyFiles []string `mapstructure:"public_key_files"`
+	// ShopwareID is the Shopware shopId, for a Shopware shop declared by hand.
+	ShopwareID string `mapstructure:"shopware_id"`
+	URL        string `mapstructure:"url"`
+}
+
+// defaults lists every key with its default. Viper only maps environment
+// variables onto keys it knows, so every key must appear here (spf13/viper#188).
+var defaults = map[string]any{
+	"http.addr":                    ":8080",
+	"http.public_url":              "",
+	"http.max_body_bytes":          int64(1 << 20),
+	"http.read_header_timeout":     5 * time.Second,
+	"http.read_timeout":            15 * time.Second,
+	"http.write_timeout":           30 * time.Second,
+	"http.idle_timeout":            60 * time.Second,
+	"http.shutdown_timeout":        20 * time.Second,
+	"http.trusted_proxies":         []string{},
+	"database.driver":              "sqlite",
+	"database.dsn":                 "treue.db",
+	"database.auto_migrate":        false,
+	"database.max_open_conns":      20,
+	"database.max_idle_conns":      10,
+	"database.conn_max_lifetime":   3 * time.Minute,
+	"database.slow_query":          200 * time.Millisecond,
+	"log.level":                    "info",
+	"log.format":                   "json",
+	"security.secret_key":          "",
+	"security.secret_key_file":     "",
+	"webhooks.timestamp_tolerance": 5 * time.Minute,
+	"webhooks.batch_size":          50,
+	"webhooks.poll_interval":       200 * time.Millisecond,
+	"webhooks.max_attempts":        10,
+	"shopware.app_name":            "",
+	"shopware.app_secret":          "",
+	"shopware.app_secret_env":      "",
+	"rules.file":                   "rules.yaml",
+	"retention.raw_payload_days":   30,
+	"retention.event_days":         1095,
+	"shops":                        []any{},
+}
+
+// Keys returns every configuration key, sorted.
+func Keys() []string {
+	keys := make([]string, 0, len(defaults))
+	for k := range defaults {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// EnvName is the environment variable that overrides key.
+func EnvName(key string) string {
+	return "TREUE_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Load reads path (optional: "" means defaults and environment only) and the
+// environment through getenv, and validates the result.
+func Load(path string, getenv func(string) string) (Config, error) {
+	v := viper.New()
+	for k, d := range defaults {
+		v.SetDefault(k, d)
+	}
+	var src *source
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		src, err = parseSource(path, data)
+		if err != nil {
+			return Config{}, err
+		}
+		if err := src.checkKnown(reflect.TypeOf(Config{})); err != nil {
+			return Config{}, err
+		}
+		v.SetConfigType("yaml")
+		if err := v.ReadConfig(strings.NewReader(string(data))); err != nil {
+			return Config{}, fmt.Errorf("config: %s: %w", path, err)
+		}
+	}
+	// Environment variables are looked up through getenv, not os.Getenv, so that
+	// tests and the caller decide what the process sees.
+	for k := range defaults {
+		if k == "shops" {
+			continue
+		}
+		if val := getenv(EnvName(k)); val != "" {
+			v.Set(k, val)
+		}
+	}
+	var c Config
+	err := v.UnmarshalExact(&c, func(dc *mapstructure.DecoderConfig) {
+		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(
+			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.StringToSliceHookFunc(","),
+		)
+	})
+	if err != nil {
+		return Config{}, src.explain(err)
+	}
+	if err := c.resolveSecrets(getenv); err != nil {
+		return Config{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, src.locate(err)
+	}
+	return c, nil
+}
+
+func (c *Config) resolveSecrets(getenv func(string) string) error {
+	if c.Shopware.AppSecret == "" && c.Shopware.AppSecretEnv != "" {
+		c.Shopware.AppSecret = getenv(c.Shopware.AppSecretEnv)
+		if c.Shopware.AppSecret == "" {
+			return &KeyError{Key: "shopware.app_secret_env", Msg: fmt.Sprintf("environment variable %s is empty", c.Shopware.AppSecretEnv)}
+		}
+	}
+	for i := range c.Shops {
+		s := &c.Shops[i]
+		if s.SecretEnv != "" {
+			val := getenv(s.SecretEnv)
+			if val == "" {
+				return &KeyError{Key: fmt.Sprintf("shops[%d].secret_env", i), Msg: fmt.Sprintf("environment variable %s is empty", s.SecretEnv)}
+			}
+			s.Secret = val
+		}
+	}
+	return nil
+}
+
+// KeyError is a problem with one configuration key.
+type KeyError struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *KeyError) Error() string {
+	if e.File != "" && e.Line > 0 {
+		return fmt.Sprintf("config: %s:%d: %s: %s", e.File, e.Line, e.Key, e.Msg)
+	}
+	return fmt.Sprintf("config: %s: %s", e.Key, e.Msg)
+}
+
+// Errors is several configuration problems.
+type Errors []error
+
+func (e Errors) Error() string {
+	parts := make([]string, len(e))
+	for i, err := range e {
+		parts[i] = err.Error()
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Validate reports every impossible value, naming its key.
+func (c *Config) Validate() error {
+	var errs Errors
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.HTTP.Addr == "" {
+		bad("http.addr", "must not be empty")
+	}
+	if c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 64<<20 {
+		bad("http.max_body_bytes", "must be between 1024 and 67108864, got %d", c.HTTP.MaxBodyBytes)
+	}
+	for key, d := range map[string]time.Duration{
+		"http.read_header_timeout": c.HTTP.ReadHeaderTimeout, "http.read_timeout": c.HTTP.ReadTimeout,
+		"http.write_timeout": c.HTTP.WriteTimeout, "http.idle_timeout": c.HTTP.IdleTimeout,
+		"http.shutdown_timeout": c.HTTP.ShutdownTimeout, "webhooks.timestamp_tolerance": c.Webhooks.TimestampTolerance,
+		"webhooks.poll_interval": c.Webhooks.PollInterval, "database.conn_max_lifetime": c.Database.ConnMaxLifetime,
+	} {
+		if d <= 0 {
+			bad(key, "must be a positive duration such as 5s, got %s", d)
+		}
+	}
+	switch c.Database.Driver {
+	case "sqlite", "mysql":
+	default:
+		bad("database.driver", "must be sqlite or mysql, got %q", c.Database.Driver)
+	}
+	if c.Database.DSN == "" {
+		bad("database.dsn", "must not be empty")
+	}
+	if c.Database.MaxOpenConns < 1 {
+		bad("database.max_open_conns", "must be at least 1")
+	}
+	if c.Database.MaxIdleConns < 0 || c.Database.MaxIdleConns > c.Database.MaxOpenConns {
+		bad("database.max_idle_conns", "must be between 0 and database.max_open_conns")
+	}
+	if _, err := ParseLevel(c.Log.Level); err != nil {
+		bad("log.level", "%v", err)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		bad("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+	if c.Webhooks.BatchSize < 1 || c.Webhooks.BatchSize > 1000 {
+		bad("webhooks.batch_size", "must be between 1 and 1000")
+	}
+	if c.Webhooks.MaxAttempts < 1 {
+		bad("webhooks.max_attempts", "must be at least 1")
+	}
+	if c.Retention.RawPayloadDays < 1 {
+		bad("retention.raw_payload_days", "must be at least 1")
+	}
+	if c.Retention.EventDays < 1 {
+		bad("retention.event_days", "must be at least 1")
+	}
+	if (c.Shopware.AppName == "") != (c.Shopware.AppSecret == "") {
+		bad("shopware.app_secret", "shopware.app_name and shopware.app_secret are set together or not at all")
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Shops {
+		p := fmt.Sprintf("shops[%d]", i)
+		if seen[s.Key] {
+			bad(p+".key", "duplicate shop key %q", s.Key)
+		}
+		seen[s.Key] = true
+		errs = append(errs, s.validate(p)...)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+func (s Shop) validate(p string) Errors {
+	var errs Errors
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &KeyError{Key: p + "." + key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if s.Key == "" {
+		bad("key", "is required")
+	}
+	switch s.Platform {
+	case "standard", "shopify", "shopware":
+		if s.Secret == "" && len(s.Secrets) == 0 {
+			bad("secret", "is required for platform %s (or secret_env, or secrets)", s.Platform)
+		}
+	case "adobe":
+		if s.ClientID == "" {
+			bad("client_id", "is required for platform adobe")
+		}
+	default:
+		bad("platform", "must be one of shopware, shopify, adobe, standard; got %q", s.Platform)
+	}
+	if s.Platform == "shopify" && s.Domain == "" {
+		bad("domain", "is required for platform shopify")
+	}
+	if s.Platform == "shopware" && s.ShopwareID == "" {
+		bad("shopware_id", "is required for a Shopware shop declared in the config (or let it register itself)")
+	}
+	if s.Timezone != "" {
+		if _, err := time.LoadLocation(s.Timezone); err != nil {
+			bad("timezone", "unknown time zone %q", s.Timezone)
+		}
+	}
+	for _, f := range s.PublicKeyFiles {
+		if _, err := os.Stat(f); err != nil {
+			bad("public_key_files", "%v", err)
+		}
+	}
+	return errs
+}
+
+// ParseLevel maps a level name onto slog.
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, errors.New("must be debug, info, warn or error")
+	}
+	return l, nil
+}
+
+// LogValue masks every secret, so a Config can be logged.
+func (c Config) LogValue() slog.Value {
+	mask := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "***"
+	}
+	return slog.GroupValue(
+		slog.String("http.addr", c.HTTP.Addr),
+		slog.String("database.driver", c.Database.Driver),
+		slog.String("database.dsn", MaskDSN(c.Database.DSN)),
+		slog.String("security.secret_key", mask(c.Security.SecretKey)),
+		slog.String("shopware.app_name", c.Shopware.AppName),
+		slog.String("shopware.app_secret", mask(c.Shopware.AppSecret)),
+		slog.Int("shops", len(c.Shops)),
+		slog.String("rules.file", c.Rules.File),
+	)
+}
+
+// MaskDSN hides the password in a go-sql-driver DSN (user:pass@tcp(...)/db).
+func MaskDSN(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	if at < 0 {
+		return dsn
+	}
+	user, _, hasPass := strings.Cut(dsn[:at], ":")
+	if !hasPass {
+		return dsn
+	}
+	return user + ":***" + dsn[at:]
+}

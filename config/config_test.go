@@ -1,0 +1,118 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "treue.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoad_Defaults(t *testing.T) {
+	c, err := Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Addr != ":8080" || c.Database.Driver != "sqlite" || c.Database.DSN != "treue.db" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if c.HTTP.MaxBodyBytes != 1<<20 || c.Webhooks.TimestampTolerance != 5*time.Minute {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestLoad_FileAndEnvPrecedence(t *testing.T) {
+	p := writeFile(t, "http:\n  addr: \":9000\"\n  max_body_bytes: 2048\ndatabase:\n  driver: mysql\n  dsn: root:@tcp(127.0.0.1:3306)/x\n")
+	c, err := Load(p, env(map[string]string{"TREUE_HTTP_ADDR": ":9100", "TREUE_HTTP_READ_TIMEOUT": "3s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Addr != ":9100" {
+		t.Errorf("env must win over file: %q", c.HTTP.Addr)
+	}
+	if c.HTTP.MaxBodyBytes != 2048 || c.Database.Driver != "mysql" {
+		t.Errorf("file must win over defaults: %+v", c)
+	}
+	if c.HTTP.ReadTimeout != 3*time.Second {
+		t.Errorf("env duration: %v", c.HTTP.ReadTimeout)
+	}
+}
+
+func TestLoad_Errors(t *testing.T) {
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		want       []string
+	}{
+		{"ErrUnknownKey", "http:\n  adress: x\n", nil, []string{"treue.yaml:2: http.adress: unknown key"}},
+		{"ErrUnknownSection", "htp: {}\n", nil, []string{"treue.yaml:1: htp: unknown key"}},
+		{"ErrWrongType", "http:\n  max_body_bytes: lots\n", nil, []string{"treue.yaml:2: http.max_body_bytes"}},
+		{"ErrImpossible", "http:\n  max_body_bytes: 10\n", nil, []string{"treue.yaml:2: http.max_body_bytes: must be between"}},
+		{"ErrDriver", "", map[string]string{"TREUE_DATABASE_DRIVER": "oracle"}, []string{"database.driver: must be sqlite or mysql"}},
+		{"ErrShop", "shops:\n  - key: acme\n    platform: standard\n", nil, []string{"treue.yaml:2: shops[0].secret: is required"}},
+		{"ErrShopUnknownKey", "shops:\n  - key: acme\n    platfrom: standard\n", nil, []string{"treue.yaml:3: shops[0].platfrom: unknown key"}},
+		{"ErrSecretEnvEmpty", "shops:\n  - key: acme\n    platform: standard\n    secret_env: NOPE\n", nil, []string{"shops[0].secret_env: environment variable NOPE is empty"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := ""
+			if tt.file != "" {
+				p = writeFile(t, tt.file)
+			}
+			_, err := Load(p, env(tt.env))
+			if err == nil {
+				t.Fatal("want error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoad_ShopSecretEnv(t *testing.T) {
+	p := writeFile(t, "shops:\n  - key: acme\n    platform: standard\n    secret_env: ACME_SECRET\n")
+	c, err := Load(p, env(map[string]string{"ACME_SECRET": "whsec_abc"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Shops[0].Secret != "whsec_abc" {
+		t.Fatalf("secret_env not resolved: %+v", c.Shops[0])
+	}
+}
+
+func TestConfig_LogValueMasksSecrets(t *testing.T) {
+	c, _ := Load("", env(nil))
+	c.Security.SecretKey = "topsecret"
+	c.Database.DSN = "root:hunter2@tcp(db:3306)/treue"
+	s := c.LogValue().String()
+	if strings.Contains(s, "topsecret") || strings.Contains(s, "hunter2") {
+		t.Fatalf("secret in log value: %s", s)
+	}
+}
+
+func TestKeysHaveEnvNames(t *testing.T) {
+	for _, k := range Keys() {
+		if !strings.HasPrefix(EnvName(k), "TREUE_") {
+			t.Fatal(k)
+		}
+	}
+	if EnvName("http.max_body_bytes") != "TREUE_HTTP_MAX_BODY_BYTES" {
+		t.Fatal(EnvName("http.max_body_bytes"))
+	}
+}

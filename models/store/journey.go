@@ -1,0 +1,293 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/treue/treue/models"
+)
+
+// Identity kinds, strongest first.
+const (
+	IdentityID     = "id"
+	IdentityNumber = "number"
+	IdentityEmail  = "email"
+)
+
+type customerRow struct {
+	ShopID             int64
+	ID                 int64
+	PublicID           string
+	Stage              string
+	OrderCount         int
+	PositiveOrderCount int
+	TotalSpentCents    int64
+	LastOrderAt        *time.Time
+	MarketingConsent   bool
+	Profile            string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+func (customerRow) TableName() string { return "customers" }
+
+type identityRow struct {
+	ShopID     int64
+	Kind       string
+	Value      string
+	CustomerID int64
+	CreatedAt  time.Time
+}
+
+func (identityRow) TableName() string { return "customer_identities" }
+
+// Identity is one way a shop names a customer.
+type Identity struct {
+	Kind  string `json:"kind"`
+	Value string `json:"value"`
+}
+
+// Identities lists the identities a reference carries, strongest first.
+func Identities(ref models.CustomerRef) []Identity {
+	var ids []Identity
+	if ref.ID != "" {
+		ids = append(ids, Identity{IdentityID, ref.ID})
+	}
+	if ref.Number != "" {
+		ids = append(ids, Identity{IdentityNumber, ref.Number})
+	}
+	if e := models.NormalizeEmail(ref.Email); e != "" {
+		ids = append(ids, Identity{IdentityEmail, e})
+	}
+	return ids
+}
+
+// ErrRetry marks a conflict with a concurrent transaction; the caller retries
+// the whole transaction. It matches models.ErrUnavailable.
+var ErrRetry = fmt.Errorf("concurrent update: %w", models.ErrUnavailable)
+
+// ResolveCustomer finds the customer ref names, creating one when none matches,
+// links identities the customer did not have yet, and locks the customer row
+// for the rest of the transaction (per-customer ordering across replicas).
+// Matching prefers the shop's customer id, then the customer number, then the
+// e-mail; a weaker match is refused when the candidate already has a different
+// stronger identity (a guest and an account sharing an e-mail stay apart).
+func (s *Store) ResolveCustomer(ctx context.Context, shopID int64, ref models.CustomerRef) (id int64, publicID string, err error) {
+	ids := Identities(ref)
+	if len(ids) == 0 {
+		return 0, "", fmt.Errorf("store: resolve customer: %w", models.ErrInvalid)
+	}
+	db := s.db.WithContext(ctx)
+	q := db.Model(&identityRow{}).Where("shop_id = ?", shopID)
+	cond := db.Where("kind = ? AND value = ?", ids[0].Kind, ids[0].Value)
+	for _, x := range ids[1:] {
+		cond = cond.Or("kind = ? AND value = ?", x.Kind, x.Value)
+	}
+	var found []identityRow
+	if err := q.Where(cond).Find(&found).Error; err != nil {
+		return 0, "", translate("resolve customer", err)
+	}
+	byKind := map[string]int64{}
+	for _, f := range found {
+		byKind[f.Kind] = f.CustomerID
+	}
+	for _, x := range ids {
+		cand, ok := byKind[x.Kind]
+		if !ok {
+			continue
+		}
+		if ok, err := s.compatible(ctx, shopID, cand, ids, x.Kind); err != nil {
+			return 0, "", err
+		} else if ok {
+			id = cand
+			break
+		}
+	}
+	if id == 0 {
+		// Identities another customer already owns stay theirs.
+		var fresh []Identity
+		for _, x := range ids {
+			if _, taken := byKind[x.Kind]; !taken {
+				fresh = append(fresh, x)
+			}
+		}
+		return s.createCustomer(ctx, shopID, fresh)
+	}
+	var c customerRow
+	if err := db.Raw("SELECT * FROM customers WHERE id = ?"+s.forUpdate(false), id).Scan(&c).Error; err != nil {
+		return 0, "", translate("lock customer", err)
+	}
+	if c.ID == 0 {
+		return 0, "", fmt.Errorf("store: customer %d has identities but no row: %w", id, models.ErrNotFound)
+	}
+	now := s.Now()
+	for _, x := range ids {
+		if _, ok := byKind[x.Kind]; ok {
+			continue
+		}
+		// Another customer may own this identity already; then it stays theirs.
+		err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&identityRow{ShopID: shopID, Kind: x.Kind, Value: x.Value, CustomerID: id, CreatedAt: now}).Error
+		if err != nil {
+			return 0, "", translate("link identity", err)
+		}
+	}
+	return c.ID, c.PublicID, nil
+}
+
+// compatible reports whether customer cand, matched through kind, has no
+// stronger identity that contradicts ids.
+func (s *Store) compatible(ctx context.Context, shopID, cand int64, ids []Identity, kind string) (bool, error) {
+	if kind == IdentityID {
+		return true, nil
+	}
+	var have []identityRow
+	if err := s.db.WithContext(ctx).Where("customer_id = ?", cand).Find(&have).Error; err != nil {
+		return false, translate("customer identities", err)
+	}
+	for _, x := range ids {
+		if x.Kind == kind {
+			return true, nil // reached the matching kind: nothing stronger disagrees
+		}
+		for _, h := range have {
+			if h.Kind == x.Kind && h.Value != x.Value {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+func (s *Store) createCustomer(ctx context.Context, shopID int64, ids []Identity) (int64, string, error) {
+	now := s.Now()
+	c := customerRow{ShopID: shopID, PublicID: uuid.NewString(), Stage: string(models.StageNew), Profile: "{}", CreatedAt: now, UpdatedAt: now}
+	db := s.db.WithContext(ctx)
+	if err := db.Create(&c).Error; err != nil {
+		return 0, "", translate("create customer", err)
+	}
+	for _, x := range ids {
+		err := db.Create(&identityRow{ShopID: shopID, Kind: x.Kind, Value: x.Value, CustomerID: c.ID, CreatedAt: now}).Error
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			// A concurrent transaction created the same customer first.
+			return 0, "", fmt.Errorf("store: create customer: %w", ErrRetry)
+		}
+		if err != nil {
+			return 0, "", translate("create identity", err)
+		}
+	}
+	return c.ID, c.PublicID, nil
+}
+
+// EventRecord is a journey event as stored.
+type EventRecord struct {
+	ShopID     int64
+	ID         int64
+	CustomerID int64
+	Type       string
+	StepKey    string
+	OccurredAt time.Time
+	ReceivedAt time.Time
+	Platform   string
+	InboxID    int64
+	DeliveryID string
+	OrderRef   string
+	Data       string
+}
+
+func (EventRecord) TableName() string { return "events" }
+
+// Event decodes the stored canonical event.
+func (r *EventRecord) Event() (models.Event, error) {
+	e := models.Event{Type: models.EventType(r.Type), Timestamp: r.OccurredAt}
+	if err := json.Unmarshal([]byte(r.Data), &e.Data); err != nil {
+		return e, fmt.Errorf("store: event %d data: %w", r.ID, err)
+	}
+	return e, nil
+}
+
+// InsertEvent appends a journey event unless its step is already recorded;
+// inserted reports which.
+func (s *Store) InsertEvent(ctx context.Context, r *EventRecord) (inserted bool, err error) {
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(r)
+	if res.Error != nil {
+		return false, translate("insert event", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// CustomerEvents returns a customer's journey in source-time order.
+func (s *Store) CustomerEvents(ctx context.Context, customerID int64) ([]EventRecord, error) {
+	var rs []EventRecord
+	err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).Order("occurred_at, id").Find(&rs).Error
+	return rs, translate("customer events", err)
+}
+
+// SaveProfile stores the derived profile of a customer.
+func (s *Store) SaveProfile(ctx context.Context, p *models.Profile) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("store: profile: %w", err)
+	}
+	res := s.db.WithContext(ctx).Model(&customerRow{}).Where("id = ?", p.CustomerID).Updates(map[string]any{
+		"stage": string(p.Stage), "order_count": p.OrderCount, "positive_order_count": p.PositiveOrderCount,
+		"total_spent_cents": p.TotalSpentCents, "last_order_at": p.LastOrderAt,
+		"marketing_consent": p.MarketingConsent, "profile": string(b), "updated_at": s.Now(),
+	})
+	if res.Error != nil {
+		return translate("save profile", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("store: save profile %d: %w", p.CustomerID, models.ErrNotFound)
+	}
+	return nil
+}
+
+// Profile loads a customer's stored profile.
+func (s *Store) Profile(ctx context.Context, customerID int64) (*models.Profile, error) {
+	var c customerRow
+	if err := s.db.WithContext(ctx).Where("id = ?", customerID).Take(&c).Error; err != nil {
+		return nil, translate("profile", err)
+	}
+	return decodeProfile(&c)
+}
+
+func decodeProfile(c *customerRow) (*models.Profile, error) {
+	p := &models.Profile{}
+	if err := json.Unmarshal([]byte(c.Profile), p); err != nil {
+		return nil, fmt.Errorf("store: profile %d: %w", c.ID, err)
+	}
+	p.CustomerID, p.PublicID = c.ID, c.PublicID
+	if p.Stage == "" {
+		p.Stage = models.Stage(c.Stage)
+	}
+	return p, nil
+}
+
+// CustomerIdentities lists how the shop names a customer.
+func (s *Store) CustomerIdentities(ctx context.Context, customerID int64) ([]Identity, error) {
+	var rows []identityRow
+	if err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).Order("kind, value").Find(&rows).Error; err != nil {
+		return nil, translate("customer identities", err)
+	}
+	out := make([]Identity, len(rows))
+	for i, r := range rows {
+		out[i] = Identity{r.Kind, r.Value}
+	}
+	return out, nil
+}
+
+// CustomerByIdentity finds the customer a shop names kind=value.
+func (s *Store) CustomerByIdentity(ctx context.Context, shopID int64, kind, value string) (*models.Profile, error) {
+	var r identityRow
+	err := s.db.WithContext(ctx).Where("shop_id = ? AND kind = ? AND value = ?", shopID, kind, value).Take(&r).Error
+	if err != nil {
+		return nil, translate("customer by identity", err)
+	}
+	return s.Profile(ctx, r.CustomerID)
+}

@@ -1,0 +1,178 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/treue/treue/models"
+)
+
+type shopRow struct {
+	ID         int64
+	ShopKey    string
+	Platform   string
+	Name       string
+	Timezone   string
+	Currency   string
+	ExternalID *string
+	URL        string
+	Source     string
+	Secrets    string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+func (shopRow) TableName() string { return "shops" }
+
+func (s *Store) toShop(r *shopRow) (*models.Shop, error) {
+	sh := &models.Shop{
+		ID: r.ID, Key: r.ShopKey, Platform: models.Platform(r.Platform), Name: r.Name,
+		Timezone: r.Timezone, Currency: r.Currency, URL: r.URL, Source: r.Source,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	if r.ExternalID != nil {
+		sh.ExternalID = *r.ExternalID
+	}
+	if r.Secrets != "" {
+		pt, err := s.sealer.Open(r.Secrets)
+		if err != nil {
+			return nil, fmt.Errorf("store: shop %s secrets: %w", r.ShopKey, err)
+		}
+		if err := json.Unmarshal(pt, &sh.Secrets); err != nil {
+			return nil, fmt.Errorf("store: shop %s secrets: %w", r.ShopKey, err)
+		}
+	}
+	return sh, nil
+}
+
+func (s *Store) fromShop(sh *models.Shop) (*shopRow, error) {
+	pt, err := json.Marshal(sh.Secrets)
+	if err != nil {
+		return nil, fmt.Errorf("store: shop secrets: %w", err)
+	}
+	sealed, err := s.sealer.Seal(pt)
+	if err != nil {
+		return nil, fmt.Errorf("store: shop secrets: %w", err)
+	}
+	r := &shopRow{
+		ID: sh.ID, ShopKey: sh.Key, Platform: string(sh.Platform), Name: sh.Name,
+		Timezone: sh.Timezone, Currency: sh.Currency, URL: sh.URL, Source: sh.Source,
+		Secrets: sealed, CreatedAt: sh.CreatedAt, UpdatedAt: sh.UpdatedAt,
+	}
+	if r.Timezone == "" {
+		r.Timezone = "UTC"
+	}
+	if r.Currency == "" {
+		r.Currency = "EUR"
+	}
+	if sh.ExternalID != "" {
+		r.ExternalID = &sh.ExternalID
+	}
+	return r, nil
+}
+
+// ShopByKey finds a shop by its Treue key.
+func (s *Store) ShopByKey(ctx context.Context, key string) (*models.Shop, error) {
+	var r shopRow
+	if err := s.db.WithContext(ctx).Where("shop_key = ?", key).Take(&r).Error; err != nil {
+		return nil, translate("shop by key", err)
+	}
+	return s.toShop(&r)
+}
+
+// ShopByExternalID finds a shop by the platform's own id for it.
+func (s *Store) ShopByExternalID(ctx context.Context, p models.Platform, externalID string) (*models.Shop, error) {
+	var r shopRow
+	if err := s.db.WithContext(ctx).Where("platform = ? AND external_id = ?", string(p), externalID).Take(&r).Error; err != nil {
+		return nil, translate("shop by external id", err)
+	}
+	return s.toShop(&r)
+}
+
+// ShopByID finds a shop by its row id.
+func (s *Store) ShopByID(ctx context.Context, id int64) (*models.Shop, error) {
+	var r shopRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return nil, translate("shop by id", err)
+	}
+	return s.toShop(&r)
+}
+
+// ListShops returns every shop ordered by key.
+func (s *Store) ListShops(ctx context.Context) ([]*models.Shop, error) {
+	var rows []shopRow
+	if err := s.db.WithContext(ctx).Order("shop_key").Find(&rows).Error; err != nil {
+		return nil, translate("list shops", err)
+	}
+	out := make([]*models.Shop, 0, len(rows))
+	for i := range rows {
+		sh, err := s.toShop(&rows[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sh)
+	}
+	return out, nil
+}
+
+// SaveShop inserts sh when sh.ID is 0 and updates every field otherwise.
+// A key or external id taken by another shop is models.ErrDuplicate.
+func (s *Store) SaveShop(ctx context.Context, sh *models.Shop) error {
+	if err := sh.Validate(); err != nil {
+		return fmt.Errorf("store: save shop: %w", err)
+	}
+	now := s.Now()
+	if sh.ID == 0 {
+		sh.CreatedAt = now
+	}
+	sh.UpdatedAt = now
+	r, err := s.fromShop(sh)
+	if err != nil {
+		return err
+	}
+	db := s.db.WithContext(ctx)
+	if sh.ID == 0 {
+		if err := db.Create(r).Error; err != nil {
+			return translate("create shop "+sh.Key, err)
+		}
+		sh.ID = r.ID
+		return nil
+	}
+	res := db.Model(&shopRow{}).Where("id = ?", sh.ID).Updates(map[string]any{
+		"shop_key": r.ShopKey, "platform": r.Platform, "name": r.Name, "timezone": r.Timezone,
+		"currency": r.Currency, "external_id": r.ExternalID, "url": r.URL, "source": r.Source,
+		"secrets": r.Secrets, "updated_at": r.UpdatedAt,
+	})
+	if res.Error != nil {
+		return translate("update shop "+sh.Key, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("store: update shop %s: %w", sh.Key, models.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteShop removes a shop and everything recorded for it.
+func (s *Store) DeleteShop(ctx context.Context, key string) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		sh, err := tx.ShopByKey(ctx, key)
+		if err != nil {
+			return err
+		}
+		db := tx.db.WithContext(ctx)
+		for _, table := range shopTables {
+			if err := db.Exec("DELETE FROM "+table+" WHERE shop_id = ?", sh.ID).Error; err != nil {
+				return translate("delete shop "+key+": "+table, err)
+			}
+		}
+		if err := db.Where("id = ?", sh.ID).Delete(&shopRow{}).Error; err != nil {
+			return translate("delete shop "+key, err)
+		}
+		return nil
+	})
+}
+
+// shopTables lists every table keyed by shop_id; keep it in step with migrations.
+var shopTables = []string{"events", "customer_identities", "customers", "inbox"}

@@ -1,0 +1,263 @@
+// Package store is the only package that touches the database. It owns the
+// queries, the transactions and the migrations for MySQL and SQLite.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	gomysql "github.com/go-sql-driver/mysql"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/treue/treue/models"
+)
+
+// Config is what the store needs to open a database.
+type Config struct {
+	Driver          string // "mysql" or "sqlite"
+	DSN             string
+	MaxOpenConns    int
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration
+	SlowQuery       time.Duration
+}
+
+// Sealer encrypts secrets before they are written and decrypts them on read.
+type Sealer interface {
+	Seal(plaintext []byte) (string, error)
+	Open(sealed string) ([]byte, error)
+}
+
+// Store wraps a *gorm.DB bound either to the pool or to one transaction.
+type Store struct {
+	db     *gorm.DB
+	driver string
+	sealer Sealer
+	// Now is the clock for timestamps written by the store; tests replace it.
+	Now func() time.Time
+}
+
+// Open connects to the database described by cfg. It does not migrate.
+func Open(ctx context.Context, cfg Config, sealer Sealer, log *slog.Logger) (*Store, error) {
+	var dial gorm.Dialector
+	switch cfg.Driver {
+	case "mysql":
+		dsn, err := mysqlDSN(cfg.DSN)
+		if err != nil {
+			return nil, err
+		}
+		// Without RETURNING (which MariaDB offers) GORM reads RowsAffected from
+		// the server, and ON DUPLICATE KEY then reports a duplicate as 0 rows.
+		dial = mysql.New(mysql.Config{DSN: dsn, DisableWithReturning: true})
+	case "sqlite":
+		dial = sqlite.Open(sqliteDSN(cfg.DSN))
+	default:
+		return nil, fmt.Errorf("store: unknown driver %q", cfg.Driver)
+	}
+	db, err := gorm.Open(dial, &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		Logger:                 newGormLogger(log, cfg.SlowQuery),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", cfg.Driver, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if cfg.Driver == "sqlite" {
+		// SQLite has one writer at a time; one connection turns lock contention
+		// (SQLITE_BUSY) into orderly queueing.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		sqlDB.SetMaxOpenConns(cfg.MaxOpenConns)
+		sqlDB.SetMaxIdleConns(cfg.MaxIdleConns)
+		// Below MySQL's wait_timeout, so the pool never hands out a connection
+		// the server already closed.
+		sqlDB.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+	}
+	s := &Store{db: db, driver: cfg.Driver, sealer: sealer, Now: func() time.Time { return time.Now().UTC() }}
+	if err := s.Ping(ctx); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// mysqlDSN forces the settings Treue relies on: times parsed as UTC and utf8mb4.
+func mysqlDSN(dsn string) (string, error) {
+	c, err := gomysql.ParseDSN(dsn)
+	if err != nil {
+		return "", fmt.Errorf("store: database.dsn: %w", err)
+	}
+	c.ParseTime = true
+	c.Loc = time.UTC
+	if c.Params == nil {
+		c.Params = map[string]string{}
+	}
+	if _, ok := c.Params["charset"]; !ok {
+		c.Params["charset"] = "utf8mb4"
+	}
+	// Interpolating arguments client-side saves a round trip per query.
+	c.InterpolateParams = true
+	c.Params["time_zone"] = "'+00:00'"
+	return c.FormatDSN(), nil
+}
+
+// sqliteDSN turns a file path into a DSN with WAL, a busy timeout and
+// immediate write transactions.
+func sqliteDSN(dsn string) string {
+	if strings.Contains(dsn, "?") || strings.HasPrefix(dsn, "file:") {
+		return dsn
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	return dsn + "?" + q.Encode()
+}
+
+// Driver names the dialect: "mysql" or "sqlite".
+func (s *Store) Driver() string { return s.driver }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w: %w", models.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// InTx runs fn in one transaction with a store bound to it. On MySQL it uses
+// READ COMMITTED so that a row locked with FOR UPDATE is read as committed by
+// whoever held it before.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
+	var opts []*sql.TxOptions
+	if s.driver == "mysql" {
+		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	}
+	err := s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
+		tx := *s
+		tx.db = db
+		return fn(&tx)
+	}, opts...)
+	return err
+}
+
+// translate maps driver errors onto model sentinels.
+func translate(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("store: %s: %w", op, models.ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("store: %s: %w", op, models.ErrDuplicate)
+	case isTransient(err):
+		return fmt.Errorf("store: %s: %w: %w", op, models.ErrUnavailable, err)
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// isTransient reports faults that go away by themselves: a lost connection,
+// a deadlock, a lock wait timeout, a busy SQLite file.
+func isTransient(err error) bool {
+	var me *gomysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1205, 1213, 1040, 1053, 2006, 2013:
+			return true
+		}
+	}
+	if errors.Is(err, gomysql.ErrInvalidConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range []string{"connection refused", "broken pipe", "bad connection", "database is locked", "SQLITE_BUSY", "i/o timeout", "connection reset"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// forUpdate is the row-lock suffix for the dialect; SQLite's immediate
+// transactions already hold the write lock.
+func (s *Store) forUpdate(skipLocked bool) string {
+	if s.driver != "mysql" {
+		return ""
+	}
+	if skipLocked {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return " FOR UPDATE"
+}
+
+// gormLogger sends slow queries and errors to slog, never the SQL arguments
+// (they carry customer data).
+type gormLogger struct {
+	log  *slog.Logger
+	slow time.Duration
+}
+
+func newGormLogger(log *slog.Logger, slow time.Duration) logger.Interface {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &gormLogger{log: log, slow: slow}
+}
+
+func (l *gormLogger) LogMode(logger.LogLevel) logger.Interface { return l }
+func (l *gormLogger) Info(ctx context.Context, msg string, args ...any) {
+	l.log.DebugContext(ctx, "gorm", "msg", fmt.Sprintf(msg, args...))
+}
+func (l *gormLogger) Warn(ctx context.Context, msg string, args ...any) {
+	l.log.WarnContext(ctx, "gorm", "msg", fmt.Sprintf(msg, args...))
+}
+func (l *gormLogger) Error(ctx context.Context, msg string, args ...any) {
+	l.log.ErrorContext(ctx, "gorm", "msg", fmt.Sprintf(msg, args...))
+}
+func (l *gormLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	elapsed := time.Since(begin)
+	if l.slow > 0 && elapsed > l.slow {
+		sqlText, rows := fc()
+		l.log.WarnContext(ctx, "slow query", "duration_ms", elapsed.Milliseconds(), "rows", rows, "sql", firstWords(sqlText))
+	}
+}
+
+// firstWords keeps the statement's shape (verb and table) but not its values.
+func firstWords(q string) string {
+	if i := strings.IndexAny(q, "('\""); i > 0 {
+		q = q[:i]
+	}
+	if len(q) > 80 {
+		q = q[:80]
+	}
+	return q
+}

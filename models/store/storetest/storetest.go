@@ -1,0 +1,117 @@
+// Package storetest opens throwaway databases for tests: a fresh SQLite file,
+// and a freshly named MySQL database on the server TREUE_TEST_MYSQL_DSN names.
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/treue/treue/models/store"
+	"github.com/treue/treue/security"
+)
+
+// EnvMySQL names the MySQL server tests use, e.g.
+// root:@tcp(127.0.0.1:3306)/?parseTime=true
+const EnvMySQL = "TREUE_TEST_MYSQL_DSN"
+
+// Drivers are the dialects every store test runs on.
+var Drivers = []string{"sqlite", "mysql"}
+
+var seq atomic.Int64
+
+// Sealer returns a sealer with a fixed test key.
+func Sealer(tb testing.TB) *security.Sealer {
+	s, err := security.NewSealer(strings.Repeat("t", 32))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// DSN creates an empty database for driver and returns its DSN; it is dropped
+// when the test ends. The MySQL variant skips when TREUE_TEST_MYSQL_DSN is
+// unset (CI always sets it).
+func DSN(tb testing.TB, driver string) string {
+	tb.Helper()
+	switch driver {
+	case "sqlite":
+		return filepath.Join(tb.TempDir(), "treue.db")
+	case "mysql":
+		base := os.Getenv(EnvMySQL)
+		if base == "" {
+			tb.Skipf("%s is not set: skipping the MySQL variant (CI sets it)", EnvMySQL)
+		}
+		cfg, err := gomysql.ParseDSN(base)
+		if err != nil {
+			tb.Fatalf("%s: %v", EnvMySQL, err)
+		}
+		name := fmt.Sprintf("treue_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6, seq.Add(1))
+		cfg.DBName = ""
+		admin, err := sql.Open("mysql", cfg.FormatDSN())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+			admin.Close()
+			tb.Fatalf("create test database: %v", err)
+		}
+		tb.Cleanup(func() {
+			admin.Exec("DROP DATABASE IF EXISTS " + name)
+			admin.Close()
+		})
+		cfg.DBName = name
+		return cfg.FormatDSN()
+	}
+	tb.Fatalf("unknown driver %q", driver)
+	return ""
+}
+
+// Open returns a migrated store on a fresh database.
+func Open(tb testing.TB, driver string) *store.Store {
+	tb.Helper()
+	s := OpenEmpty(tb, driver)
+	if _, err := s.Migrate(context.Background()); err != nil {
+		tb.Fatalf("migrate: %v", err)
+	}
+	return s
+}
+
+// OpenEmpty returns a store on a fresh, unmigrated database.
+func OpenEmpty(tb testing.TB, driver string) *store.Store {
+	tb.Helper()
+	return OpenDSN(tb, driver, DSN(tb, driver))
+}
+
+// OpenDSN opens a store on an existing database.
+func OpenDSN(tb testing.TB, driver, dsn string) *store.Store {
+	tb.Helper()
+	s, err := store.Open(context.Background(), Config(driver, dsn), Sealer(tb), nil)
+	if err != nil {
+		tb.Fatalf("open %s: %v", driver, err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Config is a store config for tests.
+func Config(driver, dsn string) store.Config {
+	return store.Config{Driver: driver, DSN: dsn, MaxOpenConns: 10, MaxIdleConns: 5, ConnMaxLifetime: time.Minute}
+}
+
+// Each runs fn as a subtest per driver.
+func Each(t *testing.T, fn func(t *testing.T, driver string)) {
+	for _, d := range Drivers {
+		t.Run(d, func(t *testing.T) { fn(t, d) })
+	}
+}
