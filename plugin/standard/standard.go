@@ -1,0 +1,175 @@
+// Package standard receives Standard Webhooks (standardwebhooks.com) whose body
+// is Treue's canonical journey event. Treue's Magento module and any custom
+// shop send this format.
+package standard
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/treue/treue/models"
+	"github.com/treue/treue/plugin"
+)
+
+// Receiver verifies and parses Standard Webhooks deliveries.
+type Receiver struct {
+	// Tolerance bounds how far webhook-timestamp may be from now (default 5 min).
+	Tolerance time.Duration
+}
+
+var _ plugin.Receiver = (*Receiver)(nil)
+
+// New returns a receiver with the given timestamp tolerance.
+func New(tolerance time.Duration) *Receiver { return &Receiver{Tolerance: tolerance} }
+
+// Platform implements plugin.Receiver.
+func (*Receiver) Platform() models.Platform { return models.PlatformStandard }
+
+// Identify implements plugin.Receiver: the shop is named in the path.
+func (*Receiver) Identify(d *plugin.Delivery) (plugin.ShopRef, error) {
+	if d.ShopKey == "" {
+		return plugin.ShopRef{}, fmt.Errorf("standard: no shop in path: %w", models.ErrUnauthorized)
+	}
+	return plugin.ShopRef{Key: d.ShopKey}, nil
+}
+
+// header reads a Standard Webhooks header, falling back to Svix's older names.
+func header(h http.Header, name string) string {
+	if v := h.Get("webhook-" + name); v != "" {
+		return v
+	}
+	return h.Get("svix-" + name)
+}
+
+// Verify implements plugin.Receiver: HMAC-SHA256 over "id.timestamp.body" with
+// the shop's whsec_ secret; any v1 entry of the space-separated list may match.
+func (r *Receiver) Verify(d *plugin.Delivery, shop *models.Shop, now time.Time) error {
+	id, ts, sigs := header(d.Header, "id"), header(d.Header, "timestamp"), header(d.Header, "signature")
+	if id == "" || ts == "" || sigs == "" {
+		return fmt.Errorf("standard: missing webhook-id, webhook-timestamp or webhook-signature: %w", models.ErrUnauthorized)
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("standard: webhook-timestamp is not unix seconds: %w", models.ErrUnauthorized)
+	}
+	tol := r.Tolerance
+	if tol <= 0 {
+		tol = 5 * time.Minute
+	}
+	if age := now.Sub(time.Unix(sec, 0)); age > tol || age < -tol {
+		return fmt.Errorf("standard: webhook-timestamp outside tolerance: %w", models.ErrUnauthorized)
+	}
+	for _, secret := range shop.Secrets.ActiveWebhookSecrets(now) {
+		key, err := DecodeSecret(secret)
+		if err != nil {
+			continue
+		}
+		want := Sign(key, id, sec, d.Body)
+		for _, s := range strings.Fields(sigs) {
+			version, sig, ok := strings.Cut(s, ",")
+			if !ok || version != "v1" {
+				continue
+			}
+			got, err := base64.StdEncoding.DecodeString(sig)
+			if err == nil && hmac.Equal(got, want) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("standard: no matching signature: %w", models.ErrUnauthorized)
+}
+
+// DecodeSecret turns a "whsec_<base64>" secret into the HMAC key. A secret
+// without the prefix is used as raw bytes, as the reference libraries allow.
+func DecodeSecret(secret string) ([]byte, error) {
+	raw, ok := strings.CutPrefix(secret, "whsec_")
+	if !ok {
+		if secret == "" {
+			return nil, errors.New("standard: empty secret")
+		}
+		return []byte(secret), nil
+	}
+	key, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		return nil, fmt.Errorf("standard: secret is not base64 after whsec_: %w", err)
+	}
+	return key, nil
+}
+
+// Sign computes the raw v1 signature of a message.
+func Sign(key []byte, id string, ts int64, body []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id))
+	m.Write([]byte{'.'})
+	m.Write([]byte(strconv.FormatInt(ts, 10)))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// SignatureHeader is the webhook-signature value for one key.
+func SignatureHeader(key []byte, id string, ts int64, body []byte) string {
+	return "v1," + base64.StdEncoding.EncodeToString(Sign(key, id, ts, body))
+}
+
+// Parse implements plugin.Receiver. The body is a canonical event; an event type
+// Treue does not know is acknowledged without events.
+func (*Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
+	p := plugin.Parsed{DeliveryID: header(d.Header, "id")}
+	if p.DeliveryID == "" {
+		return p, &models.ValidationError{Fields: []models.FieldError{{Field: "webhook-id", Message: "header is required"}}}
+	}
+	var probe struct {
+		Type models.EventType `json:"type"`
+	}
+	if err := json.Unmarshal(d.Body, &probe); err != nil {
+		return p, &models.MalformedError{Err: err}
+	}
+	p.Topic = string(probe.Type)
+	if probe.Type != "" && !probe.Type.Valid() && validTypeName(string(probe.Type)) {
+		return p, nil // someone else's event type: acknowledged, not stored
+	}
+	var e models.Event
+	dec := json.NewDecoder(bytes.NewReader(d.Body))
+	if err := dec.Decode(&e); err != nil {
+		return p, decodeError(err)
+	}
+	if err := e.Validate(); err != nil {
+		return p, err
+	}
+	p.Events = []models.Event{e}
+	return p, nil
+}
+
+// validTypeName follows the spec's advice for event types: dot-separated [a-zA-Z0-9_].
+func validTypeName(s string) bool {
+	for _, r := range s {
+		if !(r == '.' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// decodeError names the field whose JSON type is wrong; such a body is well-formed
+// JSON, so it is a 422, not a 400.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &models.ValidationError{Fields: []models.FieldError{{Field: te.Field, Message: "must be a JSON " + te.Type.String()}}}
+	}
+	var pe *time.ParseError
+	if errors.As(err, &pe) {
+		return &models.ValidationError{Fields: []models.FieldError{{Field: "(time)", Message: "every time must be RFC 3339, got " + strconv.Quote(pe.Value)}}}
+	}
+	return &models.MalformedError{Err: err}
+}
