@@ -1,0 +1,253 @@
+// Package journey derives a customer's profile from their journey events.
+// It is pure: the same events give the same profile whatever order they
+// arrived in, which is what makes out-of-order webhooks harmless.
+package journey
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/treue/treue/models"
+)
+
+// Options are the merchant's lifecycle thresholds.
+type Options struct {
+	// DeliveryAllowance: a shipped order with no delivery event counts as
+	// delivered once this much time has passed since shipping.
+	DeliveryAllowance time.Duration
+	// LoyalAfter is the number of positive orders that makes a customer loyal.
+	LoyalAfter int
+	// AtRiskAfter and LapsedAfter measure the time since the last order.
+	AtRiskAfter time.Duration
+	LapsedAfter time.Duration
+}
+
+// DefaultOptions are used where the rules file sets nothing.
+var DefaultOptions = Options{
+	DeliveryAllowance: 7 * 24 * time.Hour,
+	LoyalAfter:        3,
+	AtRiskAfter:       90 * 24 * time.Hour,
+	LapsedAfter:       180 * 24 * time.Hour,
+}
+
+// Order is one order as accumulated from all its events.
+type Order struct {
+	ID                 string
+	PlacedAt           time.Time
+	TotalCents         int64
+	Currency           string
+	Items              []models.LineItem
+	Paid               bool
+	ShippedAt          *time.Time
+	PromisedDeliveryAt *time.Time
+	DeliveredAt        *time.Time
+	Returned           bool
+	RefundedCents      int64
+	Complained         bool
+	Cancelled          bool
+}
+
+// Positive reports whether the order counts as a positive purchase at now:
+// delivered (or shipped long enough ago) and not returned, refunded,
+// complained about or cancelled.
+func (o *Order) Positive(now time.Time, allowance time.Duration) bool {
+	if o.Returned || o.RefundedCents > 0 || o.Complained || o.Cancelled {
+		return false
+	}
+	if o.DeliveredAt != nil {
+		return true
+	}
+	return o.ShippedAt != nil && now.Sub(*o.ShippedAt) >= allowance
+}
+
+// Sort puts events into the canonical order the fold uses: source time, then
+// type and step, so that arrival order never matters.
+func Sort(events []models.Event) {
+	sort.SliceStable(events, func(i, j int) bool {
+		a, b := events[i].OccurredAt(), events[j].OccurredAt()
+		if !a.Equal(b) {
+			return a.Before(b)
+		}
+		if events[i].Type != events[j].Type {
+			return events[i].Type < events[j].Type
+		}
+		return events[i].StepKey() < events[j].StepKey()
+	})
+}
+
+// Orders folds events into orders, keyed by order id, in placement order.
+func Orders(events []models.Event) []*Order {
+	evs := slices.Clone(events)
+	Sort(evs)
+	byID := map[string]*Order{}
+	var list []*Order
+	for i := range evs {
+		e := &evs[i]
+		d := &e.Data
+		if d.Order == nil || d.Order.ID == "" {
+			continue
+		}
+		o := byID[d.Order.ID]
+		if o == nil {
+			o = &Order{ID: d.Order.ID, PlacedAt: e.OccurredAt()}
+			byID[o.ID] = o
+			list = append(list, o)
+		}
+		mergeOrder(o, e)
+	}
+	slices.SortStableFunc(list, func(a, b *Order) int { return a.PlacedAt.Compare(b.PlacedAt) })
+	return list
+}
+
+func mergeOrder(o *Order, e *models.Event) {
+	d := &e.Data
+	if p := d.Order.PlacedAt; p != nil && !p.IsZero() {
+		o.PlacedAt = p.UTC()
+	} else if at := e.OccurredAt(); at.Before(o.PlacedAt) {
+		o.PlacedAt = at
+	}
+	if c, ok := d.Order.Total.Cents(); ok && d.Order.Total != "" {
+		o.TotalCents = c
+	}
+	if d.Order.Currency != "" {
+		o.Currency = d.Order.Currency
+	}
+	if len(d.Order.Items) > 0 {
+		o.Items = d.Order.Items
+	}
+	at := e.OccurredAt()
+	switch e.Type {
+	case models.OrderPaid:
+		o.Paid = true
+	case models.OrderCancelled:
+		o.Cancelled = true
+	case models.ShipmentShipped:
+		if o.ShippedAt == nil || at.Before(*o.ShippedAt) {
+			o.ShippedAt = &at
+		}
+		if d.Shipment != nil && d.Shipment.PromisedDeliveryAt != nil {
+			p := d.Shipment.PromisedDeliveryAt.UTC()
+			o.PromisedDeliveryAt = &p
+		}
+	case models.ShipmentDelivered:
+		if o.DeliveredAt == nil || at.After(*o.DeliveredAt) {
+			o.DeliveredAt = &at
+		}
+	case models.ReturnRequested, models.ReturnReceived:
+		o.Returned = true
+	case models.RefundIssued:
+		if d.Refund != nil {
+			if c, ok := d.Refund.Amount.Cents(); ok && c > 0 {
+				o.RefundedCents += c
+				break
+			}
+		}
+		o.RefundedCents = max(o.RefundedCents, 1) // a refund of unknown size still spoils the order
+	case models.ComplaintOpened:
+		o.Complained = true
+	}
+}
+
+// Build derives the profile from a customer's events at now.
+func Build(events []models.Event, now time.Time, opts Options) models.Profile {
+	evs := slices.Clone(events)
+	Sort(evs)
+	p := models.Profile{Stage: models.StageNew, Categories: []string{}, SKUs: []string{}, OptedOutCategories: []string{}}
+	cats, skus, optOuts := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for i := range evs {
+		e := &evs[i]
+		c := e.Data.Customer
+		if c.Birthday != "" {
+			p.Birthday = c.Birthday
+		}
+		if c.ReferredBy != "" {
+			p.ReferredBy = c.ReferredBy
+		}
+		switch e.Type {
+		case models.ConsentGranted:
+			p.MarketingConsent = true
+		case models.ConsentRevoked:
+			p.MarketingConsent = false
+		case models.CategoryOptedOut:
+			optOuts[e.Data.OptOut.Category] = true
+		}
+	}
+	var placed []time.Time
+	for _, o := range Orders(evs) {
+		if o.Cancelled {
+			continue
+		}
+		p.OrderCount++
+		if o.Returned {
+			p.ReturnCount++
+		}
+		if o.Positive(now, opts.DeliveryAllowance) {
+			p.PositiveOrderCount++
+		}
+		p.TotalSpentCents += o.TotalCents - min(o.RefundedCents, o.TotalCents)
+		if o.Currency != "" {
+			p.Currency = o.Currency
+		}
+		placed = append(placed, o.PlacedAt)
+		for _, it := range o.Items {
+			if it.Category != "" {
+				cats[it.Category] = true
+			}
+			if it.SKU != "" {
+				skus[it.SKU] = true
+			}
+		}
+	}
+	if n := len(placed); n > 0 {
+		first, last := placed[0], placed[n-1]
+		p.FirstOrderAt, p.LastOrderAt = &first, &last
+		p.ReorderIntervalDays = medianGapDays(placed)
+	}
+	p.Categories, p.SKUs, p.OptedOutCategories = keys(cats), keys(skus), keys(optOuts)
+	p.Stage = stage(&p, now, opts)
+	return p
+}
+
+func stage(p *models.Profile, now time.Time, opts Options) models.Stage {
+	if p.OrderCount == 0 {
+		return models.StageNew
+	}
+	since := now.Sub(*p.LastOrderAt)
+	switch {
+	case opts.LapsedAfter > 0 && since > opts.LapsedAfter:
+		return models.StageLapsed
+	case opts.AtRiskAfter > 0 && since > opts.AtRiskAfter:
+		return models.StageAtRisk
+	case p.PositiveOrderCount >= max(opts.LoyalAfter, 3):
+		return models.StageLoyal
+	case p.PositiveOrderCount >= 2:
+		return models.StageSecondPositive
+	}
+	return models.StageFirstPurchase
+}
+
+func medianGapDays(ts []time.Time) float64 {
+	if len(ts) < 2 {
+		return 0
+	}
+	gaps := make([]float64, 0, len(ts)-1)
+	for i := 1; i < len(ts); i++ {
+		gaps = append(gaps, ts[i].Sub(ts[i-1]).Hours()/24)
+	}
+	slices.Sort(gaps)
+	m := len(gaps) / 2
+	if len(gaps)%2 == 1 {
+		return gaps[m]
+	}
+	return (gaps[m-1] + gaps[m]) / 2
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,147 @@
+package journey
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/treue/treue/models"
+)
+
+var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+
+func at(d time.Duration) *time.Time { t := t0.Add(d); return &t }
+
+const day = 24 * time.Hour
+
+func ev(typ models.EventType, d time.Duration, order string, mod func(*models.EventData)) models.Event {
+	e := models.Event{Type: typ, Timestamp: t0.Add(d), Data: models.EventData{Customer: models.CustomerRef{ID: "c-77"}}}
+	if order != "" {
+		e.Data.Order = &models.Order{ID: order}
+	}
+	if mod != nil {
+		mod(&e.Data)
+	}
+	return e
+}
+
+// journey is two orders: the first delivered, the second returned; plus consent.
+func journeyEvents() []models.Event {
+	return []models.Event{
+		ev(models.ConsentGranted, -day, "", func(d *models.EventData) { d.Consent = &models.Consent{Channel: "email"} }),
+		ev(models.OrderPlaced, 0, "o-1", func(d *models.EventData) {
+			d.Order.Total, d.Order.Currency = "59.80", "EUR"
+			d.Order.Items = []models.LineItem{{SKU: "COFFEE-500", Category: "coffee", Quantity: 2, UnitPrice: "14.90"}}
+			d.Customer.Birthday = "1990-04-12"
+		}),
+		ev(models.OrderPaid, time.Minute, "o-1", nil),
+		ev(models.ShipmentShipped, day, "o-1", func(d *models.EventData) { d.Shipment = &models.Shipment{ID: "s-1"} }),
+		ev(models.ShipmentDelivered, 3*day, "o-1", func(d *models.EventData) { d.Shipment = &models.Shipment{ID: "s-1"} }),
+		ev(models.OrderPlaced, 30*day, "o-2", func(d *models.EventData) {
+			d.Order.Total = "20.00"
+			d.Order.Items = []models.LineItem{{SKU: "TEA-100", Category: "tea", Quantity: 1}}
+		}),
+		ev(models.ShipmentDelivered, 33*day, "o-2", func(d *models.EventData) { d.Shipment = &models.Shipment{ID: "s-2"} }),
+		ev(models.ReturnReceived, 40*day, "o-2", func(d *models.EventData) { d.Return = &models.Return{ID: "r-1"} }),
+		ev(models.RefundIssued, 41*day, "o-2", func(d *models.EventData) { d.Refund = &models.Refund{ID: "f-1", Amount: "20.00"} }),
+	}
+}
+
+func TestBuild(t *testing.T) {
+	now := t0.Add(45 * day)
+	p := Build(journeyEvents(), now, DefaultOptions)
+	want := models.Profile{
+		Stage: models.StageFirstPurchase, OrderCount: 2, PositiveOrderCount: 1, ReturnCount: 1,
+		TotalSpentCents: 5980, Currency: "EUR", FirstOrderAt: at(0), LastOrderAt: at(30 * day),
+		ReorderIntervalDays: 30, Categories: []string{"coffee", "tea"}, SKUs: []string{"COFFEE-500", "TEA-100"},
+		MarketingConsent: true, OptedOutCategories: []string{}, Birthday: "1990-04-12",
+	}
+	if diff := cmp.Diff(want, p); diff != "" {
+		t.Fatalf("profile (-want +got):\n%s", diff)
+	}
+}
+
+func TestBuild_Stages(t *testing.T) {
+	delivered := func(order string, d time.Duration) []models.Event {
+		return []models.Event{
+			ev(models.OrderPlaced, d, order, nil),
+			ev(models.ShipmentDelivered, d+2*day, order, func(x *models.EventData) { x.Shipment = &models.Shipment{} }),
+		}
+	}
+	var two, three []models.Event
+	two = append(append(two, delivered("a", 0)...), delivered("b", 20*day)...)
+	three = append(append([]models.Event{}, two...), delivered("c", 40*day)...)
+	shippedOnly := []models.Event{ev(models.OrderPlaced, 0, "a", nil), ev(models.ShipmentShipped, day, "a", func(x *models.EventData) { x.Shipment = &models.Shipment{} })}
+	tests := []struct {
+		name   string
+		events []models.Event
+		now    time.Time
+		want   models.Stage
+	}{
+		{"New", nil, t0, models.StageNew},
+		{"FirstPurchase", delivered("a", 0), t0.Add(5 * day), models.StageFirstPurchase},
+		{"SecondPositive", two, t0.Add(25 * day), models.StageSecondPositive},
+		{"Loyal", three, t0.Add(45 * day), models.StageLoyal},
+		{"AtRisk", three, t0.Add(140 * day), models.StageAtRisk},
+		{"Lapsed", three, t0.Add(250 * day), models.StageLapsed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Build(tt.events, tt.now, DefaultOptions).Stage; got != tt.want {
+				t.Fatalf("stage %s, want %s", got, tt.want)
+			}
+		})
+	}
+	t.Run("ShippedPastAllowanceIsPositive", func(t *testing.T) {
+		if got := Build(shippedOnly, t0.Add(3*day), DefaultOptions).PositiveOrderCount; got != 0 {
+			t.Fatalf("within allowance: %d", got)
+		}
+		if got := Build(shippedOnly, t0.Add(9*day), DefaultOptions).PositiveOrderCount; got != 1 {
+			t.Fatalf("past allowance: %d", got)
+		}
+	})
+}
+
+// TestBuild_OrderIndependent: any arrival order, with duplicates, gives the same profile.
+func TestBuild_OrderIndependent(t *testing.T) {
+	now := t0.Add(45 * day)
+	want := Build(journeyEvents(), now, DefaultOptions)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 200; i++ {
+		evs := journeyEvents()
+		// Duplicates: the same step delivered again (the store keeps one per step key,
+		// but the fold must not care either way for idempotent facts).
+		evs = append(evs, evs[r.IntN(len(evs))])
+		r.Shuffle(len(evs), func(a, b int) { evs[a], evs[b] = evs[b], evs[a] })
+		got := Build(dedupe(evs), now, DefaultOptions)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("permutation %d changed the profile (-want +got):\n%s", i, diff)
+		}
+	}
+}
+
+// dedupe keeps one event per step key, as the events table's unique key does.
+func dedupe(evs []models.Event) []models.Event {
+	seen := map[string]bool{}
+	var out []models.Event
+	for _, e := range evs {
+		if !seen[e.StepKey()] {
+			seen[e.StepKey()] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestOrders_PaidBeforePlaced(t *testing.T) {
+	evs := []models.Event{
+		ev(models.OrderPaid, time.Minute, "o-1", nil),
+		ev(models.OrderPlaced, 0, "o-1", func(d *models.EventData) { d.Order.Total = "10.00" }),
+	}
+	os := Orders(evs)
+	if len(os) != 1 || !os[0].Paid || os[0].TotalCents != 1000 || !os[0].PlacedAt.Equal(t0) {
+		t.Fatalf("%+v", os[0])
+	}
+}
