@@ -321,11 +321,23 @@ func (c *Config) Validate() error {
 	if (c.Shopware.AppName == "") != (c.Shopware.AppSecret == "") {
 		bad("shopware.app_secret", "shopware.app_name and shopware.app_secret are set together or not at all")
 	}
+	if err := c.ValidateShops(); err != nil {
+		errs = append(errs, err.(Errors)...)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+// ValidateShops checks the declared shops only.
+func (c *Config) ValidateShops() error {
+	var errs Errors
 	seen := map[string]bool{}
 	for i, s := range c.Shops {
 		p := fmt.Sprintf("shops[%d]", i)
 		if seen[s.Key] {
-			bad(p+".key", "duplicate shop key %q", s.Key)
+			errs = append(errs, &KeyError{Key: p + ".key", Msg: fmt.Sprintf("duplicate shop key %q", s.Key)})
 		}
 		seen[s.Key] = true
 		errs = append(errs, s.validate(p)...)

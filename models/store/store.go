@@ -261,3 +261,14 @@ func firstWords(q string) string {
 	}
 	return q
 }
+
+// Savepoint marks a point in the current transaction to roll back to, so one
+// bad delivery in a batch does not undo the others.
+func (s *Store) Savepoint(name string) error {
+	return translate("savepoint", s.db.SavePoint(name).Error)
+}
+
+// RollbackTo undoes the transaction's work since the savepoint.
+func (s *Store) RollbackTo(name string) error {
+	return translate("rollback to savepoint", s.db.RollbackTo(name).Error)
+}

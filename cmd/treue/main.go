@@ -1,0 +1,112 @@
+// Command treue is the Treue loyalty sidecar: it receives shop webhooks,
+// records customer journeys and plans loyalty actions.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	if err := m.Run(ctx, os.Args[1:]); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(os.Stderr, "treue:", err)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "treue:", err)
+		os.Exit(1)
+	}
+}
+
+// Main is the program with its environment made explicit, so tests run the
+// real thing in-process.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Ready, when set, is told the address serve listens on (tests use ":0").
+	Ready func(addr string)
+	// Logger overrides the logger built from config (tests capture logs).
+	Logger *slog.Logger
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+const usage = `usage: treue [--config FILE] COMMAND
+
+commands:
+  serve                 run the service (HTTP, inbox processor)
+  migrate               apply database migrations and print the version reached
+  version               print the version
+  shops list            list shops
+  shops add ...         add or update a shop (treue shops add --help)
+  shops remove KEY --yes
+                        remove a shop and everything recorded for it
+
+Every setting can also come from TREUE_<SECTION>_<KEY> environment variables.`
+
+// Run parses global flags and dispatches to a command.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("treue", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	configPath := fs.String("config", "", "YAML config `FILE`")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error() + "\n" + usage}
+	}
+	rest := fs.Args()
+	if *configPath == "" {
+		*configPath = m.Getenv("TREUE_CONFIG")
+	}
+	if len(rest) == 0 {
+		return usageError{"no command\n" + usage}
+	}
+	switch cmd, cargs := rest[0], rest[1:]; cmd {
+	case "serve":
+		return m.serve(ctx, *configPath)
+	case "migrate":
+		return m.migrate(ctx, *configPath)
+	case "version":
+		fmt.Fprintln(m.Stdout, "treue", buildVersion())
+		return nil
+	case "shops":
+		return m.shops(ctx, *configPath, cargs)
+	case "help", "-h", "--help":
+		fmt.Fprintln(m.Stdout, usage)
+		return nil
+	default:
+		return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, usage)}
+	}
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}

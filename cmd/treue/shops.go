@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/treue/treue/config"
+	"github.com/treue/treue/models"
+)
+
+func (m *Main) shops(ctx context.Context, configPath string, args []string) error {
+	if len(args) == 0 {
+		return usageError{"shops: want list, add or remove"}
+	}
+	e, err := m.open(ctx, configPath, true)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	if err := e.store.CheckSchema(ctx); err != nil {
+		return err
+	}
+	switch args[0] {
+	case "list":
+		shops, err := e.store.ListShops(ctx)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "KEY\tPLATFORM\tNAME\tTIMEZONE\tCURRENCY\tEXTERNAL ID\tSOURCE")
+		for _, s := range shops {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Key, s.Platform, s.Name, s.Timezone, s.Currency, s.ExternalID, s.Source)
+		}
+		return w.Flush()
+	case "add":
+		return m.shopsAdd(ctx, e, args[1:])
+	case "remove":
+		fs := flag.NewFlagSet("shops remove", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		yes := fs.Bool("yes", false, "confirm deleting the shop and all its data")
+		if err := fs.Parse(reorder(args[1:])); err != nil || fs.NArg() != 1 {
+			return usageError{"usage: treue shops remove KEY --yes"}
+		}
+		if !*yes {
+			return usageError{"shops remove deletes every event and customer of the shop: add --yes to confirm"}
+		}
+		if err := e.store.DeleteShop(ctx, fs.Arg(0)); err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "removed shop %s\n", fs.Arg(0))
+		return nil
+	}
+	return usageError{fmt.Sprintf("shops: unknown command %q", args[0])}
+}
+
+func (m *Main) shopsAdd(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("shops add", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	var c config.Shop
+	fs.StringVar(&c.Key, "key", "", "shop key (URL-safe, unique)")
+	fs.StringVar(&c.Platform, "platform", "", "shopware, shopify, adobe or standard")
+	fs.StringVar(&c.Name, "name", "", "display name")
+	fs.StringVar(&c.Timezone, "timezone", "UTC", "IANA time zone")
+	fs.StringVar(&c.Currency, "currency", "EUR", "ISO 4217 currency")
+	fs.StringVar(&c.Secret, "secret", "", "webhook secret (prefer --secret-env)")
+	fs.StringVar(&c.SecretEnv, "secret-env", "", "environment variable holding the webhook secret")
+	fs.StringVar(&c.Domain, "domain", "", "Shopify shop domain")
+	fs.StringVar(&c.ClientID, "client-id", "", "Adobe I/O client id")
+	fs.StringVar(&c.ShopwareID, "shopware-id", "", "Shopware shopId")
+	fs.StringVar(&c.URL, "url", "", "shop base URL")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if c.SecretEnv != "" {
+		c.Secret = m.Getenv(c.SecretEnv)
+		if c.Secret == "" {
+			return fmt.Errorf("--secret-env: environment variable %s is empty", c.SecretEnv)
+		}
+		c.SecretEnv = ""
+	}
+	cfg := config.Config{Shops: []config.Shop{c}}
+	if err := validateShop(cfg); err != nil {
+		return err
+	}
+	sh := shopFromConfig(c)
+	sh.Source = "cli"
+	have, err := e.store.ShopByKey(ctx, c.Key)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		sh.ID, sh.CreatedAt = have.ID, have.CreatedAt
+		sec := have.Secrets
+		if len(sh.Secrets.Webhook) > 0 {
+			sec.Webhook = sh.Secrets.Webhook
+		}
+		sh.Secrets = sec
+	}
+	if err := e.store.SaveShop(ctx, sh); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "saved shop %s (%s)\n", sh.Key, sh.Platform)
+	return nil
+}
+
+// validateShop reuses the config file's rules, renaming shops[0].x to --x.
+func validateShop(cfg config.Config) error {
+	var errs config.Errors
+	if err := cfg.ValidateShops(); err != nil && errors.As(err, &errs) {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = strings.ReplaceAll(strings.Replace(e.Error(), "config: shops[0].", "--", 1), "_", "-")
+		}
+		return usageError{strings.Join(msgs, "\n")}
+	}
+	return nil
+}
+
+// reorder moves flags before positional arguments, so "remove KEY --yes" works.
+func reorder(args []string) []string {
+	var flags, pos []string
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			flags = append(flags, a)
+		} else {
+			pos = append(pos, a)
+		}
+	}
+	return append(flags, pos...)
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/treue/treue/config"
+	"github.com/treue/treue/models"
+	"github.com/treue/treue/models/store"
+	"github.com/treue/treue/security"
+)
+
+// env is the config and the services every command shares.
+type env struct {
+	cfg   config.Config
+	log   *slog.Logger
+	store *store.Store
+}
+
+func (m *Main) load(path string) (config.Config, *slog.Logger, error) {
+	cfg, err := config.Load(path, m.Getenv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	if m.Logger != nil {
+		return cfg, m.Logger, nil
+	}
+	level, _ := config.ParseLevel(cfg.Log.Level)
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(m.Stderr, opts)
+	if cfg.Log.Format == "text" {
+		h = slog.NewTextHandler(m.Stderr, opts)
+	}
+	return cfg, slog.New(h), nil
+}
+
+// open loads config, the secret key and the database. requireKey is false for
+// commands that never touch secrets (migrate).
+func (m *Main) open(ctx context.Context, path string, requireKey bool) (*env, error) {
+	cfg, log, err := m.load(path)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := m.sealer(cfg, log)
+	if err != nil && requireKey {
+		return nil, err
+	}
+	var sl store.Sealer = noKey{}
+	if sealer != nil {
+		sl = sealer
+	}
+	st, err := store.Open(ctx, store.Config{
+		Driver: cfg.Database.Driver, DSN: cfg.Database.DSN, MaxOpenConns: cfg.Database.MaxOpenConns,
+		MaxIdleConns: cfg.Database.MaxIdleConns, ConnMaxLifetime: cfg.Database.ConnMaxLifetime, SlowQuery: cfg.Database.SlowQuery,
+	}, sl, log)
+	if err != nil {
+		return nil, err
+	}
+	return &env{cfg: cfg, log: log, store: st}, nil
+}
+
+// sealer builds the key that encrypts shop secrets. On SQLite a key file is
+// created beside the database so the quickstart needs no setup; on MySQL the
+// key must be given, because replicas must share it.
+func (m *Main) sealer(cfg config.Config, log *slog.Logger) (*security.Sealer, error) {
+	key := cfg.Security.SecretKey
+	if key == "" {
+		file := cfg.Security.SecretKeyFile
+		if file == "" && cfg.Database.Driver == "sqlite" {
+			file = filepath.Join(filepath.Dir(sqlitePath(cfg.Database.DSN)), "treue.key")
+		}
+		if file == "" {
+			return nil, errors.New("security.secret_key (env TREUE_SECURITY_SECRET_KEY) or security.secret_key_file is required with MySQL: it encrypts shop secrets at rest; generate one with `openssl rand -hex 32`")
+		}
+		var created bool
+		var err error
+		if cfg.Security.SecretKeyFile != "" {
+			b, rerr := os.ReadFile(file)
+			if rerr != nil {
+				return nil, fmt.Errorf("security.secret_key_file: %w", rerr)
+			}
+			key = strings.TrimSpace(string(b))
+		} else if key, created, err = security.LoadOrCreateKeyFile(file); err != nil {
+			return nil, err
+		}
+		if created {
+			log.Info("generated a secret key for shop secrets; back it up with the database", "file", file)
+		}
+	}
+	s, err := security.NewSealer(key)
+	if err != nil {
+		return nil, fmt.Errorf("security.secret_key: %w", err)
+	}
+	return s, nil
+}
+
+func sqlitePath(dsn string) string {
+	p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	return p
+}
+
+// noKey refuses to touch secrets; migrate runs without a key.
+type noKey struct{}
+
+func (noKey) Seal([]byte) (string, error) { return "", errors.New("no secret key configured") }
+func (noKey) Open(string) ([]byte, error) { return nil, errors.New("no secret key configured") }
+
+// shopFromConfig turns a declared shop into the stored form.
+func shopFromConfig(c config.Shop) *models.Shop {
+	sh := &models.Shop{
+		Key: c.Key, Platform: models.Platform(c.Platform), Name: c.Name, Timezone: c.Timezone,
+		Currency: c.Currency, URL: c.URL, Source: "config",
+	}
+	if sh.Name == "" {
+		sh.Name = c.Key
+	}
+	if c.Secret != "" {
+		sh.Secrets.Webhook = append(sh.Secrets.Webhook, c.Secret)
+	}
+	sh.Secrets.Webhook = append(sh.Secrets.Webhook, c.Secrets...)
+	switch sh.Platform {
+	case models.PlatformShopify:
+		sh.ExternalID = strings.ToLower(c.Domain)
+	case models.PlatformAdobe:
+		sh.ExternalID = c.ClientID
+	case models.PlatformShopware:
+		sh.ExternalID = c.ShopwareID
+	}
+	return sh
+}
+
+// syncShops writes the shops declared in the config into the database. It
+// never deletes: removing a shop deletes its data, so that takes `shops remove`.
+func syncShops(ctx context.Context, st *store.Store, shops []config.Shop, log *slog.Logger) error {
+	for _, c := range shops {
+		want := shopFromConfig(c)
+		have, err := st.ShopByKey(ctx, c.Key)
+		switch {
+		case errors.Is(err, models.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			want.ID, want.CreatedAt = have.ID, have.CreatedAt
+			// Credentials from a registration stay; the config owns the webhook secrets.
+			sec := have.Secrets
+			sec.Webhook = want.Secrets.Webhook
+			want.Secrets = sec
+		}
+		if err := st.SaveShop(ctx, want); err != nil {
+			return fmt.Errorf("shops[%s]: %w", c.Key, err)
+		}
+		log.Info("shop from config", "shop", c.Key, "platform", c.Platform)
+	}
+	return nil
+}

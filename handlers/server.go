@@ -1,0 +1,192 @@
+// Package handlers is Treue's HTTP surface: routes, middleware, problem+json
+// errors. Gin lives only here.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/treue/treue/models"
+	"github.com/treue/treue/plugin"
+	"github.com/treue/treue/webhooks"
+)
+
+// Health is what /readyz checks.
+type Health interface {
+	Ping(ctx context.Context) error
+	CheckSchema(ctx context.Context) error
+}
+
+// WebhookIntake stores verified deliveries.
+type WebhookIntake interface {
+	Receive(ctx context.Context, platform models.Platform, d *plugin.Delivery) (webhooks.Result, error)
+}
+
+// ShopwareRegistrar runs the Shopware app registration handshake.
+type ShopwareRegistrar interface {
+	Register(ctx context.Context, rawQuery string, h http.Header) (any, error)
+	Confirm(ctx context.Context, h http.Header, body []byte) error
+}
+
+// Config is everything the HTTP layer needs; nil optional parts disable routes.
+type Config struct {
+	Log            *slog.Logger
+	Registry       *prometheus.Registry
+	Health         Health
+	Intake         WebhookIntake
+	Shopware       ShopwareRegistrar // nil: Shopware app not configured
+	AdobeChallenge func(rawQuery string) (string, bool)
+	MaxBodyBytes   int64
+	TrustedProxies []string
+}
+
+type server struct {
+	Config
+	log     *slog.Logger
+	metrics *httpMetrics
+}
+
+// New builds the Gin engine with every route.
+func New(cfg Config) (*gin.Engine, error) {
+	gin.SetMode(gin.ReleaseMode)
+	s := &server{Config: cfg, log: cfg.Log, metrics: newHTTPMetrics(cfg.Registry)}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
+	r.Use(s.recovery, requestID, s.accessLog, s.measure)
+	r.NoRoute(func(c *gin.Context) {
+		writeProblem(c, Problem{Type: problemType("not-found"), Status: http.StatusNotFound, Detail: "No route for " + c.Request.Method + " " + c.Request.URL.Path + "."})
+	})
+	r.NoMethod(func(c *gin.Context) {
+		writeProblem(c, Problem{Type: problemType("method-not-allowed"), Status: http.StatusMethodNotAllowed, Detail: "Method " + c.Request.Method + " is not allowed here."})
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.ready)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+
+	wh := r.Group("/webhooks")
+	wh.POST("/standard/:shop", s.webhook(models.PlatformStandard))
+	wh.POST("/shopware", s.webhook(models.PlatformShopware))
+	wh.POST("/shopify", s.webhook(models.PlatformShopify))
+	wh.POST("/adobe/:shop", s.webhook(models.PlatformAdobe))
+	wh.GET("/adobe/:shop", s.adobeChallenge)
+
+	r.GET("/shopware/register", s.shopwareRegister)
+	r.POST("/shopware/confirm", s.shopwareConfirm)
+	return r, nil
+}
+
+func (s *server) ready(c *gin.Context) {
+	ctx := c.Request.Context()
+	if err := s.Health.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready: database", "err", err)
+		writeProblem(c, Problem{Type: problemType("not-ready"), Status: http.StatusServiceUnavailable, Detail: "The database is not reachable."})
+		return
+	}
+	if err := s.Health.CheckSchema(ctx); err != nil {
+		writeProblem(c, Problem{Type: problemType("not-ready"), Status: http.StatusServiceUnavailable, Detail: err.Error()})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+// readBody reads the whole body under the size cap, before anything parses it.
+func (s *server) readBody(c *gin.Context) ([]byte, error) {
+	return io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes))
+}
+
+func (s *server) webhook(p models.Platform) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		body, err := s.readBody(c)
+		if err != nil {
+			s.metrics.webhooks.WithLabelValues(string(p), "too_large").Inc()
+			s.writeError(c, err)
+			return
+		}
+		d := &plugin.Delivery{Header: c.Request.Header, Body: body, RawQuery: c.Request.URL.RawQuery, ShopKey: c.Param("shop")}
+		res, err := s.Intake.Receive(c.Request.Context(), p, d)
+		if err != nil {
+			s.metrics.webhooks.WithLabelValues(string(p), outcomeOf(err)).Inc()
+			s.writeError(c, err)
+			return
+		}
+		s.metrics.webhooks.WithLabelValues(string(p), string(res.Outcome)).Inc()
+		s.log.DebugContext(c.Request.Context(), "webhook accepted", "platform", p, "shop", res.Shop,
+			"delivery_id", res.DeliveryID, "topic", res.Topic, "outcome", res.Outcome)
+		c.JSON(http.StatusOK, gin.H{"status": res.Outcome, "delivery_id": res.DeliveryID})
+	}
+}
+
+func outcomeOf(err error) string {
+	var ve *models.ValidationError
+	var me *models.MalformedError
+	switch {
+	case errors.As(err, &me):
+		return "malformed"
+	case errors.As(err, &ve):
+		return "invalid"
+	case errors.Is(err, models.ErrUnauthorized):
+		return "unauthorized"
+	case errors.Is(err, models.ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, models.ErrNotFound):
+		return "not_found"
+	}
+	return "error"
+}
+
+func (s *server) adobeChallenge(c *gin.Context) {
+	if s.AdobeChallenge == nil {
+		writeProblem(c, Problem{Type: problemType("not-found"), Status: http.StatusNotFound, Detail: "Adobe I/O Events are not enabled."})
+		return
+	}
+	challenge, ok := s.AdobeChallenge(c.Request.URL.RawQuery)
+	if !ok {
+		writeProblem(c, Problem{Type: problemType("validation"), Status: http.StatusBadRequest, Detail: "The query parameter challenge is required."})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"challenge": challenge})
+}
+
+func (s *server) shopwareRegister(c *gin.Context) {
+	if s.Shopware == nil {
+		writeProblem(c, Problem{Type: problemType("not-found"), Status: http.StatusNotFound, Detail: "The Shopware app is not configured (shopware.app_name, shopware.app_secret)."})
+		return
+	}
+	resp, err := s.Shopware.Register(c.Request.Context(), c.Request.URL.RawQuery, c.Request.Header)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+func (s *server) shopwareConfirm(c *gin.Context) {
+	if s.Shopware == nil {
+		writeProblem(c, Problem{Type: problemType("not-found"), Status: http.StatusNotFound, Detail: "The Shopware app is not configured (shopware.app_name, shopware.app_secret)."})
+		return
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	if err := s.Shopware.Confirm(c.Request.Context(), c.Request.Header, body); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,138 @@
+// Package webhooks takes shop webhooks in (verify, durable inbox, then process
+// into journey events off the request path).
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/treue/treue/models"
+	"github.com/treue/treue/models/store"
+	"github.com/treue/treue/plugin"
+)
+
+// Outcome is what happened to an accepted delivery.
+type Outcome string
+
+// Outcomes of Intake.Receive.
+const (
+	Stored    Outcome = "stored"
+	Duplicate Outcome = "duplicate"
+	Ignored   Outcome = "ignored" // a topic Treue does not use
+)
+
+// ShopFinder looks shops up for the intake.
+type ShopFinder interface {
+	ShopByKey(ctx context.Context, key string) (*models.Shop, error)
+	ShopByExternalID(ctx context.Context, p models.Platform, externalID string) (*models.Shop, error)
+}
+
+// InboxWriter commits a delivery durably; duplicate reports one seen before.
+type InboxWriter interface {
+	InsertInbox(ctx context.Context, it *store.InboxItem) (duplicate bool, err error)
+}
+
+// Intake verifies deliveries and commits them to the inbox. It makes no
+// outbound calls: the sender gets its answer in milliseconds.
+type Intake struct {
+	Receivers map[models.Platform]plugin.Receiver
+	Shops     ShopFinder
+	Inbox     InboxWriter
+	Now       func() time.Time
+}
+
+// Result describes an accepted delivery.
+type Result struct {
+	Outcome    Outcome
+	Shop       string
+	DeliveryID string
+	Topic      string
+}
+
+// ErrUnknownShopOrSignature is the one answer for an unknown shop, a missing or
+// wrong signature and a stale timestamp, so a caller learns nothing about which.
+var ErrUnknownShopOrSignature = fmt.Errorf("webhook signature could not be verified: %w", models.ErrUnauthorized)
+
+// Receive verifies, validates and stores one delivery. Errors match
+// models.ErrUnauthorized (401), *models.MalformedError (400),
+// *models.ValidationError (422) or models.ErrUnavailable (503).
+func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plugin.Delivery) (Result, error) {
+	recv, ok := in.Receivers[platform]
+	if !ok {
+		return Result{}, fmt.Errorf("webhooks: platform %s is not enabled: %w", platform, models.ErrNotFound)
+	}
+	shop, err := in.identify(ctx, recv, d)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := recv.Verify(d, shop, in.Now()); err != nil {
+		if errors.Is(err, models.ErrUnauthorized) {
+			return Result{Shop: shop.Key}, fmt.Errorf("%w (%w)", ErrUnknownShopOrSignature, err)
+		}
+		return Result{Shop: shop.Key}, err
+	}
+	parsed, err := recv.Parse(d)
+	res := Result{Shop: shop.Key, DeliveryID: parsed.DeliveryID, Topic: parsed.Topic}
+	if err != nil {
+		return res, err
+	}
+	if len(parsed.Events) == 0 {
+		res.Outcome = Ignored
+		return res, nil
+	}
+	dup, err := in.Inbox.InsertInbox(ctx, &store.InboxItem{
+		ShopID: shop.ID, Platform: string(platform), DeliveryID: parsed.DeliveryID,
+		Topic: truncate(parsed.Topic, 191), Headers: store.EncodeHeaders(keepHeaders(d.Header)), Body: d.Body,
+	})
+	if err != nil {
+		return res, fmt.Errorf("webhooks: store delivery: %w", err)
+	}
+	res.Outcome = Stored
+	if dup {
+		res.Outcome = Duplicate
+	}
+	return res, nil
+}
+
+func (in *Intake) identify(ctx context.Context, recv plugin.Receiver, d *plugin.Delivery) (*models.Shop, error) {
+	ref, err := recv.Identify(d)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%w)", ErrUnknownShopOrSignature, err)
+	}
+	var shop *models.Shop
+	if ref.Key != "" {
+		shop, err = in.Shops.ShopByKey(ctx, ref.Key)
+	} else {
+		shop, err = in.Shops.ShopByExternalID(ctx, recv.Platform(), ref.ExternalID)
+	}
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, fmt.Errorf("%w (unknown shop)", ErrUnknownShopOrSignature)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: find shop: %w", err)
+	}
+	// A shop's secret only counts on its own platform's route.
+	if shop.Platform != recv.Platform() {
+		return nil, fmt.Errorf("%w (shop %s is on platform %s)", ErrUnknownShopOrSignature, shop.Key, shop.Platform)
+	}
+	return shop, nil
+}
+
+// keepHeaders drops credentials; the rest may be needed to parse the body again.
+func keepHeaders(h http.Header) http.Header {
+	out := h.Clone()
+	for _, k := range []string{"Authorization", "Cookie", "Proxy-Authorization"} {
+		out.Del(k)
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

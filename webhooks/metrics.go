@@ -1,0 +1,24 @@
+package webhooks
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics of the processor.
+type Metrics struct {
+	Processed  prometheus.Counter
+	ProcessLag prometheus.Histogram
+}
+
+// NewMetrics registers the processor's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Processed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "treue_inbox_processed_total", Help: "Deliveries processed into journey events.",
+		}),
+		ProcessLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "treue_inbox_lag_seconds", Help: "Time from acknowledging a delivery to processing it.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30, 60, 300},
+		}),
+	}
+	reg.MustRegister(m.Processed, m.ProcessLag)
+	return m
+}

@@ -1,0 +1,219 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/treue/treue/journey"
+	"github.com/treue/treue/models"
+	"github.com/treue/treue/models/store"
+	"github.com/treue/treue/plugin"
+)
+
+// Planner plans loyalty actions for a newly recorded journey event, inside the
+// same transaction that records it, so an acknowledged webhook never loses its
+// actions and a replay never doubles them.
+type Planner interface {
+	Plan(ctx context.Context, tx *store.Store, in PlanInput) error
+}
+
+// PlanInput is what a Planner sees.
+type PlanInput struct {
+	Shop    *models.Shop
+	Event   models.Event
+	Record  *store.EventRecord
+	Profile *models.Profile
+	// History is the customer's whole journey, this event included.
+	History []models.Event
+}
+
+// Processor turns inbox deliveries into journey events and profiles. Several
+// processors (one per replica) may run against one MySQL database: each batch
+// claims its rows with SKIP LOCKED, and the customer row is locked while its
+// journey is updated.
+type Processor struct {
+	Store     *store.Store
+	Receivers map[models.Platform]plugin.Receiver
+	Planner   Planner // optional
+	Log       *slog.Logger
+	Options   journey.Options
+	BatchSize int
+	Poll      time.Duration
+	// MaxAttempts bounds retries of a delivery that fails for a reason of its own.
+	MaxAttempts int
+	Now         func() time.Time
+	Metrics     *Metrics
+}
+
+// Run processes until ctx is cancelled. Transient database faults are logged
+// and retried after a pause; they never stop the loop.
+func (p *Processor) Run(ctx context.Context) error {
+	wait := p.Poll
+	for {
+		n, err := p.ProcessBatch(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			p.Log.WarnContext(ctx, "inbox batch failed; retrying", "err", err)
+			wait = min(max(2*wait, p.Poll), 5*time.Second)
+		case n == p.BatchSize:
+			continue // more may be waiting
+		default:
+			wait = p.Poll
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// ProcessBatch claims and processes up to BatchSize due deliveries in one
+// transaction and returns how many it handled.
+func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
+	var n int
+	var done []time.Time
+	err := p.Store.InTx(ctx, func(tx *store.Store) error {
+		n, done = 0, done[:0]
+		items, err := tx.ClaimInbox(ctx, p.BatchSize)
+		if err != nil {
+			return err
+		}
+		shops := map[int64]*models.Shop{}
+		for i := range items {
+			it := &items[i]
+			sp := "d" + strconv.Itoa(i)
+			if err := tx.Savepoint(sp); err != nil {
+				return err
+			}
+			err := p.apply(ctx, tx, it, shops)
+			if err == nil {
+				if err := tx.FinishInbox(ctx, it.ID); err != nil {
+					return err
+				}
+				n++
+				done = append(done, it.ReceivedAt)
+				continue
+			}
+			if errors.Is(err, models.ErrUnavailable) {
+				return err // the whole batch is retried
+			}
+			if err := tx.RollbackTo(sp); err != nil {
+				return err
+			}
+			retryAt := time.Time{}
+			if it.Attempts+1 < p.MaxAttempts {
+				retryAt = p.Now().Add(time.Duration(1<<min(it.Attempts, 10)) * time.Second)
+			}
+			p.Log.ErrorContext(ctx, "delivery could not be processed", "inbox_id", it.ID, "shop_id", it.ShopID,
+				"delivery_id", it.DeliveryID, "attempt", it.Attempts+1, "final", retryAt.IsZero(), "err", err)
+			if err := tx.FailInbox(ctx, it.ID, err.Error(), retryAt); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if p.Metrics != nil {
+		now := p.Now()
+		for _, r := range done {
+			p.Metrics.ProcessLag.Observe(now.Sub(r).Seconds())
+		}
+		p.Metrics.Processed.Add(float64(len(done)))
+	}
+	return n, nil
+}
+
+func (p *Processor) apply(ctx context.Context, tx *store.Store, it *store.InboxItem, shops map[int64]*models.Shop) error {
+	shop := shops[it.ShopID]
+	if shop == nil {
+		var err error
+		if shop, err = tx.ShopByID(ctx, it.ShopID); err != nil {
+			return fmt.Errorf("shop %d: %w", it.ShopID, err)
+		}
+		shops[it.ShopID] = shop
+	}
+	recv, ok := p.Receivers[models.Platform(it.Platform)]
+	if !ok {
+		return fmt.Errorf("platform %s is not enabled", it.Platform)
+	}
+	h, err := store.DecodeHeaders(it.Headers)
+	if err != nil {
+		return err
+	}
+	parsed, err := recv.Parse(&plugin.Delivery{Header: h, Body: it.Body, ShopKey: shop.Key})
+	if err != nil {
+		return fmt.Errorf("parse: %w", err)
+	}
+	for _, e := range parsed.Events {
+		if err := p.record(ctx, tx, shop, it, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// record appends one event to its customer's journey and refreshes the profile.
+func (p *Processor) record(ctx context.Context, tx *store.Store, shop *models.Shop, it *store.InboxItem, e models.Event) error {
+	if e.Data.Customer.Empty() {
+		// A shop-wide request (shop/redact) names no customer; nothing to append.
+		p.Log.InfoContext(ctx, "event without customer", "inbox_id", it.ID, "type", e.Type)
+		return nil
+	}
+	custID, _, err := tx.ResolveCustomer(ctx, shop.ID, e.Data.Customer)
+	if err != nil {
+		return err
+	}
+	data, err := eventData(e)
+	if err != nil {
+		return err
+	}
+	rec := &store.EventRecord{
+		ShopID: shop.ID, CustomerID: custID, Type: string(e.Type), StepKey: truncate(e.StepKey(), 255),
+		OccurredAt: e.OccurredAt(), ReceivedAt: it.ReceivedAt, Platform: it.Platform,
+		InboxID: it.ID, DeliveryID: it.DeliveryID, Data: data,
+	}
+	if e.Data.Order != nil {
+		rec.OrderRef = truncate(e.Data.Order.ID, 191)
+	}
+	inserted, err := tx.InsertEvent(ctx, rec)
+	if err != nil || !inserted {
+		return err // a step already recorded (another topic, a replay) changes nothing
+	}
+	recs, err := tx.CustomerEvents(ctx, custID)
+	if err != nil {
+		return err
+	}
+	history := make([]models.Event, 0, len(recs))
+	for i := range recs {
+		he, err := recs[i].Event()
+		if err != nil {
+			return err
+		}
+		history = append(history, he)
+	}
+	prev, err := tx.Profile(ctx, custID)
+	if err != nil {
+		return err
+	}
+	prof := journey.Build(history, p.Now(), p.Options)
+	prof.CustomerID, prof.PublicID = custID, prev.PublicID
+	// Points, tier and referral data are kept by the action side, not derived here.
+	prof.PointsBalance, prof.Tier, prof.ReferralCode, prof.Holdout = prev.PointsBalance, prev.Tier, prev.ReferralCode, prev.Holdout
+	if err := tx.SaveProfile(ctx, &prof); err != nil {
+		return err
+	}
+	if p.Planner != nil {
+		return p.Planner.Plan(ctx, tx, PlanInput{Shop: shop, Event: e, Record: rec, Profile: &prof, History: history})
+	}
+	return nil
+}
