@@ -12,10 +12,9 @@ import (
 // category, except the points ledger) and an erasure request (everything).
 func (ev *evaluation) cancels() {
 	e := &ev.in.Event
-	seen := map[int64]bool{}
 	for i := range ev.in.Pending {
 		p := &ev.in.Pending[i]
-		if seen[p.ID] {
+		if ev.cancelled(p.ID) {
 			continue
 		}
 		r := ev.s.byID[p.RuleID]
@@ -36,11 +35,19 @@ func (ev *evaluation) cancels() {
 			reason = ev.ruleCancel(r, p)
 		}
 		if reason != "" {
-			seen[p.ID] = true
 			ev.res.Cancels = append(ev.res.Cancels, Cancel{ActionID: p.ID, RuleID: p.RuleID, Reason: reason})
 		}
 	}
 	sort.Slice(ev.res.Cancels, func(i, j int) bool { return ev.res.Cancels[i].ActionID < ev.res.Cancels[j].ActionID })
+}
+
+func (ev *evaluation) cancelled(id int64) bool {
+	for _, c := range ev.res.Cancels {
+		if c.ActionID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (ev *evaluation) ruleCancel(r *Rule, p *Pending) string {

@@ -121,6 +121,10 @@ func TestParse_Semantics(t *testing.T) {
 			`x.yaml:4:27: tiers must be listed by ascending min`},
 		{"ErrDuplicateKey", "defaults:\n  currency: EUR\n  currency: USD\n",
 			`x.yaml:3:3: field "currency" given twice`},
+		{"ErrPlainMultiLineExpr", "rules:\n  - id: a\n    on: order.paid\n    if: order.total > 50 &&\n      customer.stage == new\n    kind: service\n    action: {type: notify}\n",
+			`x.yaml:5:25: if: unknown name new`},
+		{"ErrAfterDaysType", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    when: {after_days: '\"soon\"'}\n    action: {type: notify}\n",
+			`x.yaml:5:24: after_days: expected float64, but got string`},
 		{"ErrCustomCancelExpr", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    cancel:\n      - {on: order.placed, if: pending.skew == order.id}\n    action: {type: notify}\n",
 			`x.yaml:6:40: cancel if: type pending has no field skew`},
 	}

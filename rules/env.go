@@ -152,55 +152,72 @@ type Product struct {
 	SampleSKU string `expr:"sample_sku" json:"sample_sku,omitempty"`
 }
 
+// envBlock holds an Env and everything it points to in one allocation.
+type envBlock struct {
+	env      Env
+	event    EventEnv
+	order    OrderEnv
+	item     ItemEnv
+	shipment ShipmentEnv
+	customer CustomerEnv
+	pending  PendingEnv
+	defaults DefaultsEnv
+}
+
 // buildEnv builds the environment shared by every rule for one input.
 func (s *Set) buildEnv(in *Input, now time.Time) *Env {
+	b := &envBlock{}
 	e := &in.Event
-	env := &Env{
-		Event:    &EventEnv{Type: string(e.Type), ID: in.EventID},
-		Item:     &ItemEnv{},
-		Customer: customerEnv(&in.Profile, now),
-		Catalog:  s.Catalog,
-		Defaults: &s.defaultsEnv,
-		Pending:  &PendingEnv{},
-		Now:      now,
+	env := &b.env
+	*env = Env{
+		Event: &b.event, Order: &b.order, Item: &b.item, Shipment: &b.shipment,
+		Customer: &b.customer, Catalog: s.Catalog, Defaults: &s.defaultsEnv,
+		Pending: &b.pending, Now: now,
 	}
+	if s.defaultsEnv.Currency == "" && in.Shop.Currency != "" {
+		b.defaults = s.defaultsEnv
+		b.defaults.Currency = in.Shop.Currency
+		env.Defaults = &b.defaults
+	}
+	b.event.Type, b.event.ID = string(e.Type), in.EventID
 	if e.Type == "" {
-		env.Event.Type = DailyScan
-		env.Event.At = now
+		b.event.Type = DailyScan
+		b.event.At = now
 	} else {
-		env.Event.At = e.OccurredAt()
+		b.event.At = e.OccurredAt()
 	}
+	customerEnv(&b.customer, &in.Profile, now)
 	st := in.orderState()
-	env.Order = s.orderEnv(&st)
-	env.Shipment = shipmentEnv(e.Data.Shipment, &st)
+	s.orderEnv(&b.order, &st)
+	shipmentEnv(&b.shipment, e.Data.Shipment, &st)
 	d := &e.Data
 	switch {
 	case d.Return != nil:
-		env.Event.ReturnReason = d.Return.Reason
-		env.Event.Items = s.itemsEnv(d.Return.Items, env.Order)
+		b.event.ReturnReason = d.Return.Reason
+		b.event.Items = s.itemsEnv(d.Return.Items, &b.order)
 	case d.Refund != nil:
-		env.Event.RefundCents, _ = d.Refund.Amount.Cents()
-		env.Event.Items = s.itemsEnv(d.Refund.Items, env.Order)
+		b.event.RefundCents = cents(d.Refund.Amount)
+		b.event.Items = s.itemsEnv(d.Refund.Items, &b.order)
 	default:
-		env.Event.Items = env.Order.Items
+		b.event.Items = b.order.Items
 	}
 	if d.Review != nil {
-		env.Event.ReviewRating, env.Event.ReviewSKU = d.Review.Rating, d.Review.SKU
+		b.event.ReviewRating, b.event.ReviewSKU = d.Review.Rating, d.Review.SKU
 	}
 	if d.Complaint != nil {
-		env.Event.ComplaintReason = d.Complaint.Reason
+		b.event.ComplaintReason = d.Complaint.Reason
 	}
 	if d.OptOut != nil {
-		env.Event.OptOutCategory = d.OptOut.Category
+		b.event.OptOutCategory = d.OptOut.Category
 	}
 	if d.Consent != nil {
-		env.Event.ConsentChannel = d.Consent.Channel
+		b.event.ConsentChannel = d.Consent.Channel
 	}
 	return env
 }
 
-func customerEnv(p *models.Profile, now time.Time) *CustomerEnv {
-	c := &CustomerEnv{
+func customerEnv(c *CustomerEnv, p *models.Profile, now time.Time) {
+	*c = CustomerEnv{
 		ID: p.PublicID, Stage: string(p.Stage), OrderCount: p.OrderCount,
 		PositiveOrderCount: p.PositiveOrderCount, ReturnCount: p.ReturnCount,
 		TotalSpentCents: p.TotalSpentCents, ReorderIntervalDays: p.ReorderIntervalDays,
@@ -218,16 +235,15 @@ func customerEnv(p *models.Profile, now time.Time) *CustomerEnv {
 			c.DaysSinceLastOrder = d.Hours() / 24
 		}
 	}
-	return c
 }
 
-func (s *Set) orderEnv(st *OrderState) *OrderEnv {
-	o := &OrderEnv{
+func (s *Set) orderEnv(o *OrderEnv, st *OrderState) {
+	*o = OrderEnv{
 		ID: st.ID, Number: st.Number, PlacedAt: st.PlacedAt, PaidAt: st.PaidAt,
 		ShippedAt: st.ShippedAt, PromisedDeliveryAt: st.PromisedDeliveryAt,
 		DeliveredAt: st.DeliveredAt, Currency: st.Currency, Coupon: st.Coupon,
 	}
-	o.TotalCents, _ = st.Total.Cents()
+	o.TotalCents = cents(st.Total)
 	var sum int64
 	o.Items = make([]ItemEnv, len(st.Items))
 	for i := range st.Items {
@@ -257,7 +273,6 @@ func (s *Set) orderEnv(st *OrderState) *OrderEnv {
 	if !st.DeliveredAt.IsZero() && !st.PromisedDeliveryAt.IsZero() {
 		o.DeliveryDelay = st.DeliveredAt.Sub(st.PromisedDeliveryAt)
 	}
-	return o
 }
 
 // itemsEnv enriches returned or refunded lines; a line without a price takes
@@ -292,7 +307,7 @@ func (s *Set) itemEnv(li *models.LineItem, index int) ItemEnv {
 		SKU: li.SKU, ProductID: li.ProductID, Name: li.Name, Category: li.Category,
 		Quantity: li.Quantity, Index: index,
 	}
-	it.UnitPriceCents, _ = li.UnitPrice.Cents()
+	it.UnitPriceCents = cents(li.UnitPrice)
 	it.TotalCents = it.UnitPriceCents * int64(li.Quantity)
 	if p, ok := s.Catalog[li.SKU]; ok {
 		it.InCatalog = true
@@ -307,8 +322,7 @@ func (s *Set) itemEnv(li *models.LineItem, index int) ItemEnv {
 	return it
 }
 
-func shipmentEnv(sh *models.Shipment, st *OrderState) *ShipmentEnv {
-	e := &ShipmentEnv{}
+func shipmentEnv(e *ShipmentEnv, sh *models.Shipment, st *OrderState) {
 	if sh != nil {
 		e.ID, e.Carrier = sh.ID, sh.Carrier
 		e.ShippedAt = timeOf(sh.ShippedAt)
@@ -325,7 +339,6 @@ func shipmentEnv(sh *models.Shipment, st *OrderState) *ShipmentEnv {
 	if !e.DeliveredAt.IsZero() && !e.PromisedDeliveryAt.IsZero() {
 		e.Delay = e.DeliveredAt.Sub(e.PromisedDeliveryAt)
 	}
-	return e
 }
 
 // pointsFor is the points a payment of cents earns, rounded down.
@@ -361,3 +374,34 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// cents is models.Money.Cents with a fast path for the common "12.34" form
+// (the regexp in Valid dominated evaluation time); anything else, and
+// malformed amounts (0), go through Money.Cents.
+func cents(m models.Money) int64 {
+	s := string(m)
+	if s == "" {
+		return 0
+	}
+	var whole, frac int64
+	i, digits := 0, 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		whole = whole*10 + int64(s[i]-'0')
+		digits++
+	}
+	if digits > 0 && digits <= 15 {
+		switch rest := s[i:]; {
+		case rest == "":
+			return whole * 100
+		case len(rest) == 3 && rest[0] == '.' && isDigit(rest[1]) && isDigit(rest[2]):
+			frac = int64(rest[1]-'0')*10 + int64(rest[2]-'0')
+			return whole*100 + frac
+		case len(rest) == 2 && rest[0] == '.' && isDigit(rest[1]):
+			return whole*100 + int64(rest[1]-'0')*10
+		}
+	}
+	c, _ := m.Cents()
+	return c
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }

@@ -15,6 +15,8 @@ type ShopInfo struct {
 	// uses the rules file's defaults.timezone. (Load it once per shop, e.g.
 	// with models.Shop.Location: time.LoadLocation reads files.)
 	Location *time.Location
+	// Currency is the shop's currency; expressions see it as defaults.currency
+	// when the rules file sets none.
 	Currency string
 }
 
@@ -130,15 +132,15 @@ func (s *Set) Scan(in Input) Result {
 }
 
 type evaluation struct {
-	s     *Set
-	in    *Input
-	env   *Env
-	now   time.Time
-	loc   *time.Location
-	vm    *vm.VM
-	res   Result
-	keys  map[string]bool
-	items []ItemEnv
+	s   *Set
+	in  *Input
+	env *Env
+	now time.Time
+	loc *time.Location
+	vm  *vm.VM
+	res Result
+	// eventHash is the hashed eventKey, computed on first use.
+	eventHash string
 }
 
 func (s *Set) run(in *Input, rules []*Rule) Result {
@@ -157,6 +159,7 @@ func (s *Set) run(in *Input, rules []*Rule) Result {
 	}
 	defer s.vms.Put(ev.vm)
 	ev.env = s.buildEnv(in, now)
+	ev.res.Planned = make([]Planned, 0, len(rules)+len(ev.env.Order.Items)) // never nil: JSON []
 	for _, r := range rules {
 		ev.rule(r)
 	}
@@ -250,13 +253,11 @@ func (ev *evaluation) candidate(r *Rule, item *ItemEnv) {
 		ev.fail(r, "%v", err)
 		return
 	}
-	if ev.keys[key] {
-		return // the same limit hit twice in one evaluation (e.g. once_per order with for_each)
+	for i := range ev.res.Planned {
+		if ev.res.Planned[i].Key == key {
+			return // the same limit hit twice in one evaluation (e.g. once_per order with for_each)
+		}
 	}
-	if ev.keys == nil {
-		ev.keys = map[string]bool{}
-	}
-	ev.keys[key] = true
 	p.Key = key
 	ev.res.Planned = append(ev.res.Planned, p)
 }

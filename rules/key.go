@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/treue/treue/models"
 )
 
 // key builds the idempotency key of a planned action. It encodes the rule's
@@ -17,7 +19,7 @@ import (
 //	<rule>|c:<customer>|o:<order>             once_per order
 //	<rule>|c:<customer>|o:<order>|s:<sku>     once_per item
 //	<rule>|c:<customer>|s:<sku>               once_per sku
-//	<rule>|c:<customer>|e:<step>[|l:<line>]   once_per event (step = hash of models.Event.StepKey)
+//	<rule>|c:<customer>|e:<step>[|l:<line>]   once_per event (step = hash of eventKey)
 //
 // followed by the schedule's anchor (|y:<year> for birthdays, |since:<last
 // order> for inactivity), |p:<bucket> with a period and |k:<value> with by.
@@ -47,9 +49,12 @@ func (ev *evaluation) key(r *Rule, item *ItemEnv, p *Planned, anchor string) (st
 		b.WriteString("|s:")
 		b.WriteString(p.SKU)
 	case PerEvent:
-		sum := sha256.Sum256([]byte(ev.in.Event.StepKey()))
+		if ev.eventHash == "" {
+			sum := sha256.Sum256([]byte(eventKey(&ev.in.Event)))
+			ev.eventHash = hex.EncodeToString(sum[:8])
+		}
 		b.WriteString("|e:")
-		b.WriteString(hex.EncodeToString(sum[:8]))
+		b.WriteString(ev.eventHash)
 		if item != nil {
 			b.WriteString("|l:")
 			b.WriteString(strconv.Itoa(item.Index))
@@ -70,4 +75,19 @@ func (ev *evaluation) key(r *Rule, item *ItemEnv, p *Planned, anchor string) (st
 		fmt.Fprint(&b, v)
 	}
 	return b.String(), nil
+}
+
+// eventKey identifies the business event for once_per event: the event's
+// StepKey, except where the payload has an id of its own that StepKey does
+// not use (complaints, reviews), so a redelivery with another envelope
+// timestamp is still the same event.
+func eventKey(e *models.Event) string {
+	d := &e.Data
+	switch {
+	case e.Type == models.ComplaintOpened && d.Complaint != nil && d.Complaint.ID != "":
+		return string(e.Type) + "|" + d.Complaint.ID
+	case e.Type == models.ReviewSubmitted && d.Review != nil && d.Review.ID != "":
+		return string(e.Type) + "|" + d.Review.ID
+	}
+	return e.StepKey()
 }

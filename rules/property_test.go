@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"math/rand"
 	"strings"
 	"testing"
@@ -166,16 +167,11 @@ func TestEvaluate_RandomInputs(t *testing.T) {
 		models.ConsentRevoked, models.CategoryOptedOut, models.CustomerRegistered}
 	for i := 0; i < 2000; i++ {
 		in := randomInput(rng, skus, types)
-		var res Result
+		eval := s.Evaluate
 		if rng.Intn(5) == 0 {
-			res = s.Scan(in)
-		} else {
-			res = s.Evaluate(in)
+			eval = s.Scan
 		}
-		again := s.Evaluate(in)
-		if in.Event.Type == "" {
-			again = s.Scan(in)
-		}
+		res, again := eval(in), eval(in)
 		if diff := cmp.Diff(res, again); diff != "" {
 			t.Fatalf("input %d not deterministic:\n%s", i, diff)
 		}
@@ -312,5 +308,44 @@ func TestHolder(t *testing.T) {
 	}
 	if old := h.Swap(a); old != b {
 		t.Fatal("Swap returns the previous set")
+	}
+}
+
+// TestEvaluate_Concurrent: one Set serves every worker (run with -race).
+func TestEvaluate_Concurrent(t *testing.T) {
+	s := mustLoad(t, examplePath)
+	cases := programCases()
+	want := make([]Result, len(cases))
+	for i, tc := range cases {
+		if tc.scan {
+			want[i] = s.Scan(tc.in())
+		} else {
+			want[i] = s.Evaluate(tc.in())
+		}
+	}
+	done := make(chan error)
+	for w := 0; w < 4; w++ {
+		go func() {
+			for n := 0; n < 20; n++ {
+				for i, tc := range cases {
+					var got Result
+					if tc.scan {
+						got = s.Scan(tc.in())
+					} else {
+						got = s.Evaluate(tc.in())
+					}
+					if !cmp.Equal(want[i], got) {
+						done <- errors.New(tc.name + " differs under concurrency")
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for w := 0; w < 4; w++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package rules
 import (
 	"testing"
 	"time"
+
+	"github.com/treue/treue/models"
 )
 
 func TestParseDuration(t *testing.T) {
@@ -128,5 +130,15 @@ func TestSet_InHoldout(t *testing.T) {
 	}
 	if n < 900 || n > 1100 {
 		t.Errorf("%d of 10000 in a 10%% holdout", n)
+	}
+}
+
+func TestCents(t *testing.T) {
+	for _, m := range []models.Money{"", "0", "59.80", "14.9", "7", "-3.005", "1.004", "1.005", "12,50", "abc",
+		"0.01", "999999999999999.99", "1234567890123456", ".5", "5.", "-0.50"} {
+		want, _ := m.Cents()
+		if got := cents(m); got != want {
+			t.Errorf("cents(%q) = %d, want %d", m, got, want)
+		}
 	}
 }

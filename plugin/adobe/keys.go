@@ -161,9 +161,17 @@ type cachedKey struct {
 }
 
 // NewKeyFetcher returns a fetcher that uses client (shared, with its own
-// transport settings) and reads the time from now. The client is used with
-// redirects disabled.
+// transport settings; nil means a default client) and reads the time from now
+// (nil means time.Now). The client is used with redirects disabled, and every
+// fetch is bounded by its own timeout, since plugin.Receiver.Verify carries no
+// context.
 func NewKeyFetcher(client *http.Client, now func() time.Time) *KeyFetcher {
+	if client == nil {
+		client = &http.Client{}
+	}
+	if now == nil {
+		now = time.Now
+	}
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &KeyFetcher{

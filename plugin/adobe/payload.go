@@ -22,7 +22,8 @@ type cloudEvent struct {
 	EventID       string `json:"eventid"`
 	LegacyEventID string `json:"event_id"` // deprecated alias of eventid
 	Data          struct {
-		Value value `json:"value"`
+		// Value is decoded once the type is known to be one Treue maps.
+		Value json.RawMessage `json:"value"`
 	} `json:"data"`
 }
 

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -226,7 +229,7 @@ func orderEvent(topic string, o *swOrder, ts time.Time) models.Event {
 			r.ID = o.Deliveries[i].ID + ":" + state
 		}
 		if state == "returned" && len(o.Deliveries) == 1 {
-			r.Items = order.Items // the one parcel came back whole
+			r.Items = slices.Clone(order.Items) // the one parcel came back whole
 		}
 		e.Data.Return = r
 
@@ -382,6 +385,46 @@ func (r *swRecipient) consent(granted bool, ts time.Time) models.Event {
 			Customer: models.CustomerRef{ID: r.CustomerID, Email: r.Email},
 			Consent:  &models.Consent{Channel: "email", At: at},
 		},
+	}
+}
+
+// decodeError classifies a json.Unmarshal error: a body that is not JSON (or not an
+// object) is a *models.MalformedError; a value of the wrong type is a
+// *models.ValidationError naming the field, prefixed with where the decoded part sits.
+func decodeError(err error, prefix string) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		var v models.ValidationError
+		v.Add(prefix+typeErr.Field, "must be %s, not a JSON %s", jsonKind(typeErr.Type), typeErr.Value)
+		return &v
+	}
+	if errors.As(err, &typeErr) {
+		if prefix != "" { // a part of a decodable body has the wrong shape
+			var v models.ValidationError
+			v.Add(strings.TrimSuffix(prefix, "."), "must be an object, not a JSON %s", typeErr.Value)
+			return &v
+		}
+		err = fmt.Errorf("expected a JSON object, got a JSON %s", typeErr.Value)
+	}
+	return &models.MalformedError{Err: err}
+}
+
+// jsonKind names the JSON type that a Go type is decoded from, for error messages.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	default:
+		return "a number"
 	}
 }
 

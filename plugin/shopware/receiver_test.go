@@ -54,6 +54,9 @@ func at(tb testing.TB, s string) *time.Time {
 
 func TestReceiver_Identify(t *testing.T) {
 	r := New(0)
+	if r.Platform() != models.PlatformShopware {
+		t.Fatalf("Platform() = %q", r.Platform())
+	}
 	t.Run("OK", func(t *testing.T) {
 		got, err := r.Identify(&plugin.Delivery{Body: mustFixture(t, "order_placed.json")})
 		if err != nil {

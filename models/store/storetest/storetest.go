@@ -28,9 +28,12 @@ var Drivers = []string{"sqlite", "mysql"}
 
 var seq atomic.Int64
 
-// Sealer returns a sealer with a fixed test key.
+// SecretKey is the security.secret_key of test databases.
+var SecretKey = strings.Repeat("t", 32)
+
+// Sealer returns a sealer with the test key.
 func Sealer(tb testing.TB) *security.Sealer {
-	s, err := security.NewSealer(strings.Repeat("t", 32))
+	s, err := security.NewSealer(SecretKey)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,0 +1,188 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/treue/treue/models"
+	"github.com/treue/treue/plugin"
+	"github.com/treue/treue/webhooks"
+)
+
+// fakeHealth and fakeIntake are function-field fakes.
+type fakeHealth struct{ ping, schema error }
+
+func (f fakeHealth) Ping(context.Context) error        { return f.ping }
+func (f fakeHealth) CheckSchema(context.Context) error { return f.schema }
+
+type fakeIntake func(models.Platform, *plugin.Delivery) (webhooks.Result, error)
+
+func (f fakeIntake) Receive(_ context.Context, p models.Platform, d *plugin.Delivery) (webhooks.Result, error) {
+	return f(p, d)
+}
+
+func newTestServer(t *testing.T, h Health, in WebhookIntake) *httptest.Server {
+	t.Helper()
+	eng, err := New(Config{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Health: h, Intake: in, MaxBodyBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(eng)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func do(t *testing.T, method, url string, body io.Reader) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, body)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	json.Unmarshal(b, &m)
+	return resp, m
+}
+
+func wantProblem(t *testing.T, resp *http.Response, m map[string]any, status int) {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Fatalf("status %d, want %d (%v)", resp.StatusCode, status, m)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("content type %q", ct)
+	}
+	for _, k := range []string{"type", "title", "status", "detail", "instance"} {
+		if m[k] == nil {
+			t.Fatalf("problem lacks %q: %v", k, m)
+		}
+	}
+	if int(m["status"].(float64)) != status {
+		t.Fatalf("problem status %v", m["status"])
+	}
+}
+
+func TestHealth(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		srv := newTestServer(t, fakeHealth{}, nil)
+		for _, p := range []string{"/healthz", "/readyz"} {
+			if resp, m := do(t, "GET", srv.URL+p, nil); resp.StatusCode != 200 {
+				t.Fatalf("%s: %d %v", p, resp.StatusCode, m)
+			}
+		}
+	})
+	t.Run("ErrDatabaseGone", func(t *testing.T) {
+		srv := newTestServer(t, fakeHealth{ping: models.ErrUnavailable}, nil)
+		resp, m := do(t, "GET", srv.URL+"/readyz", nil)
+		wantProblem(t, resp, m, 503)
+		if resp, _ := do(t, "GET", srv.URL+"/healthz", nil); resp.StatusCode != 200 {
+			t.Fatal("healthz must not depend on the database")
+		}
+	})
+	t.Run("ErrSchemaBehind", func(t *testing.T) {
+		srv := newTestServer(t, fakeHealth{schema: errors.New("run treue migrate")}, nil)
+		resp, m := do(t, "GET", srv.URL+"/readyz", nil)
+		wantProblem(t, resp, m, 503)
+	})
+}
+
+func TestNotFoundAndMethod(t *testing.T) {
+	srv := newTestServer(t, fakeHealth{}, nil)
+	resp, m := do(t, "GET", srv.URL+"/nope", nil)
+	wantProblem(t, resp, m, 404)
+	resp, m = do(t, "DELETE", srv.URL+"/healthz", nil)
+	wantProblem(t, resp, m, 405)
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Fatal("no request id")
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	srv := newTestServer(t, fakeHealth{}, nil)
+	do(t, "GET", srv.URL+"/healthz", nil)
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`treue_http_requests_total{method="GET",route="/healthz",status="200"} 1`, "treue_http_request_duration_seconds_bucket"} {
+		if !strings.Contains(string(b), want) {
+			t.Fatalf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestWebhook(t *testing.T) {
+	var got *plugin.Delivery
+	intake := fakeIntake(func(p models.Platform, d *plugin.Delivery) (webhooks.Result, error) {
+		got = d
+		switch string(d.Body) {
+		case "unauth":
+			return webhooks.Result{}, webhooks.ErrUnknownShopOrSignature
+		case "broken":
+			return webhooks.Result{}, &models.MalformedError{Err: errors.New("unexpected EOF")}
+		case "invalid":
+			return webhooks.Result{}, &models.ValidationError{Fields: []models.FieldError{{Field: "data.order.id", Message: "is required"}}}
+		case "down":
+			return webhooks.Result{}, models.ErrUnavailable
+		case "boom":
+			return webhooks.Result{}, errors.New("secret internal detail")
+		}
+		return webhooks.Result{Outcome: webhooks.Stored, DeliveryID: "msg_1"}, nil
+	})
+	srv := newTestServer(t, fakeHealth{}, intake)
+	url := srv.URL + "/webhooks/standard/acme"
+	t.Run("OK", func(t *testing.T) {
+		resp, m := do(t, "POST", url, strings.NewReader("ok"))
+		if resp.StatusCode != 200 || m["status"] != "stored" || got.ShopKey != "acme" {
+			t.Fatalf("%d %v", resp.StatusCode, m)
+		}
+	})
+	tests := []struct {
+		body   string
+		status int
+	}{{"unauth", 401}, {"broken", 400}, {"invalid", 422}, {"down", 503}, {"boom", 500}}
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			resp, m := do(t, "POST", url, strings.NewReader(tt.body))
+			wantProblem(t, resp, m, tt.status)
+			if strings.Contains(m["detail"].(string), "secret internal") {
+				t.Fatal("internal error text leaked")
+			}
+			if tt.status == 422 && m["errors"] == nil {
+				t.Fatal("422 must name the field")
+			}
+			if tt.status == 503 && resp.Header.Get("Retry-After") == "" {
+				t.Fatal("503 without Retry-After")
+			}
+		})
+	}
+	t.Run("ErrTooLarge", func(t *testing.T) {
+		resp, m := do(t, "POST", url, bytes.NewReader(make([]byte, 2048)))
+		wantProblem(t, resp, m, 413)
+	})
+	t.Run("ShopwareNotConfigured", func(t *testing.T) {
+		resp, m := do(t, "GET", srv.URL+"/shopware/register?shop-id=x", nil)
+		wantProblem(t, resp, m, 404)
+	})
+}
+
+func TestRecovery(t *testing.T) {
+	intake := fakeIntake(func(models.Platform, *plugin.Delivery) (webhooks.Result, error) { panic("boom") })
+	srv := newTestServer(t, fakeHealth{}, intake)
+	resp, m := do(t, "POST", srv.URL+"/webhooks/shopware", strings.NewReader("{}"))
+	wantProblem(t, resp, m, 500)
+}
