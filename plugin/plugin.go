@@ -3,6 +3,7 @@
 package plugin
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -56,3 +57,62 @@ type Receiver interface {
 	// on the stored body.
 	Parse(d *Delivery) (Parsed, error)
 }
+
+// Job is one action to carry out in a shop, with what a connector needs to
+// address the customer there.
+type Job struct {
+	Shop     *models.Shop
+	Action   *models.Action
+	Customer CustomerInfo
+}
+
+// CustomerInfo is how the shop knows the customer. Any field may be empty.
+type CustomerInfo struct {
+	ShopCustomerID string // the shop's own customer id
+	Number         string
+	Email          string
+	FirstName      string
+	LastName       string
+	Profile        *models.Profile
+}
+
+// Result summarizes one successful call into the shop, for the attempt log.
+// It never holds credentials.
+type Result struct {
+	StatusCode int
+	Summary    string
+	// External is what the shop created, such as a promo code, if anything.
+	External string
+}
+
+// Connector carries out actions in a shop. Execute must make the effect happen
+// at most once per action even when called again after a timeout: it sends
+// Job.Action.IdempotencyKey where the shop supports it and otherwise makes the
+// effect idempotent itself. Errors are *Error so the dispatcher knows whether
+// to retry.
+type Connector interface {
+	Execute(ctx context.Context, job Job) (Result, error)
+}
+
+// ErrorKind separates failures worth retrying from those that are not.
+type ErrorKind int
+
+// Error kinds.
+const (
+	// Transient: timeouts, 5xx, 408/409/425/429: retry with backoff.
+	Transient ErrorKind = iota
+	// Permanent: other 4xx, invalid credentials, a shop that cannot do this:
+	// the action ends as dead at once.
+	Permanent
+)
+
+// Error is a connector failure with its retry class.
+type Error struct {
+	Kind       ErrorKind
+	StatusCode int           // the shop's HTTP status, 0 when none
+	RetryAfter time.Duration // from Retry-After on 429/503, 0 when absent
+	Err        error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }

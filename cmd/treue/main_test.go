@@ -29,8 +29,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // instance is one running `treue serve`.
 type instance struct {
@@ -65,7 +69,7 @@ func newEnv(t *testing.T, driver string, extraConfig string) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	e := &testEnv{driver: driver, dir: dir, dsn: storetest.DSN(t, driver), env: map[string]string{
-		"TREUE_SECURITY_SECRET_KEY": storetest.SecretKey,
+		"TREUE_SECURITY_SECRET_KEY":    storetest.SecretKey,
 		"TREUE_WEBHOOKS_POLL_INTERVAL": "20ms",
 	}}
 	cfg := fmt.Sprintf(`http:
