@@ -321,6 +321,9 @@ func (c *Config) Validate() error {
 	if (c.Shopware.AppName == "") != (c.Shopware.AppSecret == "") {
 		bad("shopware.app_secret", "shopware.app_name and shopware.app_secret are set together or not at all")
 	}
+	if c.Shopware.AppName != "" && !strings.HasPrefix(c.HTTP.PublicURL, "http") {
+		bad("http.public_url", "is required with the Shopware app: the URL shops reach Treue at, e.g. https://treue.example.com")
+	}
 	if err := c.ValidateShops(); err != nil {
 		errs = append(errs, err.(Errors)...)
 	}

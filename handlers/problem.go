@@ -50,6 +50,12 @@ func (s *server) writeError(c *gin.Context, err error) {
 	case errors.As(err, &ve):
 		writeProblem(c, Problem{Type: problemType("validation"), Title: "Unprocessable Content", Status: http.StatusUnprocessableEntity,
 			Detail: ve.Error(), Errors: ve.Fields})
+	case errors.Is(err, models.ErrUnavailable):
+		s.log.WarnContext(c.Request.Context(), "unavailable", "request_id", c.GetString(ctxRequestID), "err", err)
+		// Shops retry on 5xx; Retry-After tells polite senders when.
+		c.Header("Retry-After", "5")
+		writeProblem(c, Problem{Type: problemType("unavailable"), Status: http.StatusServiceUnavailable,
+			Detail: "Treue cannot store this right now; please retry."})
 	case errors.Is(err, models.ErrUnauthorized):
 		s.log.InfoContext(c.Request.Context(), "unauthorized", "request_id", c.GetString(ctxRequestID), "path", c.Request.URL.Path, "reason", err.Error())
 		writeProblem(c, Problem{Type: problemType("unauthorized"), Status: http.StatusUnauthorized,
@@ -62,12 +68,6 @@ func (s *server) writeError(c *gin.Context, err error) {
 		writeProblem(c, Problem{Type: problemType("conflict"), Status: http.StatusConflict, Detail: err.Error()})
 	case errors.Is(err, models.ErrInvalid):
 		writeProblem(c, Problem{Type: problemType("validation"), Status: http.StatusBadRequest, Detail: err.Error()})
-	case errors.Is(err, models.ErrUnavailable):
-		s.log.WarnContext(c.Request.Context(), "unavailable", "request_id", c.GetString(ctxRequestID), "err", err)
-		// Shops retry on 5xx; Retry-After tells polite senders when.
-		c.Header("Retry-After", "5")
-		writeProblem(c, Problem{Type: problemType("unavailable"), Status: http.StatusServiceUnavailable,
-			Detail: "Treue cannot store this right now; please retry."})
 	default:
 		s.log.ErrorContext(c.Request.Context(), "internal error", "request_id", c.GetString(ctxRequestID), "path", c.Request.URL.Path, "err", err)
 		writeProblem(c, Problem{Type: problemType("internal"), Status: http.StatusInternalServerError,

@@ -217,8 +217,7 @@ func (e *Event) Validate() error {
 		v.Add("timestamp", "is required (RFC 3339)")
 	}
 	d := &e.Data
-	needsCustomer := e.Type != ShopRedactRequested
-	if needsCustomer && d.Customer.Empty() {
+	if d.Customer.Empty() && e.NeedsCustomer() {
 		v.Add("data.customer", "needs at least one of id, number, email")
 	}
 	if d.Customer.Email != "" && !strings.Contains(d.Customer.Email, "@") {
@@ -285,6 +284,20 @@ func validateItems(v *ValidationError, path string, items []LineItem) {
 			v.Add(p+".unit_price", "must be a decimal string such as \"14.90\"")
 		}
 	}
+}
+
+// NeedsCustomer reports whether the event must name its customer. Later steps
+// of an order may name only the order (Shopify refunds and returns do): the
+// processor finds the customer through the order.
+func (e *Event) NeedsCustomer() bool {
+	switch e.Type {
+	case ShopRedactRequested:
+		return false
+	case OrderPaid, OrderCancelled, OrderCompleted, ShipmentShipped, ShipmentDelivered,
+		ReturnRequested, ReturnReceived, RefundIssued:
+		return e.Data.Order == nil || e.Data.Order.ID == ""
+	}
+	return true
 }
 
 // OccurredAt is the best source time of the event: the step's own time where the

@@ -69,6 +69,11 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 		return Result{}, err
 	}
 	if err := recv.Verify(d, shop, in.Now()); err != nil {
+		// A key that could not be fetched is our fault, not the sender's: 503,
+		// so the sender retries (Adobe I/O drops an event on any 4xx).
+		if errors.Is(err, models.ErrUnavailable) {
+			return Result{Shop: shop.Key}, fmt.Errorf("webhooks: verify: %w", err)
+		}
 		if errors.Is(err, models.ErrUnauthorized) {
 			return Result{Shop: shop.Key}, fmt.Errorf("%w (%w)", ErrUnknownShopOrSignature, err)
 		}

@@ -164,12 +164,23 @@ func (p *Processor) apply(ctx context.Context, tx *store.Store, it *store.InboxI
 
 // record appends one event to its customer's journey and refreshes the profile.
 func (p *Processor) record(ctx context.Context, tx *store.Store, shop *models.Shop, it *store.InboxItem, e models.Event) error {
-	if e.Data.Customer.Empty() {
+	var custID int64
+	var err error
+	switch {
+	case !e.Data.Customer.Empty():
+		custID, _, err = tx.ResolveCustomer(ctx, shop.ID, e.Data.Customer)
+	case e.Data.Order != nil && e.Data.Order.ID != "":
+		custID, _, err = tx.CustomerByOrder(ctx, shop.ID, e.Data.Order.ID)
+		if errors.Is(err, models.ErrNotFound) {
+			// The order's first event has not arrived yet; the delivery is
+			// retried with backoff until it has.
+			return fmt.Errorf("order %s is not known yet: %w", e.Data.Order.ID, err)
+		}
+	default:
 		// A shop-wide request (shop/redact) names no customer; nothing to append.
 		p.Log.InfoContext(ctx, "event without customer", "inbox_id", it.ID, "type", e.Type)
 		return nil
 	}
-	custID, _, err := tx.ResolveCustomer(ctx, shop.ID, e.Data.Customer)
 	if err != nil {
 		return err
 	}

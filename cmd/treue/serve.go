@@ -6,16 +6,21 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/treue/treue/config"
 	"github.com/treue/treue/handlers"
 	"github.com/treue/treue/journey"
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin"
+	"github.com/treue/treue/plugin/adobe"
+	"github.com/treue/treue/plugin/shopify"
+	"github.com/treue/treue/plugin/shopware"
 	"github.com/treue/treue/plugin/standard"
 	"github.com/treue/treue/webhooks"
 )
@@ -46,8 +51,15 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	now := func() time.Time { return time.Now().UTC() }
+	adobeKeys, err := adobeKeySource(cfg)
+	if err != nil {
+		return err
+	}
 	receivers := map[models.Platform]plugin.Receiver{
 		models.PlatformStandard: standard.New(cfg.Webhooks.TimestampTolerance),
+		models.PlatformShopware: shopware.New(cfg.Webhooks.TimestampTolerance),
+		models.PlatformShopify:  shopify.New(),
+		models.PlatformAdobe:    adobe.New(adobeKeys),
 	}
 	intake := &webhooks.Intake{Receivers: receivers, Shops: st, Inbox: st, Now: now}
 	proc := &webhooks.Processor{
@@ -55,8 +67,16 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		BatchSize: cfg.Webhooks.BatchSize, Poll: cfg.Webhooks.PollInterval, MaxAttempts: cfg.Webhooks.MaxAttempts,
 		Now: now, Metrics: webhooks.NewMetrics(reg),
 	}
+	var registrar handlers.ShopwareRegistrar
+	if cfg.Shopware.AppName != "" {
+		registrar = shopwareRegistrar{&shopware.Registrar{
+			AppName: cfg.Shopware.AppName, AppSecret: cfg.Shopware.AppSecret,
+			ConfirmURL: strings.TrimSuffix(cfg.HTTP.PublicURL, "/") + "/shopware/confirm",
+			Store: st, Now: now, Tolerance: cfg.Webhooks.TimestampTolerance,
+		}}
+	}
 	engine, err := handlers.New(handlers.Config{
-		Log: log, Registry: reg, Health: st, Intake: intake,
+		Log: log, Registry: reg, Health: st, Intake: intake, Shopware: registrar, AdobeChallenge: adobe.Challenge,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
 	})
 	if err != nil {
@@ -110,4 +130,33 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	wg.Wait()
 	log.Info("stopped")
 	return nil
+}
+
+// shopwareRegistrar adapts the Shopware handshake to the HTTP layer.
+type shopwareRegistrar struct{ r *shopware.Registrar }
+
+func (s shopwareRegistrar) Register(ctx context.Context, rawQuery string, h http.Header) (any, error) {
+	return s.r.Register(ctx, rawQuery, h)
+}
+
+func (s shopwareRegistrar) Confirm(ctx context.Context, h http.Header, body []byte) error {
+	return s.r.Confirm(ctx, h, body)
+}
+
+// adobeKeySource uses the PEM files configured for Adobe shops when there are
+// any (hosts that cannot reach Adobe), and otherwise fetches the keys from
+// Adobe's documented host, cached.
+func adobeKeySource(cfg config.Config) (adobe.KeySource, error) {
+	var files []string
+	for _, s := range cfg.Shops {
+		files = append(files, s.PublicKeyFiles...)
+	}
+	if len(files) > 0 {
+		keys, err := adobe.LoadKeyFiles(files...)
+		if err != nil {
+			return nil, fmt.Errorf("shops: public_key_files: %w", err)
+		}
+		return keys, nil
+	}
+	return adobe.NewKeyFetcher(&http.Client{Timeout: 5 * time.Second}, time.Now), nil
 }

@@ -64,7 +64,14 @@ func mapEvent(topic string, raw json.RawMessage, ts time.Time) ([]models.Event, 
 		if err := decodePayload(raw, &p); err != nil {
 			return nil, err
 		}
-		return []models.Event{p.Recipient.consent(topic == "newsletter.confirm", ts)}, nil
+		e := p.Recipient.consent(topic == "newsletter.confirm", ts)
+		if e.Data.Customer.Empty() {
+			// Shops whose payload hides the recipient (no ApiAware fields) would
+			// otherwise get a 4xx on every newsletter event, and Shopware switches a
+			// webhook off after ten failures: acknowledge it without a journey step.
+			return nil, nil
+		}
+		return []models.Event{e}, nil
 	}
 	return nil, nil
 }

@@ -146,6 +146,10 @@ func (*Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 	if err := e.Validate(); err != nil {
 		return p, err
 	}
+	// Treue's own format always names the customer; the shop knows it.
+	if e.Data.Customer.Empty() && e.Type != models.ShopRedactRequested {
+		return p, &models.ValidationError{Fields: []models.FieldError{{Field: "data.customer", Message: "needs at least one of id, number, email"}}}
+	}
 	p.Events = []models.Event{e}
 	return p, nil
 }
