@@ -54,6 +54,7 @@ commands:
   serve                 run the service (HTTP, inbox processor)
   migrate               apply database migrations and print the version reached
   version               print the version
+  healthcheck [URL]     exit 0 when a running treue is ready (default http://127.0.0.1:8080/readyz)
   shops list            list shops
   shops add ...         add or update a shop (treue shops add --help)
   shops remove KEY --yes
@@ -86,6 +87,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return nil
 	case "shops":
 		return m.shops(ctx, *configPath, cargs)
+	case "healthcheck":
+		return m.healthcheck(ctx, cargs)
 	case "help", "-h", "--help":
 		fmt.Fprintln(m.Stdout, usage)
 		return nil

@@ -72,7 +72,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		registrar = shopwareRegistrar{&shopware.Registrar{
 			AppName: cfg.Shopware.AppName, AppSecret: cfg.Shopware.AppSecret,
 			ConfirmURL: strings.TrimSuffix(cfg.HTTP.PublicURL, "/") + "/shopware/confirm",
-			Store: st, Now: now, Tolerance: cfg.Webhooks.TimestampTolerance,
+			Store:      st, Now: now, Tolerance: cfg.Webhooks.TimestampTolerance,
 		}}
 	}
 	engine, err := handlers.New(handlers.Config{

@@ -134,6 +134,15 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		// migration atomic there; each file is written to be safe to re-run
 		// up to its first statement instead.
 		err := db.Transaction(func(tx *gorm.DB) error {
+			// Another process may have applied it since we looked (SQLite has no
+			// named lock; its immediate transaction serializes this re-check).
+			var cur *int
+			if err := tx.Raw("SELECT MAX(version) FROM schema_migrations").Scan(&cur).Error; err != nil {
+				return err
+			}
+			if cur != nil && *cur >= m.Version {
+				return nil
+			}
 			for _, stmt := range splitStatements(m.SQL) {
 				if err := tx.Exec(stmt).Error; err != nil {
 					return fmt.Errorf("%s: %w", firstWords(stmt), err)

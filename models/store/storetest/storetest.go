@@ -50,6 +50,9 @@ func DSN(tb testing.TB, driver string) string {
 		return filepath.Join(tb.TempDir(), "treue.db")
 	case "mysql":
 		base := os.Getenv(EnvMySQL)
+		if base == "" && os.Getenv("CI") != "" {
+			tb.Fatalf("%s is not set: CI must run the MySQL variant", EnvMySQL)
+		}
 		if base == "" {
 			tb.Skipf("%s is not set: skipping the MySQL variant (CI sets it)", EnvMySQL)
 		}
