@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 
@@ -44,6 +45,7 @@ type Config struct {
 	Intake         WebhookIntake
 	Shopware       ShopwareRegistrar // nil: Shopware app not configured
 	AdobeChallenge func(rawQuery string) (string, bool)
+	Rules          RulesSource
 	MaxBodyBytes   int64
 	TrustedProxies []string
 }
@@ -81,6 +83,9 @@ func New(cfg Config) (*gin.Engine, error) {
 	wh.POST("/shopify", s.webhook(models.PlatformShopify))
 	wh.POST("/adobe/:shop", s.webhook(models.PlatformAdobe))
 	wh.GET("/adobe/:shop", s.adobeChallenge)
+
+	api := r.Group("/api/v1")
+	api.GET("/rules", s.localOnly, s.getRules)
 
 	r.GET("/shopware/register", s.shopwareRegister)
 	r.POST("/shopware/confirm", s.shopwareConfirm)
@@ -190,3 +195,11 @@ func (s *server) shopwareConfirm(c *gin.Context) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// localOnly admits requests from the loopback interface only; it guards the
+// admin API until API tokens exist.
+func (s *server) localOnly(c *gin.Context) {
+	if ip := net.ParseIP(c.RemoteIP()); ip == nil || !ip.IsLoopback() {
+		writeProblem(c, Problem{Type: problemType("forbidden"), Status: http.StatusForbidden, Detail: "This endpoint answers local requests only."})
+	}
+}

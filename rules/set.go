@@ -301,3 +301,13 @@ func (s *Set) index() {
 	}
 	sortRules(s.scan)
 }
+
+// MaxCapWindow is the longest frequency-cap window of any rule: how far back
+// and ahead Input.Recent must reach.
+func (s *Set) MaxCapWindow() time.Duration {
+	w := s.Defaults.FrequencyCap.Window
+	for _, r := range s.Rules {
+		w = max(w, r.FrequencyCap.Window)
+	}
+	return w
+}

@@ -28,7 +28,9 @@ func main() {
 			fmt.Fprintln(os.Stderr, "treue:", err)
 			os.Exit(2)
 		}
-		fmt.Fprintln(os.Stderr, "treue:", err)
+		if err != errSilentFailure {
+			fmt.Fprintln(os.Stderr, "treue:", err)
+		}
 		os.Exit(1)
 	}
 }
@@ -54,6 +56,7 @@ commands:
   serve                 run the service (HTTP, inbox processor)
   migrate               apply database migrations and print the version reached
   version               print the version
+  rules check FILE...   check rules files; print every problem as FILE:LINE:COL: message
   healthcheck [URL]     exit 0 when a running treue is ready (default http://127.0.0.1:8080/readyz)
   shops list            list shops
   shops add ...         add or update a shop (treue shops add --help)
@@ -87,6 +90,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return nil
 	case "shops":
 		return m.shops(ctx, *configPath, cargs)
+	case "rules":
+		return m.rulesCmd(cargs)
 	case "healthcheck":
 		return m.healthcheck(ctx, cargs)
 	case "help", "-h", "--help":

@@ -22,6 +22,7 @@ import (
 	"github.com/treue/treue/plugin/shopify"
 	"github.com/treue/treue/plugin/shopware"
 	"github.com/treue/treue/plugin/standard"
+	"github.com/treue/treue/rules"
 	"github.com/treue/treue/webhooks"
 )
 
@@ -62,8 +63,17 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		models.PlatformAdobe:    adobe.New(adobeKeys),
 	}
 	intake := &webhooks.Intake{Receivers: receivers, Shops: st, Inbox: st, Now: now}
+	rl := newReloader(cfg.Rules.File, log, reg)
+	if err := rl.load(); err != nil {
+		var diags rules.Diagnostics
+		if errors.As(err, &diags) {
+			return fmt.Errorf("rules.file %s is invalid (check it with `treue rules check %s`):\n%w", cfg.Rules.File, cfg.Rules.File, err)
+		}
+		return err
+	}
+	planner := &webhooks.RulesPlanner{Rules: rl.holder, Log: log, Now: now}
 	proc := &webhooks.Processor{
-		Store: st, Receivers: receivers, Log: log, Options: journey.DefaultOptions,
+		Store: st, Receivers: receivers, Planner: planner, Log: log, Options: journey.DefaultOptions,
 		BatchSize: cfg.Webhooks.BatchSize, Poll: cfg.Webhooks.PollInterval, MaxAttempts: cfg.Webhooks.MaxAttempts,
 		Now: now, Metrics: webhooks.NewMetrics(reg),
 	}
@@ -76,7 +86,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		}}
 	}
 	engine, err := handlers.New(handlers.Config{
-		Log: log, Registry: reg, Health: st, Intake: intake, Shopware: registrar, AdobeChallenge: adobe.Challenge,
+		Log: log, Registry: reg, Health: st, Intake: intake, Shopware: registrar, AdobeChallenge: adobe.Challenge, Rules: rl,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
 	})
 	if err != nil {
@@ -100,10 +110,14 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		proc.Run(workCtx)
+	}()
+	go func() {
+		defer wg.Done()
+		rl.run(workCtx, 2*time.Second)
 	}()
 
 	serveErr := make(chan error, 1)

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/treue/treue/models"
+	"github.com/treue/treue/models/store"
+)
+
+// exampleRules copies examples/rules.yaml without the holdout, which would
+// otherwise hold back a random 5 % of test customers.
+func exampleRules(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../examples/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.Replace(string(b), "holdout_percent: 5", "holdout_percent: 0", 1))
+	p := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// TestRules_Journey posts a realistic journey through the real endpoint and
+// checks the actions the example rules plan, on both databases.
+func TestRules_Journey(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		dir := t.TempDir()
+		rulesPath := exampleRules(t, dir)
+		e := newEnv(t, driver, "rules:\n  file: "+rulesPath+"\n")
+		in := e.serve(t)
+		url := in.URL + "/webhooks/standard/acme"
+		t0 := time.Now().UTC().Add(-20 * 24 * time.Hour).Truncate(time.Second)
+		at := func(h float64) string { return ts(t0.Add(time.Duration(h * float64(time.Hour)))) }
+		cust := `"customer":{"id":"c-1","email":"ben@example.org"}`
+		order := func(id string, h float64, qty int) string {
+			return fmt.Sprintf(`{"type":"order.placed","timestamp":%q,"data":{%s,"order":{"id":%q,"placed_at":%q,"currency":"EUR","total":"59.80","items":[{"sku":"BEAN-ESP-1KG","category":"beans","quantity":%d,"unit_price":"29.90"}]}}}`, at(h), cust, id, at(h), qty)
+		}
+		step := func(typ, id string, h float64, extra string) string {
+			return fmt.Sprintf(`{"type":%q,"timestamp":%q,"data":{%s,"order":{"id":%q}%s}}`, typ, at(h), cust, id, extra)
+		}
+		journey := []string{
+			fmt.Sprintf(`{"type":"consent.granted","timestamp":%q,"data":{%s,"consent":{"channel":"email","at":%q}}}`, at(-1), cust, at(-1)),
+			order("o-1", 0, 2),
+			step("order.paid", "o-1", 0.1, ""),
+			step("shipment.shipped", "o-1", 20, fmt.Sprintf(`,"shipment":{"id":"s-1","shipped_at":%q,"promised_delivery_at":%q}`, at(20), at(44))),
+			// delivered a day after the promised date: an apology is owed
+			step("shipment.delivered", "o-1", 70, fmt.Sprintf(`,"shipment":{"id":"s-1","delivered_at":%q}`, at(70))),
+			order("o-2", 200, 1),
+			step("order.paid", "o-2", 200.1, ""),
+			step("shipment.shipped", "o-2", 210, fmt.Sprintf(`,"shipment":{"id":"s-2","shipped_at":%q}`, at(210))),
+			step("shipment.delivered", "o-2", 230, fmt.Sprintf(`,"shipment":{"id":"s-2","delivered_at":%q}`, at(230))),
+			step("return.requested", "o-2", 300, fmt.Sprintf(`,"return":{"id":"r-1","requested_at":%q,"items":[{"sku":"BEAN-ESP-1KG","quantity":1}]}`, at(300))),
+			step("return.received", "o-2", 320, fmt.Sprintf(`,"return":{"id":"r-1","received_at":%q,"items":[{"sku":"BEAN-ESP-1KG","quantity":1}]}`, at(320))),
+		}
+		post2 := func(prefix string) {
+			for i, body := range journey {
+				if code, m := post(t, url, fmt.Sprintf("%s-%d", prefix, i), body); code != 200 {
+					t.Fatalf("step %d: %d %v", i, code, m)
+				}
+				waitDrained(t, e)
+			}
+		}
+		post2("first")
+		st := e.store(t)
+		ctx := context.Background()
+		shop, _ := st.ShopByKey(ctx, "acme")
+		prof, err := st.CustomerByIdentity(ctx, shop.ID, store.IdentityID, "c-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		actions, err := st.CustomerActions(ctx, prof.CustomerID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := summarize(actions)
+		want := []string{
+			"late-delivery-apology promo_code scheduled",
+			"points-award points_award scheduled", "points-award points_award scheduled",
+			"points-revoke-return points_revoke scheduled",
+			"reorder-reminder reorder_reminder cancelled", "reorder-reminder reorder_reminder cancelled",
+			"return-recovery promo_code scheduled",
+			// o-1's review waits; o-2's would be the third marketing action in a
+			// week (sample, o-1 review), so the frequency cap holds it back.
+			"review-request review_request scheduled", "review-request review_request suppressed",
+			"second-purchase-sample sample_gift scheduled",
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("actions:\n got %q\nwant %q", got, want)
+		}
+		for _, a := range actions {
+			if a.RuleID == "" || a.RulesVersion == "" || a.TriggerEventID == 0 || a.IdempotencyKey == "" {
+				t.Fatalf("action lacks its why: %+v", a)
+			}
+			if (a.Status == models.ActionCancelled || a.Status == models.ActionSuppressed) && a.Reason == "" {
+				t.Fatalf("%s without reason: %+v", a.Status, a)
+			}
+			if a.Status == models.ActionSuppressed && !strings.HasPrefix(a.Reason, "frequency_cap") {
+				t.Fatalf("suppressed for %q, want the frequency cap", a.Reason)
+			}
+		}
+		// The first reminder: 2 units x 30 days - 5 days after payment.
+		for _, a := range actions {
+			if a.RuleID == "reorder-reminder" && a.OrderRef == "o-1" {
+				want := t0.Add(6 * time.Minute).Add(55 * 24 * time.Hour)
+				if d := a.DueAt.Sub(want); d < -13*time.Hour || d > 13*time.Hour {
+					t.Fatalf("reminder due %v, want about %v (quiet hours may shift it)", a.DueAt, want)
+				}
+			}
+		}
+		balance, _ := st.PointsBalance(ctx, prof.CustomerID)
+		if balance != 59+59-59 { // o-2 came back whole
+			t.Fatalf("points balance %d", balance)
+		}
+		// Replaying the whole journey under new delivery ids changes nothing.
+		post2("replay")
+		again, _ := st.CustomerActions(ctx, prof.CustomerID)
+		if !slices.Equal(summarize(again), want) {
+			t.Fatalf("replay changed actions: %q", summarize(again))
+		}
+	})
+}
+
+func summarize(actions []models.Action) []string {
+	var out []string
+	for _, a := range actions {
+		out = append(out, fmt.Sprintf("%s %s %s", a.RuleID, a.Type, a.Status))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func waitDrained(t *testing.T, e *testEnv) {
+	t.Helper()
+	st := e.store(t)
+	waitFor(t, func() bool {
+		n, _, err := st.InboxBacklog(context.Background())
+		return err == nil && n == 0
+	})
+}
+
+func TestRulesCheckCommand(t *testing.T) {
+	e := newEnv(t, "sqlite", "")
+	out, err := e.run(t, "rules", "check", "../../examples/rules.yaml")
+	if err != nil || !strings.Contains(out, "ok, ") {
+		t.Fatalf("example rules: %q %v", out, err)
+	}
+	bad := filepath.Join(e.dir, "bad.yaml")
+	os.WriteFile(bad, []byte("rules:\n  - id: a\n    on: [order.placd]\n    kind: service\n    action: {type: promo_code}\n    colour: red\n"), 0o600)
+	out, err = e.run(t, "rules", "check", bad)
+	if err == nil {
+		t.Fatal("a broken file must fail")
+	}
+	for _, want := range []string{bad + ":3:10: unknown event type \"order.placd\"", bad + ":6:5: unknown field \"colour\""} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestRules_HotReload: valid → invalid (old rules stay, error reported) → valid.
+func TestRules_HotReload(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rules.yaml")
+	write := func(body string) {
+		t.Helper()
+		tmp := path + ".tmp"
+		os.WriteFile(tmp, []byte(body), 0o600)
+		os.Rename(tmp, path) // atomic, as editors and deploy tools do
+	}
+	rule := func(id string) string {
+		return "rules:\n  - id: " + id + "\n    on: [order.paid]\n    kind: service\n    action: {type: tag_customer, params: {tag: x}}\n"
+	}
+	write(rule("first"))
+	e := newEnv(t, "sqlite", "rules:\n  file: "+path+"\n")
+	in := e.serve(t)
+	get := func() map[string]any {
+		t.Helper()
+		resp, m := getJSON(t, in.URL+"/api/v1/rules")
+		if resp != 200 {
+			t.Fatalf("GET /api/v1/rules: %d %v", resp, m)
+		}
+		return m
+	}
+	ruleIDs := func(m map[string]any) string {
+		var ids []string
+		for _, r := range m["rules"].([]any) {
+			ids = append(ids, r.(map[string]any)["id"].(string))
+		}
+		return strings.Join(ids, ",")
+	}
+	if got := ruleIDs(get()); got != "first" {
+		t.Fatalf("initial rules %q", got)
+	}
+	v1 := get()["version"]
+	time.Sleep(10 * time.Millisecond)
+	write("rules:\n  - id: broken\n    on: [nope]\n")
+	waitFor(t, func() bool { return get()["last_error"] != nil })
+	m := get()
+	if ruleIDs(m) != "first" || m["version"] != v1 {
+		t.Fatalf("an invalid file must keep the old rules: %v", m)
+	}
+	if !strings.Contains(in.Logs.String(), "rules file invalid") {
+		t.Fatal("the invalid file was not logged")
+	}
+	write(rule("second"))
+	waitFor(t, func() bool { return ruleIDs(get()) == "second" })
+	if get()["last_error"] != nil {
+		t.Fatal("last_error must clear after a good reload")
+	}
+}

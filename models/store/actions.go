@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm/clause"
+
+	"github.com/treue/treue/models"
+)
+
+// ActionRow is an action as stored.
+type ActionRow struct {
+	ShopID         int64
+	ID             int64
+	PublicID       string
+	CustomerID     int64
+	Type           string
+	Status         string
+	RuleID         string
+	RulesVersion   string
+	TriggerEventID *int64
+	DueAt          time.Time
+	NextAttemptAt  time.Time
+	IdempotencyKey string
+	Marketing      bool
+	OrderRef       string
+	SKU            string `gorm:"column:sku"`
+	Category       string
+	Params         string
+	Reason         *string
+	Attempts       int
+	LeaseOwner     *string
+	LeaseUntil     *time.Time
+	SentAt         *time.Time
+	ExternalRef    *string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (ActionRow) TableName() string { return "actions" }
+
+// Action converts the row to the domain type.
+func (r *ActionRow) Action() (models.Action, error) {
+	a := models.Action{
+		ID: r.ID, PublicID: r.PublicID, ShopID: r.ShopID, CustomerID: r.CustomerID,
+		Type: models.ActionType(r.Type), Status: models.ActionStatus(r.Status), RuleID: r.RuleID,
+		RulesVersion: r.RulesVersion, DueAt: r.DueAt, IdempotencyKey: r.IdempotencyKey,
+		Marketing: r.Marketing, OrderRef: r.OrderRef, SKU: r.SKU, Category: r.Category,
+		Attempts: r.Attempts, SentAt: r.SentAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	if r.TriggerEventID != nil {
+		a.TriggerEventID = *r.TriggerEventID
+	}
+	if r.Reason != nil {
+		a.Reason = *r.Reason
+	}
+	if r.Params != "" {
+		if err := json.Unmarshal([]byte(r.Params), &a.Params); err != nil {
+			return a, fmt.Errorf("store: action %d params: %w", r.ID, err)
+		}
+	}
+	return a, nil
+}
+
+func toActions(rows []ActionRow) ([]models.Action, error) {
+	out := make([]models.Action, 0, len(rows))
+	for i := range rows {
+		a, err := rows[i].Action()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// InsertAction stores a planned action unless one with the same idempotency
+// key exists; inserted reports which. a.ID and a.PublicID are set on insert.
+func (s *Store) InsertAction(ctx context.Context, a *models.Action) (inserted bool, err error) {
+	params := "{}"
+	if len(a.Params) > 0 {
+		b, err := json.Marshal(a.Params)
+		if err != nil {
+			return false, fmt.Errorf("store: action params: %w", err)
+		}
+		params = string(b)
+	}
+	now := s.Now()
+	r := &ActionRow{
+		ShopID: a.ShopID, PublicID: uuid.NewString(), CustomerID: a.CustomerID, Type: string(a.Type),
+		Status: string(a.Status), RuleID: a.RuleID, RulesVersion: a.RulesVersion,
+		DueAt: a.DueAt.UTC(), NextAttemptAt: a.DueAt.UTC(), IdempotencyKey: a.IdempotencyKey, Marketing: a.Marketing,
+		OrderRef: a.OrderRef, SKU: a.SKU, Category: a.Category, Params: params, CreatedAt: now, UpdatedAt: now,
+	}
+	if a.TriggerEventID != 0 {
+		r.TriggerEventID = &a.TriggerEventID
+	}
+	if a.Reason != "" {
+		r.Reason = &a.Reason
+	}
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(r)
+	if res.Error != nil {
+		return false, translate("insert action", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return false, nil
+	}
+	a.ID, a.PublicID, a.CreatedAt, a.UpdatedAt = r.ID, r.PublicID, now, now
+	return true, nil
+}
+
+// PendingActions lists a customer's actions that are scheduled, not yet sent.
+func (s *Store) PendingActions(ctx context.Context, customerID int64) ([]models.Action, error) {
+	var rows []ActionRow
+	err := s.db.WithContext(ctx).Where("customer_id = ? AND status IN ?", customerID,
+		[]string{string(models.ActionScheduled), string(models.ActionRetrying)}).Order("due_at, id").Find(&rows).Error
+	if err != nil {
+		return nil, translate("pending actions", err)
+	}
+	return toActions(rows)
+}
+
+// RecentMarketing returns the due times of a customer's marketing actions that
+// count against the frequency cap (not cancelled, suppressed or dead) in [from, to].
+func (s *Store) RecentMarketing(ctx context.Context, customerID int64, from, to time.Time) ([]time.Time, error) {
+	var due []time.Time
+	err := s.db.WithContext(ctx).Model(&ActionRow{}).Where("customer_id = ? AND marketing = ? AND due_at BETWEEN ? AND ? AND status IN ?",
+		customerID, true, from, to, []string{string(models.ActionScheduled), string(models.ActionSending), string(models.ActionSent), string(models.ActionRetrying)}).
+		Order("due_at").Pluck("due_at", &due).Error
+	if err != nil {
+		return nil, translate("recent marketing", err)
+	}
+	return due, nil
+}
+
+// CancelAction moves a not-yet-sent action to cancelled with a reason;
+// cancelled is false when it had already left that state.
+func (s *Store) CancelAction(ctx context.Context, id int64, reason string) (cancelled bool, err error) {
+	res := s.db.WithContext(ctx).Model(&ActionRow{}).
+		Where("id = ? AND status IN ?", id, []string{string(models.ActionScheduled), string(models.ActionRetrying), string(models.ActionDead)}).
+		Updates(map[string]any{"status": string(models.ActionCancelled), "reason": reason, "lease_owner": nil, "lease_until": nil, "updated_at": s.Now()})
+	if res.Error != nil {
+		return false, translate("cancel action", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// CustomerActions lists every action of a customer, newest due first.
+func (s *Store) CustomerActions(ctx context.Context, customerID int64) ([]models.Action, error) {
+	var rows []ActionRow
+	if err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).Order("due_at DESC, id DESC").Find(&rows).Error; err != nil {
+		return nil, translate("customer actions", err)
+	}
+	return toActions(rows)
+}
+
+type pointsRow struct {
+	ShopID     int64
+	ID         int64
+	CustomerID int64
+	ActionID   int64
+	Delta      int64
+	Reason     string
+	CreatedAt  time.Time
+}
+
+func (pointsRow) TableName() string { return "points_ledger" }
+
+// AddPoints books points for an action, once per action.
+func (s *Store) AddPoints(ctx context.Context, shopID, customerID, actionID, delta int64, reason string) error {
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&pointsRow{
+		ShopID: shopID, CustomerID: customerID, ActionID: actionID, Delta: delta, Reason: reason, CreatedAt: s.Now(),
+	}).Error
+	return translate("add points", err)
+}
+
+// PointsBalance sums a customer's ledger.
+func (s *Store) PointsBalance(ctx context.Context, customerID int64) (int64, error) {
+	var sum *int64
+	if err := s.db.WithContext(ctx).Model(&pointsRow{}).Where("customer_id = ?", customerID).Select("SUM(delta)").Scan(&sum).Error; err != nil {
+		return 0, translate("points balance", err)
+	}
+	if sum == nil {
+		return 0, nil
+	}
+	return *sum, nil
+}
