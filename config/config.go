@@ -85,6 +85,9 @@ type Shopware struct {
 // Rules configures the merchant's rules file.
 type Rules struct {
 	File string `mapstructure:"file"`
+	// ScanInterval is how often every customer is re-scanned for the
+	// daily-scan rules and time-driven stage changes.
+	ScanInterval time.Duration `mapstructure:"scan_interval"`
 }
 
 // Retention bounds how long personal data is kept.
@@ -144,6 +147,7 @@ var defaults = map[string]any{
 	"shopware.app_secret":          "",
 	"shopware.app_secret_env":      "",
 	"rules.file":                   "rules.yaml",
+	"rules.scan_interval":          time.Hour,
 	"retention.raw_payload_days":   30,
 	"retention.event_days":         1095,
 	"shops":                        []any{},
@@ -281,6 +285,7 @@ func (c *Config) Validate() error {
 		"http.write_timeout": c.HTTP.WriteTimeout, "http.idle_timeout": c.HTTP.IdleTimeout,
 		"http.shutdown_timeout": c.HTTP.ShutdownTimeout, "webhooks.timestamp_tolerance": c.Webhooks.TimestampTolerance,
 		"webhooks.poll_interval": c.Webhooks.PollInterval, "database.conn_max_lifetime": c.Database.ConnMaxLifetime,
+		"rules.scan_interval": c.Rules.ScanInterval,
 	} {
 		if d <= 0 {
 			bad(key, "must be a positive duration such as 5s, got %s", d)

@@ -200,31 +200,41 @@ func (p *Processor) record(ctx context.Context, tx *store.Store, shop *models.Sh
 	if err != nil || !inserted {
 		return err // a step already recorded (another topic, a replay) changes nothing
 	}
-	recs, err := tx.CustomerEvents(ctx, custID)
+	prof, history, err := rebuildProfile(ctx, tx, custID, p.Now(), p.Options)
 	if err != nil {
-		return err
-	}
-	history := make([]models.Event, 0, len(recs))
-	for i := range recs {
-		he, err := recs[i].Event()
-		if err != nil {
-			return err
-		}
-		history = append(history, he)
-	}
-	prev, err := tx.Profile(ctx, custID)
-	if err != nil {
-		return err
-	}
-	prof := journey.Build(history, p.Now(), p.Options)
-	prof.CustomerID, prof.PublicID = custID, prev.PublicID
-	// Points, tier and referral data are kept by the action side, not derived here.
-	prof.PointsBalance, prof.Tier, prof.ReferralCode, prof.Holdout = prev.PointsBalance, prev.Tier, prev.ReferralCode, prev.Holdout
-	if err := tx.SaveProfile(ctx, &prof); err != nil {
 		return err
 	}
 	if p.Planner != nil {
-		return p.Planner.Plan(ctx, tx, PlanInput{Shop: shop, Event: e, Record: rec, Profile: &prof, History: history})
+		return p.Planner.Plan(ctx, tx, PlanInput{Shop: shop, Event: e, Record: rec, Profile: prof, History: history})
 	}
 	return nil
+}
+
+// rebuildProfile derives a customer's profile from their whole journey and
+// stores it; it returns the profile and the journey.
+func rebuildProfile(ctx context.Context, tx *store.Store, customerID int64, now time.Time, opts journey.Options) (*models.Profile, []models.Event, error) {
+	recs, err := tx.CustomerEvents(ctx, customerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	history := make([]models.Event, 0, len(recs))
+	for i := range recs {
+		e, err := recs[i].Event()
+		if err != nil {
+			return nil, nil, err
+		}
+		history = append(history, e)
+	}
+	prev, err := tx.Profile(ctx, customerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	prof := journey.Build(history, now, opts)
+	prof.CustomerID, prof.PublicID = customerID, prev.PublicID
+	// Points, tier and referral data are kept by the action side, not derived here.
+	prof.PointsBalance, prof.Tier, prof.ReferralCode, prof.Holdout = prev.PointsBalance, prev.Tier, prev.ReferralCode, prev.Holdout
+	if err := tx.SaveProfile(ctx, &prof); err != nil {
+		return nil, nil, err
+	}
+	return &prof, history, nil
 }

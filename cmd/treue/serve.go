@@ -110,7 +110,13 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
-	wg.Add(2)
+	scanner := &webhooks.Scanner{Store: st, Planner: planner, Options: journey.DefaultOptions, Log: log, Now: now,
+		Every: cfg.Rules.ScanInterval, Batch: 200}
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		scanner.Run(workCtx)
+	}()
 	go func() {
 		defer wg.Done()
 		proc.Run(workCtx)

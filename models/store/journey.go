@@ -306,3 +306,28 @@ func (s *Store) CustomerByOrder(ctx context.Context, shopID int64, orderRef stri
 	}
 	return c.ID, c.PublicID, nil
 }
+
+// CustomerRef names one customer for a scan.
+type CustomerRef struct {
+	ShopID int64
+	ID     int64
+}
+
+// CustomersAfter pages through all customers by id, for the daily scan.
+func (s *Store) CustomersAfter(ctx context.Context, afterID int64, limit int) ([]CustomerRef, error) {
+	var out []CustomerRef
+	err := s.db.WithContext(ctx).Model(&customerRow{}).Select("shop_id, id").Where("id > ?", afterID).Order("id").Limit(limit).Scan(&out).Error
+	return out, translate("customers after", err)
+}
+
+// LockCustomer locks a customer row for the rest of the transaction.
+func (s *Store) LockCustomer(ctx context.Context, id int64) error {
+	var c customerRow
+	if err := s.db.WithContext(ctx).Raw("SELECT * FROM customers WHERE id = ?"+s.forUpdate(false), id).Scan(&c).Error; err != nil {
+		return translate("lock customer", err)
+	}
+	if c.ID == 0 {
+		return fmt.Errorf("store: lock customer %d: %w", id, models.ErrNotFound)
+	}
+	return nil
+}

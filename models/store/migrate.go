@@ -192,3 +192,29 @@ func (s *Store) sqlConn(ctx context.Context) (*sql.Conn, error) {
 	}
 	return conn, nil
 }
+
+// TryLock takes a named lock shared by every replica on MySQL, without
+// waiting; ok is false when another process holds it. On SQLite (one
+// process) it always succeeds. Call release when done.
+func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
+	if s.driver != "mysql" {
+		return func() {}, true, nil
+	}
+	conn, err := s.sqlConn(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	var got *int
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&got); err != nil {
+		conn.Close()
+		return nil, false, translate("lock "+name, err)
+	}
+	if got == nil || *got != 1 {
+		conn.Close()
+		return nil, false, nil
+	}
+	return func() {
+		conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", name)
+		conn.Close()
+	}, true, nil
+}
