@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"sort"
 	"sync"
 	"time"
@@ -310,4 +311,34 @@ func (s *Set) MaxCapWindow() time.Duration {
 		w = max(w, r.FrequencyCap.Window)
 	}
 	return w
+}
+
+// MarshalJSON writes durations and clock times the way the rules file does
+// ("48h", "21:00"), not as nanoseconds and minutes.
+func (d Defaults) MarshalJSON() ([]byte, error) {
+	type capJSON struct {
+		Max    int    `json:"max"`
+		Window string `json:"window,omitempty"`
+	}
+	type quietJSON struct {
+		Start string `json:"start"`
+		End   string `json:"end"`
+	}
+	out := struct {
+		Timezone        string     `json:"timezone"`
+		Currency        string     `json:"currency,omitempty"`
+		HandlingPromise string     `json:"handling_promise"`
+		RequireConsent  bool       `json:"require_consent"`
+		FrequencyCap    *capJSON   `json:"frequency_cap"`
+		QuietHours      *quietJSON `json:"quiet_hours"`
+		HoldoutPercent  float64    `json:"holdout_percent"`
+	}{Timezone: d.Timezone, Currency: d.Currency, HandlingPromise: formatDuration(d.HandlingPromise),
+		RequireConsent: d.RequireConsent, HoldoutPercent: d.HoldoutPercent}
+	if d.FrequencyCap.Max > 0 {
+		out.FrequencyCap = &capJSON{Max: d.FrequencyCap.Max, Window: formatDuration(d.FrequencyCap.Window)}
+	}
+	if d.QuietHours.Start != d.QuietHours.End {
+		out.QuietHours = &quietJSON{Start: clock(d.QuietHours.Start).String(), End: clock(d.QuietHours.End).String()}
+	}
+	return json.Marshal(out)
 }
