@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/treue/treue/handlers/console"
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin"
 	"github.com/treue/treue/webhooks"
@@ -46,6 +46,10 @@ type Config struct {
 	Shopware       ShopwareRegistrar // nil: Shopware app not configured
 	AdobeChallenge func(rawQuery string) (string, bool)
 	Rules          RulesSource
+	Tokens         TokenAuthenticator
+	Customers      CustomerReader
+	// Points returns a customer's ledger balance and tier (nil: from the profile).
+	Points         func(ctx context.Context, customerID int64) (int64, string, error)
 	MaxBodyBytes   int64
 	TrustedProxies []string
 }
@@ -85,7 +89,14 @@ func New(cfg Config) (*gin.Engine, error) {
 	wh.GET("/adobe/:shop", s.adobeChallenge)
 
 	api := r.Group("/api/v1")
-	api.GET("/rules", s.localOnly, s.getRules)
+	api.GET("/openapi.json", s.openAPI)
+	api.GET("/rules", s.require(models.RoleAdmin), s.getRules)
+	support := api.Group("", s.require(models.RoleSupport))
+	support.GET("/shops/:shop/customers", s.searchCustomers)
+	support.GET("/shops/:shop/customers/:id", s.getCustomer)
+	support.GET("/shops/:shop/customers/:id/timeline", s.getTimeline)
+
+	r.GET("/console/*path", gin.WrapH(console.Handler()))
 
 	r.GET("/shopware/register", s.shopwareRegister)
 	r.POST("/shopware/confirm", s.shopwareConfirm)
@@ -195,11 +206,3 @@ func (s *server) shopwareConfirm(c *gin.Context) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// localOnly admits requests from the loopback interface only; it guards the
-// admin API until API tokens exist.
-func (s *server) localOnly(c *gin.Context) {
-	if ip := net.ParseIP(c.RemoteIP()); ip == nil || !ip.IsLoopback() {
-		writeProblem(c, Problem{Type: problemType("forbidden"), Status: http.StatusForbidden, Detail: "This endpoint answers local requests only."})
-	}
-}

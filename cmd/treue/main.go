@@ -56,6 +56,9 @@ commands:
   serve                 run the service (HTTP, inbox processor)
   migrate               apply database migrations and print the version reached
   version               print the version
+  tokens create --name NAME --role support|admin
+                        create an API token (printed once, alone on the last line)
+  tokens list | tokens revoke NAME
   rules check FILE...   check rules files; print every problem as FILE:LINE:COL: message
   healthcheck [URL]     exit 0 when a running treue is ready (default http://127.0.0.1:8080/readyz)
   shops list            list shops
@@ -92,6 +95,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.shops(ctx, *configPath, cargs)
 	case "rules":
 		return m.rulesCmd(cargs)
+	case "tokens":
+		return m.tokens(ctx, *configPath, cargs)
 	case "healthcheck":
 		return m.healthcheck(ctx, cargs)
 	case "help", "-h", "--help":

@@ -402,14 +402,4 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-func getJSON(t *testing.T, url string) (int, map[string]any) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	json.NewDecoder(resp.Body).Decode(&m)
-	return resp.StatusCode, m
-}
+func decodeJSON(resp *http.Response, v any) { json.NewDecoder(resp.Body).Decode(v) }

@@ -184,10 +184,11 @@ func TestRules_HotReload(t *testing.T) {
 	}
 	write(rule("first"))
 	e := newEnv(t, "sqlite", "rules:\n  file: "+path+"\n")
+	admin := token(t, e, "ops", "admin")
 	in := e.serve(t)
 	get := func() map[string]any {
 		t.Helper()
-		resp, m := getJSON(t, in.URL+"/api/v1/rules")
+		resp, m := apiGet(t, in.URL+"/api/v1/rules", admin)
 		if resp != 200 {
 			t.Fatalf("GET /api/v1/rules: %d %v", resp, m)
 		}

@@ -34,15 +34,9 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	defer e.store.Close()
 	cfg, log, st := e.cfg, e.log, e.store
 
-	// SQLite is the single-process default, so serve keeps its schema current;
+	// SQLite is the single-process default, so Treue keeps its schema current;
 	// on MySQL replicas must not race DDL unless the operator asks for it.
-	if cfg.Database.Driver == "sqlite" || cfg.Database.AutoMigrate {
-		v, err := st.Migrate(ctx)
-		if err != nil {
-			return err
-		}
-		log.Info("database schema current", "version", v, "driver", cfg.Database.Driver)
-	} else if err := st.CheckSchema(ctx); err != nil {
+	if err := e.readySchema(ctx); err != nil {
 		return err
 	}
 	if err := syncShops(ctx, st, cfg.Shops, log); err != nil {
@@ -87,6 +81,17 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	}
 	engine, err := handlers.New(handlers.Config{
 		Log: log, Registry: reg, Health: st, Intake: intake, Shopware: registrar, AdobeChallenge: adobe.Challenge, Rules: rl,
+		Tokens: st, Customers: st, Points: func(ctx context.Context, customerID int64) (int64, string, error) {
+			balance, err := st.PointsBalance(ctx, customerID)
+			if err != nil {
+				return 0, "", err
+			}
+			tier := ""
+			if set := rl.holder.Get(); set != nil {
+				tier = set.Tier(balance)
+			}
+			return balance, tier, nil
+		},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
 	})
 	if err != nil {

@@ -22,7 +22,7 @@ func (m *Main) shops(ctx context.Context, configPath string, args []string) erro
 		return err
 	}
 	defer e.store.Close()
-	if err := e.store.CheckSchema(ctx); err != nil {
+	if err := e.readySchema(ctx); err != nil {
 		return err
 	}
 	switch args[0] {

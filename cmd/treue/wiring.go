@@ -158,3 +158,18 @@ func syncShops(ctx context.Context, st *store.Store, shops []config.Shop, log *s
 	}
 	return nil
 }
+
+// readySchema brings the schema up to date where Treue may do so itself
+// (SQLite, or database.auto_migrate), and otherwise refuses a schema that is
+// behind, naming the command to run.
+func (e *env) readySchema(ctx context.Context) error {
+	if e.cfg.Database.Driver == "sqlite" || e.cfg.Database.AutoMigrate {
+		v, err := e.store.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		e.log.Debug("database schema current", "version", v, "driver", e.cfg.Database.Driver)
+		return nil
+	}
+	return e.store.CheckSchema(ctx)
+}

@@ -1,0 +1,98 @@
+# Generates ../openapi.json. Run: python3 handlers/openapi/gen.py
+# (kept as a script so the document stays consistent; TestOpenAPI checks it
+# lists exactly the registered routes)
+import json, os
+
+problem = {"$ref": "#/components/responses/Problem"}
+def resp(desc, schema=None, ctype="application/json"):
+    r = {"description": desc}
+    if schema is not None:
+        r["content"] = {ctype: {"schema": schema}}
+    return r
+def ref(n): return {"$ref": "#/components/schemas/" + n}
+def errors(*codes):
+    return {str(c): problem for c in codes}
+shop_p = {"name": "shop", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Treue shop key"}
+id_p = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}, "description": "Treue customer id"}
+bearer = [{"bearer": []}]
+webhook_ok = resp("Durably stored, a duplicate, or an event type Treue does not use", ref("WebhookAccepted"))
+def webhook(summary, params=(), desc=""):
+    return {"post": {"summary": summary, "description": desc, "tags": ["webhooks"], "parameters": list(params),
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+        "responses": {"200": webhook_ok, **errors(400, 401, 413, 422, 503)}}}
+
+paths = {
+ "/healthz": {"get": {"summary": "The process is alive", "tags": ["operations"], "responses": {"200": resp("alive", {"type": "object"})}}},
+ "/readyz": {"get": {"summary": "The database answers and the schema is current", "tags": ["operations"], "responses": {"200": resp("ready", {"type": "object"}), **errors(503)}}},
+ "/metrics": {"get": {"summary": "Prometheus metrics", "tags": ["operations"], "responses": {"200": resp("metrics", {"type": "string"}, "text/plain")}}},
+ "/webhooks/standard/{shop}": webhook("Receive a canonical event signed as Standard Webhooks", [shop_p],
+     "Body: a canonical event (plugin/standard/event.schema.json). Headers webhook-id, webhook-timestamp, webhook-signature."),
+ "/webhooks/shopware": webhook("Receive a Shopware 6 app webhook", (), "Signed with shopware-shop-signature; shop by source.shopId."),
+ "/webhooks/shopify": webhook("Receive a Shopify webhook", (), "Signed with X-Shopify-Hmac-Sha256; shop by X-Shopify-Shop-Domain."),
+ "/webhooks/adobe/{shop}": {**webhook("Receive an Adobe I/O Events delivery (CloudEvents)", [shop_p]),
+     "get": {"summary": "Adobe I/O Events challenge handshake", "tags": ["webhooks"], "parameters": [shop_p,
+        {"name": "challenge", "in": "query", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": resp("the challenge echoed", {"type": "object", "properties": {"challenge": {"type": "string"}}}), **errors(400, 404)}}},
+ "/shopware/register": {"get": {"summary": "Shopware app registration (step 1)", "tags": ["shopware"],
+     "parameters": [{"name": n, "in": "query", "required": True, "schema": {"type": "string"}} for n in ("shop-id", "shop-url", "timestamp")],
+     "responses": {"200": resp("proof, shop secret and confirmation URL", ref("ShopwareRegistration")), **errors(401, 404, 422)}}},
+ "/shopware/confirm": {"post": {"summary": "Shopware app registration confirmation (step 2)", "tags": ["shopware"],
+     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+     "responses": {"204": resp("confirmed"), **errors(400, 401, 404, 413, 422)}}},
+ "/api/v1/openapi.json": {"get": {"summary": "This document", "tags": ["api"], "responses": {"200": resp("OpenAPI 3.1", {"type": "object"})}}},
+ "/api/v1/rules": {"get": {"summary": "The active rules (admin)", "tags": ["rules"], "security": bearer,
+     "responses": {"200": resp("active rules", ref("Rules")), **errors(401, 403)}}},
+ "/api/v1/shops/{shop}/customers": {"get": {"summary": "Find customers by e-mail, customer number or shop customer id (support)", "tags": ["customers"],
+     "security": bearer, "parameters": [shop_p, {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}],
+     "responses": {"200": resp("matches", {"type": "object", "properties": {"customers": {"type": "array", "items": ref("CustomerHit")}}}), **errors(401, 403, 404, 422)}}},
+ "/api/v1/shops/{shop}/customers/{id}": {"get": {"summary": "A customer's profile (support)", "tags": ["customers"], "security": bearer,
+     "parameters": [shop_p, id_p], "responses": {"200": resp("profile", ref("Profile")), **errors(401, 403, 404)}}},
+ "/api/v1/shops/{shop}/customers/{id}/timeline": {"get": {"summary": "Events and actions, newest first (support)", "tags": ["customers"], "security": bearer,
+     "parameters": [shop_p, id_p,
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "next_cursor of the previous page"},
+        {"name": "types", "in": "query", "schema": {"type": "string"}, "description": "comma list: event types, action.<type>, events, actions"}],
+     "responses": {"200": resp("a page", ref("TimelinePage")), **errors(401, 403, 404, 422)}}},
+ "/console/{path}": {"get": {"summary": "The support console (HTML, embedded)", "tags": ["console"],
+     "parameters": [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"}, "description": "empty for the page, or an asset"}],
+     "responses": {"200": resp("page or asset", {"type": "string"}, "text/html"), **errors(404)}}},
+}
+ident = {"type": "object", "properties": {"kind": {"enum": ["id", "number", "email"]}, "value": {"type": "string"}}}
+dt = {"type": ["string", "null"], "format": "date-time"}
+schemas = {
+ "Problem": {"type": "object", "description": "RFC 9457 problem details", "required": ["type", "title", "status"],
+   "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
+     "instance": {"type": "string"}, "request_id": {"type": "string"},
+     "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}},
+ "WebhookAccepted": {"type": "object", "properties": {"status": {"enum": ["stored", "duplicate", "ignored"]}, "delivery_id": {"type": "string"}}},
+ "ShopwareRegistration": {"type": "object", "properties": {"proof": {"type": "string"}, "secret": {"type": "string"}, "confirmation_url": {"type": "string"}}},
+ "Rules": {"type": "object", "properties": {"file": {"type": "string"}, "version": {"type": "string"}, "loaded_at": {"type": "string", "format": "date-time"},
+   "last_error": {"type": "string"}, "defaults": {"type": "object"}, "rules": {"type": "array", "items": {"type": "object"}}}},
+ "Identity": ident,
+ "CustomerHit": {"type": "object", "properties": {"id": {"type": "string"}, "stage": {"type": "string"}, "identities": {"type": "array", "items": ref("Identity")},
+   "order_count": {"type": "integer"}, "last_order_at": dt}},
+ "Profile": {"type": "object", "properties": {k: v for k, v in {
+   "id": {"type": "string"}, "shop": {"type": "string"}, "stage": {"enum": ["new", "first_purchase", "second_positive", "loyal", "at_risk", "lapsed"]},
+   "identities": {"type": "array", "items": ref("Identity")}, "order_count": {"type": "integer"}, "positive_order_count": {"type": "integer"},
+   "return_count": {"type": "integer"}, "total_spent": {"type": "string"}, "currency": {"type": "string"}, "first_order_at": dt, "last_order_at": dt,
+   "reorder_interval_days": {"type": "number"}, "categories": {"type": "array", "items": {"type": "string"}}, "skus": {"type": "array", "items": {"type": "string"}},
+   "marketing_consent": {"type": "boolean"}, "opted_out_categories": {"type": "array", "items": {"type": "string"}}, "birthday": {"type": "string", "format": "date"},
+   "points_balance": {"type": "integer"}, "tier": {"type": "string"}, "referral_code": {"type": "string"}, "referred_by": {"type": "string"},
+   "holdout": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"}}.items()}},
+ "TimelineItem": {"type": "object", "required": ["kind", "id", "type", "at"], "properties": {
+   "kind": {"enum": ["event", "action"]}, "id": {"type": "string"}, "type": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+   "received_at": {"type": "string", "format": "date-time"}, "platform": {"type": "string"}, "order_ref": {"type": "string"}, "summary": {"type": "string"},
+   "data": {"type": "object"}, "status": {"enum": ["scheduled", "sending", "sent", "retrying", "dead", "cancelled", "suppressed"]},
+   "due_at": {"type": "string", "format": "date-time"}, "sent_at": dt, "rule_id": {"type": "string"}, "rules_version": {"type": "string"},
+   "trigger_event": {"type": "object", "properties": {"id": {"type": "string"}, "type": {"type": "string"}}}, "attempts": {"type": "integer"},
+   "reason": {"type": "string"}, "params": {"type": "object"}, "why": {"type": "string"}}},
+ "TimelinePage": {"type": "object", "properties": {"items": {"type": "array", "items": ref("TimelineItem")}, "next_cursor": {"type": "string"}}},
+}
+doc = {"openapi": "3.1.0",
+  "info": {"title": "Treue", "version": "1", "description": "Loyalty sidecar: shop webhooks in, journeys and actions out. Errors are RFC 9457 application/problem+json."},
+  "paths": paths,
+  "components": {"schemas": schemas,
+    "responses": {"Problem": {"description": "Problem details", "content": {"application/problem+json": {"schema": ref("Problem")}}}},
+    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "treue tokens create --name NAME --role support|admin"}}}}
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "openapi.json")
+open(out, "w").write(json.dumps(doc, indent=2) + "\n")
