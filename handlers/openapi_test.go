@@ -16,7 +16,7 @@ var ginParam = regexp.MustCompile(`[:*]([a-zA-Z_]+)`)
 // TestOpenAPI checks that openapi.json lists exactly the registered routes.
 func TestOpenAPI(t *testing.T) {
 	var doc struct {
-		OpenAPI string                     `json:"openapi"`
+		OpenAPI string                    `json:"openapi"`
 		Paths   map[string]map[string]any `json:"paths"`
 	}
 	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {

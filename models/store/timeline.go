@@ -176,4 +176,3 @@ func (s *Store) EventsByID(ctx context.Context, ids []int64) (map[int64]EventRec
 	}
 	return out, nil
 }
-
