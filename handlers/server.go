@@ -48,6 +48,7 @@ type Config struct {
 	Rules          RulesSource
 	Tokens         TokenAuthenticator
 	Customers      CustomerReader
+	Privacy        PrivacyService
 	// Points returns a customer's ledger balance and tier (nil: from the profile).
 	Points         func(ctx context.Context, customerID int64) (int64, string, error)
 	MaxBodyBytes   int64
@@ -95,6 +96,10 @@ func New(cfg Config) (*gin.Engine, error) {
 	support.GET("/shops/:shop/customers", s.searchCustomers)
 	support.GET("/shops/:shop/customers/:id", s.getCustomer)
 	support.GET("/shops/:shop/customers/:id/timeline", s.getTimeline)
+	support.GET("/shops/:shop/customers/:id/export", s.getExport)
+	support.POST("/shops/:shop/customers/:id/opt-outs", s.postOptOut)
+	support.DELETE("/shops/:shop/customers/:id/opt-outs", s.deleteOptOut)
+	api.DELETE("/shops/:shop/customers/:id", s.require(models.RoleAdmin), s.deleteCustomer)
 
 	r.GET("/console/*path", gin.WrapH(console.Handler()))
 

@@ -164,6 +164,12 @@ func (p *Processor) apply(ctx context.Context, tx *store.Store, it *store.InboxI
 
 // record appends one event to its customer's journey and refreshes the profile.
 func (p *Processor) record(ctx context.Context, tx *store.Store, shop *models.Shop, it *store.InboxItem, e models.Event) error {
+	switch e.Type {
+	case models.CustomerRedactRequested:
+		return p.eraseRequested(ctx, tx, shop, e)
+	case models.ShopRedactRequested:
+		return p.eraseShop(ctx, tx, shop)
+	}
 	var custID int64
 	var err error
 	switch {
@@ -200,6 +206,16 @@ func (p *Processor) record(ctx context.Context, tx *store.Store, shop *models.Sh
 	if err != nil || !inserted {
 		return err // a step already recorded (another topic, a replay) changes nothing
 	}
+	if e.Type == models.CategoryOptedOut {
+		if _, err := tx.AddOptOut(ctx, shop.ID, custID, e.Data.OptOut.Category, it.Platform); err != nil {
+			return err
+		}
+	}
+	if e.Type == models.CustomerDataRequested {
+		// The request is now on the customer's timeline; the data itself is
+		// exported by the merchant (GET …/export, treue customers export).
+		p.Log.InfoContext(ctx, "customer data request recorded", "shop", shop.Key, "inbox_id", it.ID)
+	}
 	prof, history, err := rebuildProfile(ctx, tx, custID, p.Now(), p.Options)
 	if err != nil {
 		return err
@@ -231,10 +247,51 @@ func rebuildProfile(ctx context.Context, tx *store.Store, customerID int64, now 
 	}
 	prof := journey.Build(history, now, opts)
 	prof.CustomerID, prof.PublicID = customerID, prev.PublicID
+	// Opt-outs come from the shop's events and from the API (which can also
+	// undo them), so the table is their record.
+	optOuts, err := tx.OptOuts(ctx, customerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	prof.OptedOutCategories = make([]string, len(optOuts))
+	for i, o := range optOuts {
+		prof.OptedOutCategories[i] = o.Category
+	}
 	// Points, tier and referral data are kept by the action side, not derived here.
 	prof.PointsBalance, prof.Tier, prof.ReferralCode, prof.Holdout = prev.PointsBalance, prev.Tier, prev.ReferralCode, prev.Holdout
 	if err := tx.SaveProfile(ctx, &prof); err != nil {
 		return nil, nil, err
 	}
 	return &prof, history, nil
+}
+
+// eraseRequested erases the customer a shop's redact request names (Shopify
+// customers/redact); a customer Treue never saw needs nothing.
+func (p *Processor) eraseRequested(ctx context.Context, tx *store.Store, shop *models.Shop, e models.Event) error {
+	id, found, err := tx.FindCustomer(ctx, shop.ID, e.Data.Customer)
+	if err != nil || !found {
+		return err
+	}
+	er, err := tx.EraseCustomer(ctx, shop.ID, id, "shop:"+string(shop.Platform))
+	if err != nil {
+		return err
+	}
+	p.Log.InfoContext(ctx, "customer erased on the shop's request", "shop", shop.Key, "erasure_id", er.ID)
+	return nil
+}
+
+// eraseShop erases every customer of a shop (Shopify shop/redact, sent after
+// the app was uninstalled).
+func (p *Processor) eraseShop(ctx context.Context, tx *store.Store, shop *models.Shop) error {
+	ids, err := tx.ShopCustomerIDs(ctx, shop.ID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := tx.EraseCustomer(ctx, shop.ID, id, "shop:"+string(shop.Platform)); err != nil {
+			return err
+		}
+	}
+	p.Log.InfoContext(ctx, "shop data erased on the shop's request", "shop", shop.Key, "customers", len(ids))
+	return nil
 }

@@ -59,6 +59,10 @@ commands:
   tokens create --name NAME --role support|admin
                         create an API token (printed once, alone on the last line)
   tokens list | tokens revoke NAME
+  customers export --shop KEY (--email E | --number N | --shop-customer-id ID | --id TREUE_ID)
+                        print everything Treue holds about a customer as JSON (GDPR Art. 15)
+  customers erase --shop KEY (--email E | ...) --yes
+                        erase a customer's personal data (GDPR Art. 17)
   rules check FILE...   check rules files; print every problem as FILE:LINE:COL: message
   healthcheck [URL]     exit 0 when a running treue is ready (default http://127.0.0.1:8080/readyz)
   shops list            list shops
@@ -95,6 +99,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.shops(ctx, *configPath, cargs)
 	case "rules":
 		return m.rulesCmd(cargs)
+	case "customers":
+		return m.customers(ctx, *configPath, cargs)
 	case "tokens":
 		return m.tokens(ctx, *configPath, cargs)
 	case "healthcheck":

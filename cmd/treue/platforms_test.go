@@ -269,3 +269,13 @@ func TestAdobe_EndToEnd(t *testing.T) {
 		journeyTypes(t, st, shop.ID, "order.placed")
 	})
 }
+
+func readFixture(platform, name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join("../../plugin", platform, "testdata", name))
+}
+
+func shopifySig(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}

@@ -81,7 +81,8 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	}
 	engine, err := handlers.New(handlers.Config{
 		Log: log, Registry: reg, Health: st, Intake: intake, Shopware: registrar, AdobeChallenge: adobe.Challenge, Rules: rl,
-		Tokens: st, Customers: st, Points: func(ctx context.Context, customerID int64) (int64, string, error) {
+		Tokens: st, Customers: st, Privacy: &webhooks.Privacy{Store: st, Options: journey.DefaultOptions, Log: log, Now: now},
+		Points: func(ctx context.Context, customerID int64) (int64, string, error) {
 			balance, err := st.PointsBalance(ctx, customerID)
 			if err != nil {
 				return 0, "", err
@@ -117,7 +118,13 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	var wg sync.WaitGroup
 	scanner := &webhooks.Scanner{Store: st, Planner: planner, Options: journey.DefaultOptions, Log: log, Now: now,
 		Every: cfg.Rules.ScanInterval, Batch: 200}
-	wg.Add(3)
+	retention := &webhooks.Retention{Store: st, Log: log, Now: now, Every: time.Hour, Batch: 500,
+		RawPayload: time.Duration(cfg.Retention.RawPayloadDays) * 24 * time.Hour, Events: time.Duration(cfg.Retention.EventDays) * 24 * time.Hour}
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		retention.Run(workCtx)
+	}()
 	go func() {
 		defer wg.Done()
 		scanner.Run(workCtx)

@@ -175,4 +175,4 @@ func (s *Store) DeleteShop(ctx context.Context, key string) error {
 }
 
 // shopTables lists every table keyed by shop_id; keep it in step with migrations.
-var shopTables = []string{"access_log", "attempts", "points_ledger", "actions", "events", "customer_identities", "customers", "inbox"}
+var shopTables = []string{"erasures", "opt_outs", "access_log", "attempts", "points_ledger", "actions", "events", "customer_identities", "customers", "inbox"}

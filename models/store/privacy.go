@@ -1,0 +1,295 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/treue/treue/models"
+)
+
+type optOutRow struct {
+	ShopID     int64
+	CustomerID int64
+	Category   string
+	Source     string
+	CreatedAt  time.Time
+}
+
+func (optOutRow) TableName() string { return "opt_outs" }
+
+// AddOptOut records that a customer is not interested in category; added is
+// false when it was already recorded.
+func (s *Store) AddOptOut(ctx context.Context, shopID, customerID int64, category, source string) (added bool, err error) {
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&optOutRow{
+		ShopID: shopID, CustomerID: customerID, Category: category, Source: source, CreatedAt: s.Now(),
+	})
+	if res.Error != nil {
+		return false, translate("add opt-out", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// RemoveOptOut undoes an opt-out; removed is false when there was none.
+func (s *Store) RemoveOptOut(ctx context.Context, customerID int64, category string) (removed bool, err error) {
+	res := s.db.WithContext(ctx).Where("customer_id = ? AND category = ?", customerID, category).Delete(&optOutRow{})
+	if res.Error != nil {
+		return false, translate("remove opt-out", res.Error)
+	}
+	return res.RowsAffected > 0, nil
+}
+
+// OptOut is one recorded opt-out.
+type OptOut struct {
+	Category  string    `json:"category"`
+	Source    string    `json:"source"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// OptOuts lists a customer's opt-outs by category.
+func (s *Store) OptOuts(ctx context.Context, customerID int64) ([]OptOut, error) {
+	var rows []optOutRow
+	if err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).Order("category").Find(&rows).Error; err != nil {
+		return nil, translate("opt-outs", err)
+	}
+	out := make([]OptOut, len(rows))
+	for i, r := range rows {
+		out[i] = OptOut{r.Category, r.Source, r.CreatedAt}
+	}
+	return out, nil
+}
+
+// CancelPendingByCategory cancels a customer's not-yet-sent actions about a
+// category (points bookkeeping excepted) and returns how many.
+func (s *Store) CancelPendingByCategory(ctx context.Context, customerID int64, category, reason string) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&ActionRow{}).
+		Where("customer_id = ? AND category = ? AND status IN ? AND type NOT IN ?", customerID, category,
+			[]string{string(models.ActionScheduled), string(models.ActionRetrying)},
+			[]string{string(models.ActionPointsAward), string(models.ActionPointsRevoke)}).
+		Updates(map[string]any{"status": string(models.ActionCancelled), "reason": reason, "updated_at": s.Now()})
+	return res.RowsAffected, translate("cancel by category", res.Error)
+}
+
+// FindCustomer finds the customer ref names without creating one; found is
+// false when none matches.
+func (s *Store) FindCustomer(ctx context.Context, shopID int64, ref models.CustomerRef) (id int64, found bool, err error) {
+	for _, x := range Identities(ref) {
+		var r identityRow
+		err := s.db.WithContext(ctx).Where("shop_id = ? AND kind = ? AND value = ?", shopID, x.Kind, x.Value).Limit(1).Find(&r).Error
+		if err != nil {
+			return 0, false, translate("find customer", err)
+		}
+		if r.CustomerID != 0 {
+			return r.CustomerID, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// Erasure is the audit record of one erased customer: no personal data, only
+// de-identified aggregates.
+type Erasure struct {
+	ShopID           int64     `json:"-"`
+	ID               int64     `json:"id"`
+	ErasedAt         time.Time `json:"erased_at"`
+	RequestedBy      string    `json:"requested_by"`
+	Stage            string    `json:"stage"`
+	OrderCount       int       `json:"order_count"`
+	TotalSpentCents  int64     `json:"total_spent_cents"`
+	Events           int       `json:"events"`
+	Actions          int       `json:"actions"`
+	CancelledActions int       `json:"cancelled_actions"`
+}
+
+// TableName implements gorm's Tabler.
+func (Erasure) TableName() string { return "erasures" }
+
+// EraseCustomer removes a customer's identities, profile, journey, actions,
+// points, opt-outs and access log, blanks the raw payloads their events came
+// from, and keeps only an Erasure record. Pending actions are cancelled first
+// (counted in the record). Call it inside InTx. Later webhooks about the same
+// person find no identity and start a fresh profile.
+func (s *Store) EraseCustomer(ctx context.Context, shopID, customerID int64, requestedBy string) (*Erasure, error) {
+	var c customerRow
+	if err := s.db.WithContext(ctx).Raw("SELECT * FROM customers WHERE id = ? AND shop_id = ?"+s.forUpdate(false), customerID, shopID).Scan(&c).Error; err != nil {
+		return nil, translate("erase: lock customer", err)
+	}
+	if c.ID == 0 {
+		return nil, fmt.Errorf("store: erase customer %d: %w", customerID, models.ErrNotFound)
+	}
+	db := s.db.WithContext(ctx)
+	cancelled := db.Model(&ActionRow{}).Where("customer_id = ? AND status IN ?", customerID,
+		[]string{string(models.ActionScheduled), string(models.ActionRetrying), string(models.ActionSending)}).
+		Updates(map[string]any{"status": string(models.ActionCancelled), "reason": "customer erased", "updated_at": s.Now()})
+	if cancelled.Error != nil {
+		return nil, translate("erase: cancel actions", cancelled.Error)
+	}
+	var inboxIDs, actionIDs []int64
+	if err := db.Model(&EventRecord{}).Where("customer_id = ?", customerID).Distinct("inbox_id").Pluck("inbox_id", &inboxIDs).Error; err != nil {
+		return nil, translate("erase: events", err)
+	}
+	if err := db.Model(&ActionRow{}).Where("customer_id = ?", customerID).Pluck("id", &actionIDs).Error; err != nil {
+		return nil, translate("erase: actions", err)
+	}
+	var events int64
+	if err := db.Model(&EventRecord{}).Where("customer_id = ?", customerID).Count(&events).Error; err != nil {
+		return nil, translate("erase: count events", err)
+	}
+	if len(inboxIDs) > 0 {
+		if err := db.Model(&InboxItem{}).Where("id IN ?", inboxIDs).Updates(map[string]any{"body": nil, "headers": "{}"}).Error; err != nil {
+			return nil, translate("erase: raw payloads", err)
+		}
+	}
+	if len(actionIDs) > 0 {
+		if err := db.Exec("DELETE FROM attempts WHERE action_id IN ?", actionIDs).Error; err != nil {
+			return nil, translate("erase: attempts", err)
+		}
+	}
+	for _, table := range []string{"events", "actions", "points_ledger", "opt_outs", "access_log", "customer_identities"} {
+		if err := db.Exec("DELETE FROM "+table+" WHERE customer_id = ?", customerID).Error; err != nil {
+			return nil, translate("erase: "+table, err)
+		}
+	}
+	if err := db.Exec("DELETE FROM customers WHERE id = ?", customerID).Error; err != nil {
+		return nil, translate("erase: customer", err)
+	}
+	e := &Erasure{ShopID: shopID, ErasedAt: s.Now(), RequestedBy: requestedBy, Stage: c.Stage, OrderCount: c.OrderCount,
+		TotalSpentCents: c.TotalSpentCents, Events: int(events), Actions: len(actionIDs), CancelledActions: int(cancelled.RowsAffected)}
+	if err := db.Create(e).Error; err != nil {
+		return nil, translate("erase: audit record", err)
+	}
+	return e, nil
+}
+
+// ShopCustomerIDs lists the ids of a shop's customers.
+func (s *Store) ShopCustomerIDs(ctx context.Context, shopID int64) ([]int64, error) {
+	var ids []int64
+	err := s.db.WithContext(ctx).Model(&customerRow{}).Where("shop_id = ?", shopID).Order("id").Pluck("id", &ids).Error
+	return ids, translate("shop customers", err)
+}
+
+// Export is everything Treue holds about one customer.
+type Export struct {
+	Profile    *models.Profile `json:"profile"`
+	Identities []Identity      `json:"identities"`
+	Events     []EventRecord   `json:"events"`
+	Actions    []models.Action `json:"actions"`
+	Attempts   []AttemptRecord `json:"attempts"`
+	OptOuts    []OptOut        `json:"opt_outs"`
+	Points     []PointsEntry   `json:"points_ledger"`
+	Access     []AccessEntry   `json:"access_log"`
+}
+
+// AttemptRecord is one call into the shop for an action.
+type AttemptRecord struct {
+	ActionID   int64     `json:"action_id"`
+	AttemptNo  int       `json:"attempt_no"`
+	StartedAt  time.Time `json:"started_at"`
+	DurationMS int       `json:"duration_ms"`
+	StatusCode int       `json:"status_code"`
+	Outcome    string    `json:"outcome"`
+	Summary    *string   `json:"summary"`
+}
+
+// PointsEntry is one line of the points ledger.
+type PointsEntry struct {
+	ActionID  int64     `json:"action_id"`
+	Delta     int64     `json:"delta"`
+	Reason    string    `json:"reason"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ExportCustomer gathers everything about a customer (GDPR Art. 15).
+func (s *Store) ExportCustomer(ctx context.Context, customerID int64) (*Export, error) {
+	x := &Export{}
+	var err error
+	if x.Profile, err = s.Profile(ctx, customerID); err != nil {
+		return nil, err
+	}
+	if x.Identities, err = s.CustomerIdentities(ctx, customerID); err != nil {
+		return nil, err
+	}
+	if x.Events, err = s.CustomerEvents(ctx, customerID); err != nil {
+		return nil, err
+	}
+	if x.Actions, err = s.CustomerActions(ctx, customerID); err != nil {
+		return nil, err
+	}
+	db := s.db.WithContext(ctx)
+	if err := db.Table("attempts").Select("attempts.action_id, attempts.attempt_no, attempts.started_at, attempts.duration_ms, attempts.status_code, attempts.outcome, attempts.summary").
+		Joins("JOIN actions ON actions.id = attempts.action_id").Where("actions.customer_id = ?", customerID).
+		Order("attempts.action_id, attempts.attempt_no").Scan(&x.Attempts).Error; err != nil {
+		return nil, translate("export attempts", err)
+	}
+	if x.OptOuts, err = s.OptOuts(ctx, customerID); err != nil {
+		return nil, err
+	}
+	if err := db.Model(&pointsRow{}).Select("action_id, delta, reason, created_at").Where("customer_id = ?", customerID).Order("id").Scan(&x.Points).Error; err != nil {
+		return nil, translate("export points", err)
+	}
+	if x.Access, err = s.CustomerAccess(ctx, customerID); err != nil {
+		return nil, err
+	}
+	x.Identities, x.Attempts, x.Points = nonNilSlice(x.Identities), nonNilSlice(x.Attempts), nonNilSlice(x.Points)
+	x.Access, x.OptOuts, x.Events, x.Actions = nonNilSlice(x.Access), nonNilSlice(x.OptOuts), nonNilSlice(x.Events), nonNilSlice(x.Actions)
+	return x, nil
+}
+
+func nonNilSlice[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// PurgeRawPayloads blanks the bodies of processed deliveries received before
+// cutoff, at most limit of them, and returns how many.
+func (s *Store) PurgeRawPayloads(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	var ids []int64
+	db := s.db.WithContext(ctx)
+	if err := db.Model(&InboxItem{}).Where("status IN ? AND received_at < ? AND body IS NOT NULL", []string{InboxDone, InboxFailed}, cutoff).
+		Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
+		return 0, translate("purge payloads", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	res := db.Model(&InboxItem{}).Where("id IN ?", ids).Updates(map[string]any{"body": nil, "headers": "{}"})
+	return res.RowsAffected, translate("purge payloads", res.Error)
+}
+
+// PurgeEvents deletes journey events that happened before cutoff, at most
+// limit of them, and returns how many.
+func (s *Store) PurgeEvents(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	var ids []int64
+	db := s.db.WithContext(ctx)
+	if err := db.Model(&EventRecord{}).Where("occurred_at < ?", cutoff).Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
+		return 0, translate("purge events", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	res := db.Where("id IN ?", ids).Delete(&EventRecord{})
+	return res.RowsAffected, translate("purge events", res.Error)
+}
+
+// Document shapes an export for people and tools: events with their canonical
+// data and the consent history drawn out of them.
+func (x *Export) Document(shop string) map[string]any {
+	events := make([]map[string]any, 0, len(x.Events))
+	consent := []map[string]any{}
+	for _, r := range x.Events {
+		ev := map[string]any{"id": fmt.Sprintf("e-%d", r.ID), "type": r.Type, "occurred_at": r.OccurredAt, "received_at": r.ReceivedAt,
+			"platform": r.Platform, "order_ref": r.OrderRef, "data": json.RawMessage(r.Data)}
+		events = append(events, ev)
+		if r.Type == string(models.ConsentGranted) || r.Type == string(models.ConsentRevoked) {
+			consent = append(consent, ev)
+		}
+	}
+	return map[string]any{"shop": shop, "customer": x.Profile, "identities": x.Identities, "events": events,
+		"consent_history": consent, "actions": x.Actions, "attempts": x.Attempts, "opt_outs": x.OptOuts,
+		"points_ledger": x.Points, "access_log": x.Access}
+}
