@@ -136,4 +136,3 @@ func (r *Retention) PurgeOnce(ctx context.Context) (payloads, events int64, err 
 	}
 	return payloads, events, nil
 }
-

@@ -229,4 +229,3 @@ func TestShopifyRedact(t *testing.T) {
 		}
 	})
 }
-
