@@ -28,6 +28,29 @@ type Config struct {
 	Rules     Rules     `mapstructure:"rules"`
 	Shops     []Shop    `mapstructure:"shops"`
 	Retention Retention `mapstructure:"retention"`
+	Dispatch  Dispatch  `mapstructure:"dispatch"`
+}
+
+// Dispatch configures how actions are delivered into the shops.
+type Dispatch struct {
+	Enabled         bool          `mapstructure:"enabled"`
+	Workers         int           `mapstructure:"workers"`
+	BatchSize       int           `mapstructure:"batch_size"`
+	Lease           time.Duration `mapstructure:"lease"`
+	PollInterval    time.Duration `mapstructure:"poll_interval"`
+	MaxAttempts     int           `mapstructure:"max_attempts"`
+	BackoffBase     time.Duration `mapstructure:"backoff_base"`
+	BackoffCap      time.Duration `mapstructure:"backoff_cap"`
+	RatePerSecond   float64       `mapstructure:"rate_per_second"`
+	Burst           int           `mapstructure:"burst"`
+	BreakerFailures int           `mapstructure:"breaker_failures"`
+	BreakerCooldown time.Duration `mapstructure:"breaker_cooldown"`
+	HTTPTimeout     time.Duration `mapstructure:"http_timeout"`
+	// AllowPrivate lets connectors call loopback, private and link-local
+	// addresses (a shop on the same private network); AllowHosts names
+	// single exceptions (host names, IPs or CIDRs).
+	AllowPrivate bool     `mapstructure:"allow_private"`
+	AllowHosts   []string `mapstructure:"allow_hosts"`
 }
 
 // HTTP configures the listener.
@@ -114,6 +137,23 @@ type Shop struct {
 	// ShopwareID is the Shopware shopId, for a Shopware shop declared by hand.
 	ShopwareID string `mapstructure:"shopware_id"`
 	URL        string `mapstructure:"url"`
+
+	// Connector carries actions into the shop: shopware, magento, shopify or
+	// notify (default: by platform; standard shops get notify).
+	Connector string `mapstructure:"connector"`
+	// API credentials for the connector. Each has an _env variant naming an
+	// environment variable, which is the better place for a secret.
+	APIKey          string `mapstructure:"api_key"`
+	APIKeyEnv       string `mapstructure:"api_key_env"`
+	APISecret       string `mapstructure:"api_secret"`
+	APISecretEnv    string `mapstructure:"api_secret_env"`
+	AccessToken     string `mapstructure:"access_token"`
+	AccessTokenEnv  string `mapstructure:"access_token_env"`
+	TokenSecret     string `mapstructure:"token_secret"`
+	TokenSecretEnv  string `mapstructure:"token_secret_env"`
+	NotifyURL       string `mapstructure:"notify_url"`
+	NotifySecret    string `mapstructure:"notify_secret"`
+	NotifySecretEnv string `mapstructure:"notify_secret_env"`
 }
 
 // defaults lists every key with its default. Viper only maps environment
@@ -151,6 +191,21 @@ var defaults = map[string]any{
 	"retention.raw_payload_days":   30,
 	"retention.event_days":         1095,
 	"shops":                        []any{},
+	"dispatch.enabled":             true,
+	"dispatch.workers":             4,
+	"dispatch.batch_size":          10,
+	"dispatch.lease":               2 * time.Minute,
+	"dispatch.poll_interval":       time.Second,
+	"dispatch.max_attempts":        10,
+	"dispatch.backoff_base":        10 * time.Minute,
+	"dispatch.backoff_cap":         6 * time.Hour,
+	"dispatch.rate_per_second":     10.0,
+	"dispatch.burst":               20,
+	"dispatch.breaker_failures":    5,
+	"dispatch.breaker_cooldown":    time.Minute,
+	"dispatch.http_timeout":        20 * time.Second,
+	"dispatch.allow_private":       false,
+	"dispatch.allow_hosts":         []string{},
 }
 
 // Keys returns every configuration key, sorted.
@@ -231,12 +286,23 @@ func (c *Config) resolveSecrets(getenv func(string) string) error {
 	}
 	for i := range c.Shops {
 		s := &c.Shops[i]
-		if s.SecretEnv != "" {
-			val := getenv(s.SecretEnv)
-			if val == "" {
-				return &KeyError{Key: fmt.Sprintf("shops[%d].secret_env", i), Msg: fmt.Sprintf("environment variable %s is empty", s.SecretEnv)}
+		for _, f := range []struct {
+			key  string
+			env  string
+			dest *string
+		}{
+			{"secret_env", s.SecretEnv, &s.Secret}, {"api_key_env", s.APIKeyEnv, &s.APIKey},
+			{"api_secret_env", s.APISecretEnv, &s.APISecret}, {"access_token_env", s.AccessTokenEnv, &s.AccessToken},
+			{"token_secret_env", s.TokenSecretEnv, &s.TokenSecret}, {"notify_secret_env", s.NotifySecretEnv, &s.NotifySecret},
+		} {
+			if f.env == "" {
+				continue
 			}
-			s.Secret = val
+			val := getenv(f.env)
+			if val == "" {
+				return &KeyError{Key: fmt.Sprintf("shops[%d].%s", i, f.key), Msg: fmt.Sprintf("environment variable %s is empty", f.env)}
+			}
+			*f.dest = val
 		}
 	}
 	return nil
@@ -285,7 +351,10 @@ func (c *Config) Validate() error {
 		"http.write_timeout": c.HTTP.WriteTimeout, "http.idle_timeout": c.HTTP.IdleTimeout,
 		"http.shutdown_timeout": c.HTTP.ShutdownTimeout, "webhooks.timestamp_tolerance": c.Webhooks.TimestampTolerance,
 		"webhooks.poll_interval": c.Webhooks.PollInterval, "database.conn_max_lifetime": c.Database.ConnMaxLifetime,
-		"rules.scan_interval": c.Rules.ScanInterval,
+		"rules.scan_interval": c.Rules.ScanInterval, "dispatch.lease": c.Dispatch.Lease,
+		"dispatch.poll_interval": c.Dispatch.PollInterval, "dispatch.backoff_base": c.Dispatch.BackoffBase,
+		"dispatch.backoff_cap": c.Dispatch.BackoffCap, "dispatch.breaker_cooldown": c.Dispatch.BreakerCooldown,
+		"dispatch.http_timeout": c.Dispatch.HTTPTimeout,
 	} {
 		if d <= 0 {
 			bad(key, "must be a positive duration such as 5s, got %s", d)
@@ -316,6 +385,21 @@ func (c *Config) Validate() error {
 	}
 	if c.Webhooks.MaxAttempts < 1 {
 		bad("webhooks.max_attempts", "must be at least 1")
+	}
+	if c.Dispatch.Workers < 1 || c.Dispatch.Workers > 256 {
+		bad("dispatch.workers", "must be between 1 and 256")
+	}
+	if c.Dispatch.BatchSize < 1 || c.Dispatch.BatchSize > 1000 {
+		bad("dispatch.batch_size", "must be between 1 and 1000")
+	}
+	if c.Dispatch.MaxAttempts < 1 {
+		bad("dispatch.max_attempts", "must be at least 1")
+	}
+	if c.Dispatch.BackoffCap < c.Dispatch.BackoffBase {
+		bad("dispatch.backoff_cap", "must not be below dispatch.backoff_base")
+	}
+	if c.Dispatch.RatePerSecond <= 0 {
+		bad("dispatch.rate_per_second", "must be positive")
 	}
 	if c.Retention.RawPayloadDays < 1 {
 		bad("retention.raw_payload_days", "must be at least 1")
@@ -386,6 +470,14 @@ func (s Shop) validate(p string) Errors {
 		if _, err := time.LoadLocation(s.Timezone); err != nil {
 			bad("timezone", "unknown time zone %q", s.Timezone)
 		}
+	}
+	switch s.Connector {
+	case "", "shopware", "magento", "shopify", "notify":
+	default:
+		bad("connector", "must be shopware, magento, shopify or notify; got %q", s.Connector)
+	}
+	if s.NotifyURL != "" && !strings.HasPrefix(s.NotifyURL, "http://") && !strings.HasPrefix(s.NotifyURL, "https://") {
+		bad("notify_url", "must be an http(s) URL")
 	}
 	for _, f := range s.PublicKeyFiles {
 		if _, err := os.Stat(f); err != nil {

@@ -49,6 +49,7 @@ type Config struct {
 	Tokens         TokenAuthenticator
 	Customers      CustomerReader
 	Privacy        PrivacyService
+	Actions        ActionAdmin
 	// Points returns a customer's ledger balance and tier (nil: from the profile).
 	Points         func(ctx context.Context, customerID int64) (int64, string, error)
 	MaxBodyBytes   int64
@@ -91,7 +92,6 @@ func New(cfg Config) (*gin.Engine, error) {
 
 	api := r.Group("/api/v1")
 	api.GET("/openapi.json", s.openAPI)
-	api.GET("/rules", s.require(models.RoleAdmin), s.getRules)
 	support := api.Group("", s.require(models.RoleSupport))
 	support.GET("/shops/:shop/customers", s.searchCustomers)
 	support.GET("/shops/:shop/customers/:id", s.getCustomer)
@@ -99,7 +99,12 @@ func New(cfg Config) (*gin.Engine, error) {
 	support.GET("/shops/:shop/customers/:id/export", s.getExport)
 	support.POST("/shops/:shop/customers/:id/opt-outs", s.postOptOut)
 	support.DELETE("/shops/:shop/customers/:id/opt-outs", s.deleteOptOut)
-	api.DELETE("/shops/:shop/customers/:id", s.require(models.RoleAdmin), s.deleteCustomer)
+	support.GET("/shops/:shop/actions", s.listActions)
+	admin := api.Group("", s.require(models.RoleAdmin))
+	admin.GET("/rules", s.getRules)
+	admin.DELETE("/shops/:shop/customers/:id", s.deleteCustomer)
+	admin.POST("/actions/:id/retry", s.retryAction)
+	admin.POST("/actions/:id/cancel", s.cancelAction)
 
 	r.GET("/console/*path", gin.WrapH(console.Handler()))
 

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -49,7 +50,9 @@ type Shop struct {
 	// URL is the shop's base URL, where the platform tells us (Shopware).
 	URL string
 	// Source says where the shop was declared: "config", "cli" or "registration".
-	Source    string
+	Source string
+	// Connector carries the shop's actions out (see ConnectorName).
+	Connector string
 	Secrets   ShopSecrets
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -69,6 +72,10 @@ type ShopSecrets struct {
 	APISecret   string `json:"api_secret,omitempty"`
 	AccessToken string `json:"access_token,omitempty"`
 	TokenSecret string `json:"token_secret,omitempty"`
+	// NotifyURL and NotifySecret configure the signed-webhook connector; an
+	// empty secret means the shop's first webhook secret.
+	NotifyURL    string `json:"notify_url,omitempty"`
+	NotifySecret string `json:"notify_secret,omitempty"`
 }
 
 // ActiveWebhookSecrets returns the secrets that may sign a delivery at now.
@@ -96,6 +103,9 @@ func (s *Shop) Validate() error {
 	if s.Currency != "" && !currencyRE.MatchString(s.Currency) {
 		v.Add("currency", "must be an ISO 4217 code such as EUR")
 	}
+	if s.Connector != "" && !slices.Contains(Connectors, s.Connector) {
+		v.Add("connector", "must be one of %v", Connectors)
+	}
 	return v.Err()
 }
 
@@ -110,3 +120,32 @@ func (s *Shop) Location() *time.Location {
 }
 
 func (s *Shop) String() string { return fmt.Sprintf("%s (%s)", s.Key, s.Platform) }
+
+// Connector names.
+const (
+	ConnectorShopware = "shopware"
+	ConnectorMagento  = "magento"
+	ConnectorShopify  = "shopify"
+	ConnectorNotify   = "notify"
+)
+
+// Connectors lists every connector name.
+var Connectors = []string{ConnectorShopware, ConnectorMagento, ConnectorShopify, ConnectorNotify}
+
+// ConnectorName is the connector that carries the shop's actions out: the
+// configured one, else the platform's own (Adobe Commerce is Magento; a
+// Standard Webhooks shop gets signed webhooks back).
+func (s *Shop) ConnectorName() string {
+	if s.Connector != "" {
+		return s.Connector
+	}
+	switch s.Platform {
+	case PlatformShopware:
+		return ConnectorShopware
+	case PlatformShopify:
+		return ConnectorShopify
+	case PlatformAdobe:
+		return ConnectorMagento
+	}
+	return ConnectorNotify
+}

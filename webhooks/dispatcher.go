@@ -29,8 +29,9 @@ import (
 //
 // Zero fields take the defaults documented on them.
 type Dispatcher struct {
-	Store      *store.Store
-	Connectors map[models.Platform]plugin.Connector
+	Store *store.Store
+	// Connectors by name (models.Connector*); a shop's ConnectorName picks one.
+	Connectors map[string]plugin.Connector
 	// Notify carries notify actions and those whose Params["channel"] is
 	// "notify" (a signed webhook), whatever the shop's platform.
 	Notify plugin.Connector
@@ -502,16 +503,16 @@ func execute(ctx context.Context, conn plugin.Connector, job plugin.Job) (res pl
 
 // connector picks who carries a out, or says why nobody can.
 func (d *Dispatcher) connector(shop *models.Shop, a *models.Action) (plugin.Connector, string) {
-	if a.Type == models.ActionNotify || a.Params["channel"] == "notify" {
+	if a.Type == models.ActionNotify || a.Params["channel"] == "notify" || shop.ConnectorName() == models.ConnectorNotify {
 		if d.Notify == nil {
 			return nil, "notify is not configured"
 		}
 		return d.Notify, ""
 	}
-	if c := d.Connectors[shop.Platform]; c != nil {
+	if c := d.Connectors[shop.ConnectorName()]; c != nil {
 		return c, ""
 	}
-	return nil, fmt.Sprintf("no connector for platform %s; configure notify", shop.Platform)
+	return nil, fmt.Sprintf("no %s connector; configure the shop's connector or notify", shop.ConnectorName())
 }
 
 // job builds what the connector needs: the customer as the shop knows them

@@ -170,7 +170,7 @@ func (e *dispatchEnv) attempts(id int64) []store.Attempt {
 
 // dispatcher returns a dispatcher on the env's clock with the breaker and
 // rate limit off and a jitter of one half.
-func (e *dispatchEnv) dispatcher(st *store.Store, owner string, conns map[models.Platform]plugin.Connector) *webhooks.Dispatcher {
+func (e *dispatchEnv) dispatcher(st *store.Store, owner string, conns map[string]plugin.Connector) *webhooks.Dispatcher {
 	d := &webhooks.Dispatcher{
 		Store: st, Connectors: conns, Log: slog.New(slog.DiscardHandler), Owner: owner,
 		Rand: func() float64 { return 0.5 }, Workers: 4, BatchSize: 20, Lease: time.Minute, Poll: 10 * time.Millisecond,
@@ -221,7 +221,7 @@ func TestDispatcher_Sent(t *testing.T) {
 		conn := &dispatchConnector{Fn: func(ctx context.Context, job plugin.Job) (plugin.Result, error) {
 			return plugin.Result{StatusCode: 201, Summary: "tagged", External: "tag-7"}, nil
 		}}
-		d := e.dispatcher(e.st, "A", map[models.Platform]plugin.Connector{models.PlatformShopware: conn})
+		d := e.dispatcher(e.st, "A", map[string]plugin.Connector{models.ConnectorShopware: conn})
 		reg := prometheus.NewRegistry()
 		d.Metrics = webhooks.NewDispatchMetrics(reg)
 		a := e.action(sh, models.ActionTagCustomer, map[string]any{"tag": "vip"})
@@ -256,7 +256,7 @@ func TestDispatcher_PointsCarryBalanceAndTier(t *testing.T) {
 		e := newDispatchEnv(t, driver, true)
 		sh := e.shop("acme", models.PlatformShopware)
 		conn := &dispatchConnector{}
-		d := e.dispatcher(e.st, "A", map[models.Platform]plugin.Connector{models.PlatformShopware: conn})
+		d := e.dispatcher(e.st, "A", map[string]plugin.Connector{models.ConnectorShopware: conn})
 		d.Tier = func(p int64) string {
 			if p >= 100 {
 				return "gold"
@@ -288,7 +288,7 @@ func TestDispatcher_TransientThenSent(t *testing.T) {
 			}
 			return plugin.Result{StatusCode: 200}, nil
 		}}
-		d := e.dispatcher(e.st, "A", map[models.Platform]plugin.Connector{models.PlatformShopware: conn})
+		d := e.dispatcher(e.st, "A", map[string]plugin.Connector{models.ConnectorShopware: conn})
 		a := e.action(sh, models.ActionTagCustomer, nil)
 
 		t0 := e.now()
@@ -321,7 +321,7 @@ func TestDispatcher_RetryAfter(t *testing.T) {
 		conn := &dispatchConnector{Fn: func(ctx context.Context, job plugin.Job) (plugin.Result, error) {
 			return plugin.Result{}, &plugin.Error{Kind: plugin.Transient, StatusCode: 429, RetryAfter: 2 * time.Hour, Err: errors.New("slow down")}
 		}}
-		d := e.dispatcher(e.st, "A", map[models.Platform]plugin.Connector{models.PlatformShopware: conn})
+		d := e.dispatcher(e.st, "A", map[string]plugin.Connector{models.ConnectorShopware: conn})
 		e.action(sh, models.ActionTagCustomer, nil)
 		dispatchOnce(t, d, 1)
 		e.clock.Add(2*time.Hour - time.Second)
@@ -344,7 +344,7 @@ func TestDispatcher_Permanent(t *testing.T) {
 			}
 			return plugin.Result{StatusCode: 200}, nil
 		}}
-		d := e.dispatcher(e.st, "A", map[models.Platform]plugin.Connector{models.PlatformShopware: conn})
+		d := e.dispatcher(e.st, "A", map[string]plugin.Connector{models.ConnectorShopware: conn})
 		a := e.action(sh, models.ActionTagCustomer, nil)
 		dispatchOnce(t, d, 1)
 		got := e.get(a.ID)
@@ -378,7 +378,7 @@ func TestDispatcher_MaxAttempts(t *testing.T) {
 		conn := &dispatchConnector{Fn: func(ctx context.Context, job plugin.Job) (plugin.Result, error) {
 			return plugin.Result{}, errors.New("connection reset")
 		}}
-		d := e.dispatcher(e.st, "A", map[models.Platform]plugin.Connector{models.PlatformShopware: conn})
+		d := e.dispatcher(e.st, "A", map[string]plugin.Connector{models.ConnectorShopware: conn})
 		d.MaxAttempts = 3
 		a := e.action(sh, models.ActionTagCustomer, nil)
 		for i := range 3 {
@@ -405,7 +405,7 @@ func TestDispatcher_Routing(t *testing.T) {
 		sw := e.shop("sw", models.PlatformShopware)
 		sf := e.shop("sf", models.PlatformShopify)
 		conn, notify := &dispatchConnector{}, &dispatchConnector{}
-		d := e.dispatcher(e.st, "A", map[models.Platform]plugin.Connector{models.PlatformShopware: conn})
+		d := e.dispatcher(e.st, "A", map[string]plugin.Connector{models.ConnectorShopware: conn})
 		orphan := e.action(sf, models.ActionTagCustomer, nil)
 		viaNotify := e.action(sf, models.ActionReviewRequest, map[string]any{"channel": "notify"})
 		notifyType := e.action(sw, models.ActionNotify, nil)
@@ -413,7 +413,7 @@ func TestDispatcher_Routing(t *testing.T) {
 
 		d.Notify = nil
 		dispatchOnce(t, d, 4)
-		if got := e.get(orphan.ID); got.Status != models.ActionDead || got.Reason != "no connector for platform shopify; configure notify" {
+		if got := e.get(orphan.ID); got.Status != models.ActionDead || got.Reason != "no shopify connector; configure the shop's connector or notify" {
 			t.Fatalf("no connector: %+v", got)
 		}
 		for _, id := range []int64{viaNotify.ID, notifyType.ID} {
@@ -425,7 +425,7 @@ func TestDispatcher_Routing(t *testing.T) {
 			t.Fatalf("direct: %+v", got)
 		}
 
-		d2 := e.dispatcher(e.st, "B", map[models.Platform]plugin.Connector{models.PlatformShopware: conn})
+		d2 := e.dispatcher(e.st, "B", map[string]plugin.Connector{models.ConnectorShopware: conn})
 		d2.Notify = notify
 		for _, id := range []int64{viaNotify.ID, notifyType.ID} {
 			if ok, err := e.st.RetryDeadAction(context.Background(), id); err != nil || !ok {
@@ -454,7 +454,7 @@ func TestDispatcher_Breaker(t *testing.T) {
 			return plugin.Result{StatusCode: 200}, nil
 		}}
 		goodConn := &dispatchConnector{}
-		d := e.dispatcher(e.st, "A", map[models.Platform]plugin.Connector{models.PlatformShopware: badConn, models.PlatformShopify: goodConn})
+		d := e.dispatcher(e.st, "A", map[string]plugin.Connector{models.ConnectorShopware: badConn, models.ConnectorShopify: goodConn})
 		d.Workers = 1 // one call at a time, in claim order
 		d.Rand = func() float64 { return 0 }
 		d.Breaker = webhooks.BreakerConfig{Failures: 2, Cooldown: time.Minute}
@@ -517,7 +517,7 @@ func TestDispatcher_RateLimit(t *testing.T) {
 		e := newDispatchEnv(t, driver, false)
 		sh := e.shop("acme", models.PlatformShopware)
 		conn := &dispatchConnector{}
-		d := e.dispatcher(e.st, "A", map[models.Platform]plugin.Connector{models.PlatformShopware: conn})
+		d := e.dispatcher(e.st, "A", map[string]plugin.Connector{models.ConnectorShopware: conn})
 		const rate, burst, n = 20, 3, 13
 		d.RateLimit = webhooks.RateLimitConfig{Rate: rate, Burst: burst, MaxWait: 5 * time.Second}
 		d.Workers = 8
@@ -543,7 +543,7 @@ func TestDispatcher_RateLimit(t *testing.T) {
 
 		t.Run("ReleasedWhenTheWaitIsTooLong", func(t *testing.T) {
 			conn := &dispatchConnector{}
-			d := e.dispatcher(e.st, "B", map[models.Platform]plugin.Connector{models.PlatformShopware: conn})
+			d := e.dispatcher(e.st, "B", map[string]plugin.Connector{models.ConnectorShopware: conn})
 			d.RateLimit = webhooks.RateLimitConfig{Rate: 1, Burst: 1, MaxWait: 50 * time.Millisecond}
 			var ids []int64
 			for range 3 {
@@ -591,10 +591,10 @@ func TestDispatcher_LeaseLost(t *testing.T) {
 			return plugin.Result{StatusCode: 200, External: "from-B"}, nil
 		}}
 		a := e.action(sh, models.ActionTagCustomer, nil)
-		dA := e.dispatcher(e.st, "A", map[models.Platform]plugin.Connector{models.PlatformShopware: slow})
+		dA := e.dispatcher(e.st, "A", map[string]plugin.Connector{models.ConnectorShopware: slow})
 		reg := prometheus.NewRegistry()
 		dA.Metrics = webhooks.NewDispatchMetrics(reg)
-		dB := e.dispatcher(e.open(), "B", map[models.Platform]plugin.Connector{models.PlatformShopware: fast})
+		dB := e.dispatcher(e.open(), "B", map[string]plugin.Connector{models.ConnectorShopware: fast})
 		done := make(chan error)
 		go func() { _, err := dA.DispatchOnce(context.Background()); done <- err }()
 		<-started
@@ -648,7 +648,7 @@ func TestDispatcher_ExactlyOnce(t *testing.T) {
 			if i == 1 {
 				st = e.open()
 			}
-			d := e.dispatcher(st, owner, map[models.Platform]plugin.Connector{models.PlatformShopware: perProc[i]})
+			d := e.dispatcher(st, owner, map[string]plugin.Connector{models.ConnectorShopware: perProc[i]})
 			d.Workers, d.BatchSize = 6, 5
 			wg.Add(1)
 			go func() { defer wg.Done(); errs[i] = d.Run(ctx) }()
@@ -696,7 +696,7 @@ func TestDispatcher_Shutdown(t *testing.T) {
 			<-finish
 			return plugin.Result{StatusCode: 200}, nil
 		}}
-		d := e.dispatcher(e.st, "A", map[models.Platform]plugin.Connector{models.PlatformShopware: conn})
+		d := e.dispatcher(e.st, "A", map[string]plugin.Connector{models.ConnectorShopware: conn})
 		d.RateLimit = webhooks.RateLimitConfig{Rate: 0.5, Burst: 1, MaxWait: time.Minute}
 		d.ShutdownTimeout = 10 * time.Second
 		var ids []int64

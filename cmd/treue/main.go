@@ -63,6 +63,9 @@ commands:
                         print everything Treue holds about a customer as JSON (GDPR Art. 15)
   customers erase --shop KEY (--email E | ...) --yes
                         erase a customer's personal data (GDPR Art. 17)
+  actions list --shop KEY [--status dead]
+  actions retry ID | actions cancel ID
+                        list, replay or cancel actions (dead ones above all)
   rules check FILE...   check rules files; print every problem as FILE:LINE:COL: message
   healthcheck [URL]     exit 0 when a running treue is ready (default http://127.0.0.1:8080/readyz)
   shops list            list shops
@@ -101,6 +104,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.rulesCmd(cargs)
 	case "customers":
 		return m.customers(ctx, *configPath, cargs)
+	case "actions":
+		return m.actions(ctx, *configPath, cargs)
 	case "tokens":
 		return m.tokens(ctx, *configPath, cargs)
 	case "healthcheck":

@@ -81,7 +81,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	}
 	engine, err := handlers.New(handlers.Config{
 		Log: log, Registry: reg, Health: st, Intake: intake, Shopware: registrar, AdobeChallenge: adobe.Challenge, Rules: rl,
-		Tokens: st, Customers: st, Privacy: &webhooks.Privacy{Store: st, Options: journey.DefaultOptions, Log: log, Now: now},
+		Tokens: st, Customers: st, Actions: actionAdmin{st}, Privacy: &webhooks.Privacy{Store: st, Options: journey.DefaultOptions, Log: log, Now: now},
 		Points: func(ctx context.Context, customerID int64) (int64, string, error) {
 			balance, err := st.PointsBalance(ctx, customerID)
 			if err != nil {
@@ -120,7 +120,14 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		Every: cfg.Rules.ScanInterval, Batch: 200}
 	retention := &webhooks.Retention{Store: st, Log: log, Now: now, Every: time.Hour, Batch: 500,
 		RawPayload: time.Duration(cfg.Retention.RawPayloadDays) * 24 * time.Hour, Events: time.Duration(cfg.Retention.EventDays) * 24 * time.Hour}
-	wg.Add(4)
+	dispatcher := newDispatcher(cfg, st, log, reg, now, rl)
+	wg.Add(5)
+	go func() {
+		defer wg.Done()
+		if dispatcher != nil {
+			dispatcher.Run(workCtx)
+		}
+	}()
 	go func() {
 		defer wg.Done()
 		retention.Run(workCtx)

@@ -72,16 +72,29 @@ func (m *Main) shopsAdd(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&c.Domain, "domain", "", "Shopify shop domain")
 	fs.StringVar(&c.ClientID, "client-id", "", "Adobe I/O client id")
 	fs.StringVar(&c.ShopwareID, "shopware-id", "", "Shopware shopId")
-	fs.StringVar(&c.URL, "url", "", "shop base URL")
+	fs.StringVar(&c.URL, "url", "", "shop base URL (the connector's API base)")
+	fs.StringVar(&c.Connector, "connector", "", "shopware, magento, shopify or notify (default: by platform)")
+	fs.StringVar(&c.APIKeyEnv, "api-key-env", "", "environment variable holding the API key (Magento consumer key)")
+	fs.StringVar(&c.APISecretEnv, "api-secret-env", "", "environment variable holding the API secret")
+	fs.StringVar(&c.AccessTokenEnv, "access-token-env", "", "environment variable holding the access token (Magento, Shopify)")
+	fs.StringVar(&c.TokenSecretEnv, "token-secret-env", "", "environment variable holding the token secret (Magento)")
+	fs.StringVar(&c.NotifyURL, "notify-url", "", "URL for signed action webhooks (notify connector)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	if c.SecretEnv != "" {
-		c.Secret = m.Getenv(c.SecretEnv)
-		if c.Secret == "" {
-			return fmt.Errorf("--secret-env: environment variable %s is empty", c.SecretEnv)
+	for _, f := range []struct {
+		flag      string
+		env, dest *string
+	}{{"secret-env", &c.SecretEnv, &c.Secret}, {"api-key-env", &c.APIKeyEnv, &c.APIKey}, {"api-secret-env", &c.APISecretEnv, &c.APISecret},
+		{"access-token-env", &c.AccessTokenEnv, &c.AccessToken}, {"token-secret-env", &c.TokenSecretEnv, &c.TokenSecret}} {
+		if *f.env == "" {
+			continue
 		}
-		c.SecretEnv = ""
+		*f.dest = m.Getenv(*f.env)
+		if *f.dest == "" {
+			return fmt.Errorf("--%s: environment variable %s is empty", f.flag, *f.env)
+		}
+		*f.env = ""
 	}
 	cfg := config.Config{Shops: []config.Shop{c}}
 	if err := validateShop(cfg); err != nil {
@@ -96,11 +109,12 @@ func (m *Main) shopsAdd(ctx context.Context, e *env, args []string) error {
 		return err
 	default:
 		sh.ID, sh.CreatedAt = have.ID, have.CreatedAt
-		sec := have.Secrets
-		if len(sh.Secrets.Webhook) > 0 {
-			sec.Webhook = sh.Secrets.Webhook
+		webhook := sh.Secrets.Webhook
+		if len(webhook) == 0 {
+			webhook = have.Secrets.Webhook
 		}
-		sh.Secrets = sec
+		sh.Secrets = mergeSecrets(have.Secrets, sh.Secrets)
+		sh.Secrets.Webhook = webhook
 	}
 	if err := e.store.SaveShop(ctx, sh); err != nil {
 		return err

@@ -114,8 +114,11 @@ func (noKey) Open(string) ([]byte, error) { return nil, errors.New("no secret ke
 func shopFromConfig(c config.Shop) *models.Shop {
 	sh := &models.Shop{
 		Key: c.Key, Platform: models.Platform(c.Platform), Name: c.Name, Timezone: c.Timezone,
-		Currency: c.Currency, URL: c.URL, Source: "config",
+		Currency: c.Currency, URL: c.URL, Source: "config", Connector: c.Connector,
 	}
+	sh.Secrets.APIKey, sh.Secrets.APISecret = c.APIKey, c.APISecret
+	sh.Secrets.AccessToken, sh.Secrets.TokenSecret = c.AccessToken, c.TokenSecret
+	sh.Secrets.NotifyURL, sh.Secrets.NotifySecret = c.NotifyURL, c.NotifySecret
 	if sh.Name == "" {
 		sh.Name = c.Key
 	}
@@ -146,10 +149,10 @@ func syncShops(ctx context.Context, st *store.Store, shops []config.Shop, log *s
 			return err
 		default:
 			want.ID, want.CreatedAt = have.ID, have.CreatedAt
-			// Credentials from a registration stay; the config owns the webhook secrets.
-			sec := have.Secrets
-			sec.Webhook = want.Secrets.Webhook
-			want.Secrets = sec
+			want.Secrets = mergeSecrets(have.Secrets, want.Secrets)
+			if want.URL == "" {
+				want.URL = have.URL
+			}
 		}
 		if err := st.SaveShop(ctx, want); err != nil {
 			return fmt.Errorf("shops[%s]: %w", c.Key, err)
@@ -172,4 +175,20 @@ func (e *env) readySchema(ctx context.Context) error {
 		return nil
 	}
 	return e.store.CheckSchema(ctx)
+}
+
+// mergeSecrets keeps what a registration stored (Shopware API credentials)
+// unless the config sets it; the config always owns the webhook secrets.
+func mergeSecrets(have, want models.ShopSecrets) models.ShopSecrets {
+	out := have
+	out.Webhook = want.Webhook
+	for _, f := range []struct{ dst, src *string }{
+		{&out.APIKey, &want.APIKey}, {&out.APISecret, &want.APISecret}, {&out.AccessToken, &want.AccessToken},
+		{&out.TokenSecret, &want.TokenSecret}, {&out.NotifyURL, &want.NotifyURL}, {&out.NotifySecret, &want.NotifySecret},
+	} {
+		if *f.src != "" {
+			*f.dst = *f.src
+		}
+	}
+	return out
 }

@@ -190,3 +190,19 @@ func (s *Store) PointsBalance(ctx context.Context, customerID int64) (int64, err
 	}
 	return *sum, nil
 }
+
+// CustomerPublicIDs maps customer row ids to their public ids.
+func (s *Store) CustomerPublicIDs(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []customerRow
+	if err := s.db.WithContext(ctx).Select("id, public_id").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, translate("customer public ids", err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.PublicID
+	}
+	return out, nil
+}

@@ -19,6 +19,7 @@ type shopRow struct {
 	ExternalID *string
 	URL        string
 	Source     string
+	Connector  string
 	Secrets    string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
@@ -29,7 +30,7 @@ func (shopRow) TableName() string { return "shops" }
 func (s *Store) toShop(r *shopRow) (*models.Shop, error) {
 	sh := &models.Shop{
 		ID: r.ID, Key: r.ShopKey, Platform: models.Platform(r.Platform), Name: r.Name,
-		Timezone: r.Timezone, Currency: r.Currency, URL: r.URL, Source: r.Source,
+		Timezone: r.Timezone, Currency: r.Currency, URL: r.URL, Source: r.Source, Connector: r.Connector,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if r.ExternalID != nil {
@@ -58,7 +59,7 @@ func (s *Store) fromShop(sh *models.Shop) (*shopRow, error) {
 	}
 	r := &shopRow{
 		ID: sh.ID, ShopKey: sh.Key, Platform: string(sh.Platform), Name: sh.Name,
-		Timezone: sh.Timezone, Currency: sh.Currency, URL: sh.URL, Source: sh.Source,
+		Timezone: sh.Timezone, Currency: sh.Currency, URL: sh.URL, Source: sh.Source, Connector: sh.Connector,
 		Secrets: sealed, CreatedAt: sh.CreatedAt, UpdatedAt: sh.UpdatedAt,
 	}
 	if r.Timezone == "" {
@@ -143,7 +144,7 @@ func (s *Store) SaveShop(ctx context.Context, sh *models.Shop) error {
 	res := db.Model(&shopRow{}).Where("id = ?", sh.ID).Updates(map[string]any{
 		"shop_key": r.ShopKey, "platform": r.Platform, "name": r.Name, "timezone": r.Timezone,
 		"currency": r.Currency, "external_id": r.ExternalID, "url": r.URL, "source": r.Source,
-		"secrets": r.Secrets, "updated_at": r.UpdatedAt,
+		"secrets": r.Secrets, "connector": r.Connector, "updated_at": r.UpdatedAt,
 	})
 	if res.Error != nil {
 		return translate("update shop "+sh.Key, res.Error)
