@@ -14,7 +14,7 @@ import (
 func TestActionsAdmin(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
 		dir := t.TempDir()
-		e := newEnv(t, driver, "dispatch:\n  enabled: false\nrules:\n  file: "+exampleRules(t, dir)+"\n")
+		e := newEnv(t, driver, "rules:\n  file: "+exampleRules(t, dir)+"\n")
 		support := token(t, e, "s", "support")
 		admin := token(t, e, "a", "admin")
 		in := e.serve(t)

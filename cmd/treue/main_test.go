@@ -71,6 +71,9 @@ func newEnv(t *testing.T, driver string, extraConfig string) *testEnv {
 	e := &testEnv{driver: driver, dir: dir, dsn: storetest.DSN(t, driver), env: map[string]string{
 		"TREUE_SECURITY_SECRET_KEY":    storetest.SecretKey,
 		"TREUE_WEBHOOKS_POLL_INTERVAL": "20ms",
+		// Tests that check planned actions must not race the dispatcher;
+		// the dispatch tests switch it on.
+		"TREUE_DISPATCH_ENABLED": "false",
 	}}
 	cfg := fmt.Sprintf(`http:
   addr: "127.0.0.1:0"
