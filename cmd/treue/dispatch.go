@@ -12,7 +12,9 @@ import (
 	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/plugin"
 	"github.com/treue/treue/plugin/magento"
+	"github.com/treue/treue/plugin/shopify"
 	"github.com/treue/treue/plugin/shopware"
+	"github.com/treue/treue/plugin/standard"
 	"github.com/treue/treue/webhooks"
 )
 
@@ -29,7 +31,9 @@ func newDispatcher(cfg config.Config, st *store.Store, log *slog.Logger, reg pro
 		Connectors: map[string]plugin.Connector{
 			models.ConnectorShopware: shopware.NewConnector(client),
 			models.ConnectorMagento:  magento.NewConnector(client),
+			models.ConnectorShopify:  shopify.NewConnector(client),
 		},
+		Notify:  standard.NewNotifier(client),
 		Workers: cfg.Dispatch.Workers, BatchSize: cfg.Dispatch.BatchSize, Lease: cfg.Dispatch.Lease,
 		Poll: cfg.Dispatch.PollInterval, MaxAttempts: cfg.Dispatch.MaxAttempts,
 		Backoff:   webhooks.Backoff{Base: cfg.Dispatch.BackoffBase, Cap: cfg.Dispatch.BackoffCap},
@@ -43,6 +47,5 @@ func newDispatcher(cfg config.Config, st *store.Store, log *slog.Logger, reg pro
 		},
 		Metrics: webhooks.NewDispatchMetrics(reg),
 	}
-	addConnectors(d, client)
 	return d
 }
