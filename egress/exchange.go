@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -171,14 +172,15 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 		return 0
 	}
 	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+	// Seconds; Shopify writes them with a fraction ("2.0"), which is rounded up.
+	if secs, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(secs) {
 		if secs <= 0 {
 			return 0
 		}
-		if secs > int64(MaxRetryAfter/time.Second) {
+		if secs >= MaxRetryAfter.Seconds() {
 			return MaxRetryAfter
 		}
-		d = time.Duration(secs) * time.Second
+		d = time.Duration(math.Ceil(secs)) * time.Second
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = t.Sub(now)
 	}

@@ -3,6 +3,7 @@ package shopware
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -251,6 +252,7 @@ func TestConnector_Failures(t *testing.T) {
 					if r.URL.Path != "/api/promotion-individual-code" {
 						return false
 					}
+					io.Copy(io.Discard, r.Body) // the server notices the client leaving only once the body is read
 					select {
 					case <-r.Context().Done():
 					case <-time.After(2 * time.Second):
