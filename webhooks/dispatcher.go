@@ -451,24 +451,35 @@ func (d *Dispatcher) deliver(runCtx, hardCtx context.Context, it *dispatchItem) 
 	if d.Metrics != nil {
 		d.Metrics.AttemptDuration.WithLabelValues(att.Outcome).Observe(elapsed.Seconds())
 	}
-	if err := d.Store.RecordAttempt(ctx, att); err != nil {
-		log.ErrorContext(ctx, "recording the attempt failed", "err", err)
+	// The attempt and the action's new state commit together: one commit per
+	// call instead of two, and never an attempt without its verdict.
+	finish := func(change func(tx *store.Store) (bool, error)) (applied bool, err error) {
+		err = d.Store.InTx(ctx, func(tx *store.Store) error {
+			if err := tx.RecordAttempt(ctx, att); err != nil {
+				return err
+			}
+			applied, err = change(tx)
+			return err
+		})
+		return applied, err
 	}
 
 	now := d.Now()
 	switch {
 	case att.Outcome == store.AttemptOK:
 		d.breakers.report(shop.ID, now, trial, breakerSuccess)
-		applied, err := d.Store.CompleteAction(ctx, a.ID, d.Owner, res.External)
+		applied, err := finish(func(tx *store.Store) (bool, error) { return tx.CompleteAction(ctx, a.ID, d.Owner, res.External) })
 		d.settle(ctx, log, dispatchSent, applied, err, "status_code", res.StatusCode)
 	case att.Outcome == store.AttemptPermanent:
 		d.breakers.report(shop.ID, now, trial, breakerSuccess) // the shop answered
-		applied, err := d.Store.KillAction(ctx, a.ID, d.Owner, att.Summary)
+		applied, err := finish(func(tx *store.Store) (bool, error) { return tx.KillAction(ctx, a.ID, d.Owner, att.Summary) })
 		d.settle(ctx, log, dispatchDead, applied, err, "status_code", att.StatusCode, "reason", att.Summary)
 	case abandoned:
 		// Cut off by shutdown: no verdict on the shop; due again at once.
 		d.breakers.report(shop.ID, now, trial, breakerNeutral)
-		applied, err := d.Store.RetryAction(ctx, a.ID, d.Owner, now, "interrupted by shutdown: "+att.Summary)
+		applied, err := finish(func(tx *store.Store) (bool, error) {
+			return tx.RetryAction(ctx, a.ID, d.Owner, now, "interrupted by shutdown: "+att.Summary)
+		})
 		d.settle(ctx, log, dispatchRetrying, applied, err)
 	default:
 		if d.breakers.report(shop.ID, now, trial, breakerFailure) {
@@ -476,7 +487,7 @@ func (d *Dispatcher) deliver(runCtx, hardCtx context.Context, it *dispatchItem) 
 		}
 		if a.Attempts >= d.MaxAttempts {
 			reason := cutUTF8(fmt.Sprintf("gave up after %d attempts: %s", a.Attempts, att.Summary), maxReason)
-			applied, err := d.Store.KillAction(ctx, a.ID, d.Owner, reason)
+			applied, err := finish(func(tx *store.Store) (bool, error) { return tx.KillAction(ctx, a.ID, d.Owner, reason) })
 			d.settle(ctx, log, dispatchDead, applied, err, "status_code", att.StatusCode, "reason", reason)
 			return
 		}
@@ -485,7 +496,7 @@ func (d *Dispatcher) deliver(runCtx, hardCtx context.Context, it *dispatchItem) 
 			retryAfter = perr.RetryAfter
 		}
 		at := now.Add(d.Backoff.retryDelay(a.Attempts, d.rand(), retryAfter))
-		applied, err := d.Store.RetryAction(ctx, a.ID, d.Owner, at, att.Summary)
+		applied, err := finish(func(tx *store.Store) (bool, error) { return tx.RetryAction(ctx, a.ID, d.Owner, at, att.Summary) })
 		d.settle(ctx, log, dispatchRetrying, applied, err, "status_code", att.StatusCode, "next_attempt_at", at, "reason", att.Summary)
 	}
 }

@@ -206,3 +206,23 @@ func (s *Store) CustomerPublicIDs(ctx context.Context, ids []int64) (map[int64]s
 	}
 	return out, nil
 }
+
+// ActionCounts counts actions by status (shopID 0: all shops).
+func (s *Store) ActionCounts(ctx context.Context, shopID int64) (map[models.ActionStatus]int, error) {
+	var rows []struct {
+		Status string
+		N      int
+	}
+	q := s.db.WithContext(ctx).Model(&ActionRow{}).Select("status, COUNT(*) AS n").Group("status")
+	if shopID != 0 {
+		q = q.Where("shop_id = ?", shopID)
+	}
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, translate("action counts", err)
+	}
+	out := map[models.ActionStatus]int{}
+	for _, r := range rows {
+		out[models.ActionStatus(r.Status)] = r.N
+	}
+	return out, nil
+}
