@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
+	"github.com/treue/treue/journey"
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/rules"
@@ -14,10 +16,16 @@ import (
 // RulesPlanner evaluates the merchant's active rules for each new journey
 // event and stores the planned actions and cancellations in the same
 // transaction. A missing rule set plans nothing.
+//
+// Each event is evaluated against the journey as it stood when the event
+// happened (source time), not as it stands when the webhook arrives, and an
+// event that arrives late makes the events after it be evaluated again. So
+// the actions depend on the journey, not on the order its webhooks arrived in.
 type RulesPlanner struct {
-	Rules *rules.Holder
-	Log   *slog.Logger
-	Now   func() time.Time
+	Rules   *rules.Holder
+	Log     *slog.Logger
+	Now     func() time.Time
+	Options journey.Options
 }
 
 var _ Planner = (*RulesPlanner)(nil)
@@ -28,22 +36,80 @@ func (p *RulesPlanner) Plan(ctx context.Context, tx *store.Store, in PlanInput) 
 	if set == nil {
 		return nil
 	}
-	input, err := p.input(ctx, tx, set, in.Shop, in.Profile)
+	idx := slices.IndexFunc(in.Records, func(r store.EventRecord) bool { return r.ID == in.Record.ID })
+	if idx < 0 {
+		return fmt.Errorf("plan: event %d is not in the journey", in.Record.ID)
+	}
+	at := in.History[idx].OccurredAt()
+	for i := idx; i < len(in.History); i++ {
+		if i > idx && !in.History[i].OccurredAt().After(at) {
+			continue
+		}
+		if err := p.evaluate(ctx, tx, set, in, i, i > idx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// evaluate runs the rules for the i-th event of the journey, against the
+// profile and order as they were at that event. rerun marks a later event
+// evaluated again after an earlier one arrived late: what it planned before
+// and would not plan now is cancelled.
+func (p *RulesPlanner) evaluate(ctx context.Context, tx *store.Store, set *rules.Set, in PlanInput, i int, rerun bool) error {
+	e, eventID := in.History[i], in.Records[i].ID
+	history := in.History[:i+1]
+	prof := journey.Build(history, e.OccurredAt(), p.Options)
+	cur := in.Profile
+	prof.CustomerID, prof.PublicID, prof.OptedOutCategories = cur.CustomerID, cur.PublicID, cur.OptedOutCategories
+	prof.PointsBalance, prof.Tier, prof.ReferralCode, prof.Holdout = cur.PointsBalance, cur.Tier, cur.ReferralCode, cur.Holdout
+	balance, err := tx.PointsBalanceAsOf(ctx, cur.CustomerID, e.OccurredAt())
 	if err != nil {
 		return err
 	}
-	input.Event, input.EventID = in.Event, in.Record.ID
-	if o := in.Event.Data.Order; o != nil && o.ID != "" {
+	input, err := p.input(ctx, tx, set, in.Shop, &prof, balance, &asOf{at: e.OccurredAt(), event: eventID})
+	if err != nil {
+		return err
+	}
+	input.Event, input.EventID = e, eventID
+	if o := e.Data.Order; o != nil && o.ID != "" {
 		var orderEvents []models.Event
-		for _, e := range in.History {
-			if e.Data.Order != nil && e.Data.Order.ID == o.ID {
-				orderEvents = append(orderEvents, e)
+		for _, h := range history {
+			if h.Data.Order != nil && h.Data.Order.ID == o.ID {
+				orderEvents = append(orderEvents, h)
 			}
 		}
 		st := rules.OrderFromEvents(orderEvents)
 		input.Order = &st
 	}
-	return p.apply(ctx, tx, in.Shop, in.Profile.CustomerID, set.Evaluate(input))
+	res := set.Evaluate(input)
+	if rerun {
+		if err := p.retract(ctx, tx, cur.CustomerID, eventID, res); err != nil {
+			return err
+		}
+	}
+	return p.apply(ctx, tx, in.Shop, in.Profile.CustomerID, res, rerun)
+}
+
+// retract cancels the pending actions an event planned that its evaluation
+// with the complete journey no longer plans.
+func (p *RulesPlanner) retract(ctx context.Context, tx *store.Store, customerID, eventID int64, res rules.Result) error {
+	keep := map[string]bool{}
+	for _, pl := range res.Planned {
+		keep[pl.Key] = true
+	}
+	pending, err := tx.PendingActions(ctx, customerID)
+	if err != nil {
+		return err
+	}
+	for _, a := range pending {
+		if a.TriggerEventID == eventID && !keep[a.IdempotencyKey] {
+			if _, err := tx.CancelAction(ctx, a.ID, "no longer planned: an earlier step of the journey arrived late"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Scan runs the daily-scan rules (win-back, birthdays) for one customer.
@@ -52,19 +118,27 @@ func (p *RulesPlanner) Scan(ctx context.Context, tx *store.Store, shop *models.S
 	if set == nil {
 		return nil
 	}
-	input, err := p.input(ctx, tx, set, shop, prof)
+	balance, err := tx.PointsBalance(ctx, prof.CustomerID)
 	if err != nil {
 		return err
 	}
-	return p.apply(ctx, tx, shop, prof.CustomerID, set.Scan(input))
+	input, err := p.input(ctx, tx, set, shop, prof, balance, nil)
+	if err != nil {
+		return err
+	}
+	return p.apply(ctx, tx, shop, prof.CustomerID, set.Scan(input), false)
 }
 
-func (p *RulesPlanner) input(ctx context.Context, tx *store.Store, set *rules.Set, shop *models.Shop, prof *models.Profile) (rules.Input, error) {
+// asOf is a moment of the journey: an event and when it happened.
+type asOf struct {
+	at    time.Time
+	event int64
+}
+
+// input gathers what an evaluation needs; when, when set, limits the
+// frequency budget to actions planned for events up to that moment.
+func (p *RulesPlanner) input(ctx context.Context, tx *store.Store, set *rules.Set, shop *models.Shop, prof *models.Profile, balance int64, when *asOf) (rules.Input, error) {
 	now := p.Now()
-	balance, err := tx.PointsBalance(ctx, prof.CustomerID)
-	if err != nil {
-		return rules.Input{}, err
-	}
 	profile := *prof
 	profile.PointsBalance, profile.Tier = balance, set.Tier(balance)
 	pending, err := tx.PendingActions(ctx, prof.CustomerID)
@@ -77,14 +151,22 @@ func (p *RulesPlanner) input(ctx context.Context, tx *store.Store, set *rules.Se
 			SKU: a.SKU, OrderRef: a.OrderRef, Category: a.Category, Marketing: a.Marketing})
 	}
 	if w := set.MaxCapWindow(); w > 0 {
-		if in.Recent, err = tx.RecentMarketing(ctx, prof.CustomerID, now.Add(-w), now.Add(w)); err != nil {
+		if when != nil {
+			in.Recent, err = tx.RecentMarketingAsOf(ctx, prof.CustomerID, now.Add(-w), now.Add(w), when.at, when.event)
+		} else {
+			in.Recent, err = tx.RecentMarketing(ctx, prof.CustomerID, now.Add(-w), now.Add(w))
+		}
+		if err != nil {
 			return rules.Input{}, err
 		}
 	}
 	return in, nil
 }
 
-func (p *RulesPlanner) apply(ctx context.Context, tx *store.Store, shop *models.Shop, customerID int64, res rules.Result) error {
+// apply stores a result. With replan, an action planned before whose
+// guardrail verdict changed (consent arrived late, so what was suppressed may
+// now go out, or the other way round) takes the new verdict.
+func (p *RulesPlanner) apply(ctx context.Context, tx *store.Store, shop *models.Shop, customerID int64, res rules.Result, replan bool) error {
 	for _, e := range res.Errors {
 		p.Log.WarnContext(ctx, "rule skipped", "shop", shop.Key, "rule_id", e.RuleID, "err", e.Message)
 	}
@@ -100,6 +182,12 @@ func (p *RulesPlanner) apply(ctx context.Context, tx *store.Store, shop *models.
 		if err != nil {
 			return fmt.Errorf("plan %s: %w", pl.RuleID, err)
 		}
+		if !inserted && replan {
+			if err := p.replan(ctx, tx, shop, customerID, &a); err != nil {
+				return err
+			}
+			continue
+		}
 		if !inserted || a.Status != models.ActionScheduled {
 			continue
 		}
@@ -108,6 +196,20 @@ func (p *RulesPlanner) apply(ctx context.Context, tx *store.Store, shop *models.
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+func (p *RulesPlanner) replan(ctx context.Context, tx *store.Store, shop *models.Shop, customerID int64, want *models.Action) error {
+	have, err := tx.ActionByKey(ctx, shop.ID, want.IdempotencyKey)
+	if err != nil || have.Status == want.Status {
+		return err
+	}
+	if ok, err := tx.Replan(ctx, have.ID, want.Status, want.Reason, want.DueAt); err != nil || !ok {
+		return err
+	}
+	if delta, ok := pointsDelta(want); ok && want.Status == models.ActionScheduled {
+		return tx.AddPoints(ctx, shop.ID, customerID, have.ID, delta, want.RuleID)
 	}
 	return nil
 }

@@ -27,8 +27,10 @@ type PlanInput struct {
 	Event   models.Event
 	Record  *store.EventRecord
 	Profile *models.Profile
-	// History is the customer's whole journey, this event included.
+	// History is the customer's whole journey, this event included, in
+	// source-time order; Records are the stored rows, index for index.
 	History []models.Event
+	Records []store.EventRecord
 }
 
 // Processor turns inbox deliveries into journey events and profiles. Several
@@ -216,34 +218,34 @@ func (p *Processor) record(ctx context.Context, tx *store.Store, shop *models.Sh
 		// exported by the merchant (GET …/export, treue customers export).
 		p.Log.InfoContext(ctx, "customer data request recorded", "shop", shop.Key, "inbox_id", it.ID)
 	}
-	prof, history, err := rebuildProfile(ctx, tx, custID, p.Now(), p.Options)
+	prof, history, recs, err := rebuildProfile(ctx, tx, custID, p.Now(), p.Options)
 	if err != nil {
 		return err
 	}
 	if p.Planner != nil {
-		return p.Planner.Plan(ctx, tx, PlanInput{Shop: shop, Event: e, Record: rec, Profile: prof, History: history})
+		return p.Planner.Plan(ctx, tx, PlanInput{Shop: shop, Event: e, Record: rec, Profile: prof, History: history, Records: recs})
 	}
 	return nil
 }
 
 // rebuildProfile derives a customer's profile from their whole journey and
 // stores it; it returns the profile and the journey.
-func rebuildProfile(ctx context.Context, tx *store.Store, customerID int64, now time.Time, opts journey.Options) (*models.Profile, []models.Event, error) {
+func rebuildProfile(ctx context.Context, tx *store.Store, customerID int64, now time.Time, opts journey.Options) (*models.Profile, []models.Event, []store.EventRecord, error) {
 	recs, err := tx.CustomerEvents(ctx, customerID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	history := make([]models.Event, 0, len(recs))
 	for i := range recs {
 		e, err := recs[i].Event()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		history = append(history, e)
 	}
 	prev, err := tx.Profile(ctx, customerID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	prof := journey.Build(history, now, opts)
 	prof.CustomerID, prof.PublicID = customerID, prev.PublicID
@@ -251,7 +253,7 @@ func rebuildProfile(ctx context.Context, tx *store.Store, customerID int64, now 
 	// undo them), so the table is their record.
 	optOuts, err := tx.OptOuts(ctx, customerID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	prof.OptedOutCategories = make([]string, len(optOuts))
 	for i, o := range optOuts {
@@ -260,9 +262,9 @@ func rebuildProfile(ctx context.Context, tx *store.Store, customerID int64, now 
 	// Points, tier and referral data are kept by the action side, not derived here.
 	prof.PointsBalance, prof.Tier, prof.ReferralCode, prof.Holdout = prev.PointsBalance, prev.Tier, prev.ReferralCode, prev.Holdout
 	if err := tx.SaveProfile(ctx, &prof); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return &prof, history, nil
+	return &prof, history, recs, nil
 }
 
 // eraseRequested erases the customer a shop's redact request names (Shopify

@@ -58,7 +58,7 @@ func TestScanner(t *testing.T) {
 		}
 		log := slog.New(slog.DiscardHandler)
 		clock := func() time.Time { return now }
-		sc := &webhooks.Scanner{Store: st, Planner: &webhooks.RulesPlanner{Rules: rules.NewHolder(set), Log: log, Now: clock},
+		sc := &webhooks.Scanner{Store: st, Planner: &webhooks.RulesPlanner{Rules: rules.NewHolder(set), Log: log, Now: clock, Options: journey.DefaultOptions},
 			Options: journey.DefaultOptions, Log: log, Now: clock, Every: time.Hour, Batch: 10}
 		for pass := 0; pass < 2; pass++ {
 			if n, err := sc.ScanAll(ctx); err != nil || n != 1 {

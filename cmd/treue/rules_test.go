@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,28 +43,7 @@ func TestRules_Journey(t *testing.T) {
 		in := e.serve(t)
 		url := in.URL + "/webhooks/standard/acme"
 		t0 := time.Now().UTC().Add(-20 * 24 * time.Hour).Truncate(time.Second)
-		at := func(h float64) string { return ts(t0.Add(time.Duration(h * float64(time.Hour)))) }
-		cust := `"customer":{"id":"c-1","email":"ben@example.org"}`
-		order := func(id string, h float64, qty int) string {
-			return fmt.Sprintf(`{"type":"order.placed","timestamp":%q,"data":{%s,"order":{"id":%q,"placed_at":%q,"currency":"EUR","total":"59.80","items":[{"sku":"BEAN-ESP-1KG","category":"beans","quantity":%d,"unit_price":"29.90"}]}}}`, at(h), cust, id, at(h), qty)
-		}
-		step := func(typ, id string, h float64, extra string) string {
-			return fmt.Sprintf(`{"type":%q,"timestamp":%q,"data":{%s,"order":{"id":%q}%s}}`, typ, at(h), cust, id, extra)
-		}
-		journey := []string{
-			fmt.Sprintf(`{"type":"consent.granted","timestamp":%q,"data":{%s,"consent":{"channel":"email","at":%q}}}`, at(-1), cust, at(-1)),
-			order("o-1", 0, 2),
-			step("order.paid", "o-1", 0.1, ""),
-			step("shipment.shipped", "o-1", 20, fmt.Sprintf(`,"shipment":{"id":"s-1","shipped_at":%q,"promised_delivery_at":%q}`, at(20), at(44))),
-			// delivered a day after the promised date: an apology is owed
-			step("shipment.delivered", "o-1", 70, fmt.Sprintf(`,"shipment":{"id":"s-1","delivered_at":%q}`, at(70))),
-			order("o-2", 200, 1),
-			step("order.paid", "o-2", 200.1, ""),
-			step("shipment.shipped", "o-2", 210, fmt.Sprintf(`,"shipment":{"id":"s-2","shipped_at":%q}`, at(210))),
-			step("shipment.delivered", "o-2", 230, fmt.Sprintf(`,"shipment":{"id":"s-2","delivered_at":%q}`, at(230))),
-			step("return.requested", "o-2", 300, fmt.Sprintf(`,"return":{"id":"r-1","requested_at":%q,"items":[{"sku":"BEAN-ESP-1KG","quantity":1}]}`, at(300))),
-			step("return.received", "o-2", 320, fmt.Sprintf(`,"return":{"id":"r-1","received_at":%q,"items":[{"sku":"BEAN-ESP-1KG","quantity":1}]}`, at(320))),
-		}
+		journey := journeyFor(t0, "c-1", "o-1", "o-2")
 		post2 := func(prefix string) {
 			for i, body := range journey {
 				if code, m := post(t, url, fmt.Sprintf("%s-%d", prefix, i), body); code != 200 {
@@ -220,4 +200,98 @@ func TestRules_HotReload(t *testing.T) {
 	if get()["last_error"] != nil {
 		t.Fatal("last_error must clear after a good reload")
 	}
+}
+
+// journeyFor is a realistic journey: consent, an order delivered late, a
+// second order delivered and partly returned.
+func journeyFor(t0 time.Time, customer, o1, o2 string) []string {
+	at := func(h float64) string { return ts(t0.Add(time.Duration(h * float64(time.Hour)))) }
+	cust := fmt.Sprintf(`"customer":{"id":%q,"email":"%s@example.org"}`, customer, customer)
+	order := func(id string, h float64, qty int) string {
+		return fmt.Sprintf(`{"type":"order.placed","timestamp":%q,"data":{%s,"order":{"id":%q,"placed_at":%q,"currency":"EUR","total":"59.80","items":[{"sku":"BEAN-ESP-1KG","category":"beans","quantity":%d,"unit_price":"29.90"}]}}}`, at(h), cust, id, at(h), qty)
+	}
+	step := func(typ, id string, h float64, extra string) string {
+		return fmt.Sprintf(`{"type":%q,"timestamp":%q,"data":{%s,"order":{"id":%q}%s}}`, typ, at(h), cust, id, extra)
+	}
+	return []string{
+		fmt.Sprintf(`{"type":"consent.granted","timestamp":%q,"data":{%s,"consent":{"channel":"email","at":%q}}}`, at(-1), cust, at(-1)),
+		order(o1, 0, 2),
+		step("order.paid", o1, 0.1, ""),
+		step("shipment.shipped", o1, 20, fmt.Sprintf(`,"shipment":{"id":"s-1","shipped_at":%q,"promised_delivery_at":%q}`, at(20), at(44))),
+		// delivered a day after the promised date: an apology is owed
+		step("shipment.delivered", o1, 70, fmt.Sprintf(`,"shipment":{"id":"s-1","delivered_at":%q}`, at(70))),
+		order(o2, 200, 1),
+		step("order.paid", o2, 200.1, ""),
+		step("shipment.shipped", o2, 210, fmt.Sprintf(`,"shipment":{"id":"s-2","shipped_at":%q}`, at(210))),
+		step("shipment.delivered", o2, 230, fmt.Sprintf(`,"shipment":{"id":"s-2","delivered_at":%q}`, at(230))),
+		step("return.requested", o2, 300, fmt.Sprintf(`,"return":{"id":"r-1","requested_at":%q,"items":[{"sku":"BEAN-ESP-1KG","quantity":1}]}`, at(300))),
+		step("return.received", o2, 320, fmt.Sprintf(`,"return":{"id":"r-1","received_at":%q,"items":[{"sku":"BEAN-ESP-1KG","quantity":1}]}`, at(320))),
+	}
+}
+
+// TestRules_ArrivalOrder: the same journey delivered in shuffled orders, with
+// duplicates, plans the same actions with the same statuses as in order.
+func TestRules_ArrivalOrder(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver, "rules:\n  file: "+exampleRules(t, t.TempDir())+"\n")
+		in := e.serve(t)
+		url := in.URL + "/webhooks/standard/acme"
+		t0 := time.Now().UTC().Add(-20 * 24 * time.Hour).Truncate(time.Second)
+		st := e.store(t)
+		ctx := context.Background()
+		shop, _ := st.ShopByKey(ctx, "acme")
+		outcome := func(customer string) []string {
+			p, err := st.CustomerByIdentity(ctx, shop.ID, store.IdentityID, customer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acts, _ := st.CustomerActions(ctx, p.CustomerID)
+			// What matters is which actions will reach the customer. Why one
+			// will not can differ: a step arriving late may cancel an action
+			// that, in order, the frequency cap would have held back.
+			var out []string
+			for _, a := range acts {
+				fate := "goes out"
+				if a.Status == models.ActionCancelled || a.Status == models.ActionSuppressed {
+					fate = "held back"
+				}
+				out = append(out, fmt.Sprintf("%s %s %s", a.RuleID, a.Type, fate))
+			}
+			slices.Sort(out)
+			return out
+		}
+		rng := rand.New(rand.NewPCG(7, 11))
+		var want []string
+		for run := 0; run < 16; run++ {
+			customer := fmt.Sprintf("c-%d", run)
+			steps := journeyFor(t0, customer, "o-a"+customer, "o-b"+customer)
+			ids := make([]int, len(steps))
+			for i := range ids {
+				ids[i] = i
+			}
+			if run > 0 {
+				rng.Shuffle(len(ids), func(a, b int) { ids[a], ids[b] = ids[b], ids[a] })
+				ids = append(ids, ids[rng.IntN(len(ids))]) // a redelivery
+			}
+			for _, i := range ids {
+				if code, m := post(t, url, fmt.Sprintf("%s-%d", customer, i), steps[i]); code != 200 {
+					t.Fatalf("%d %v", code, m)
+				}
+			}
+			waitDrained(t, e)
+			got := outcome(customer)
+			if run == 0 {
+				want = got
+				continue
+			}
+			if !slices.Equal(got, want) {
+				p, _ := st.CustomerByIdentity(ctx, shop.ID, store.IdentityID, customer)
+				acts, _ := st.CustomerActions(ctx, p.CustomerID)
+				for _, a := range acts {
+					t.Logf("%s %s %s due %s: %s", a.RuleID, a.Type, a.Status, a.DueAt.Format(time.RFC3339), a.Reason)
+				}
+				t.Fatalf("arrival order %v planned\n %q\nin order:\n %q", ids, got, want)
+			}
+		}
+	})
 }

@@ -65,7 +65,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		}
 		return err
 	}
-	planner := &webhooks.RulesPlanner{Rules: rl.holder, Log: log, Now: now}
+	planner := &webhooks.RulesPlanner{Rules: rl.holder, Log: log, Now: now, Options: journey.DefaultOptions}
 	proc := &webhooks.Processor{
 		Store: st, Receivers: receivers, Planner: planner, Log: log, Options: journey.DefaultOptions,
 		BatchSize: cfg.Webhooks.BatchSize, Poll: cfg.Webhooks.PollInterval, MaxAttempts: cfg.Webhooks.MaxAttempts,

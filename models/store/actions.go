@@ -226,3 +226,64 @@ func (s *Store) ActionCounts(ctx context.Context, shopID int64) (map[models.Acti
 	}
 	return out, nil
 }
+
+// PointsBalanceAsOf sums the ledger entries booked for events that happened
+// at or before at: the balance as the customer's journey stood then.
+func (s *Store) PointsBalanceAsOf(ctx context.Context, customerID int64, at time.Time) (int64, error) {
+	var sum *int64
+	err := s.db.WithContext(ctx).Table("points_ledger").Select("SUM(points_ledger.delta)").
+		Joins("JOIN actions ON actions.id = points_ledger.action_id").
+		Joins("JOIN events ON events.id = actions.trigger_event_id").
+		Where("points_ledger.customer_id = ? AND events.occurred_at <= ?", customerID, at).Scan(&sum).Error
+	if err != nil {
+		return 0, translate("points balance as of", err)
+	}
+	if sum == nil {
+		return 0, nil
+	}
+	return *sum, nil
+}
+
+// ActionByKey finds a shop's action by its idempotency key.
+func (s *Store) ActionByKey(ctx context.Context, shopID int64, key string) (models.Action, error) {
+	var r ActionRow
+	if err := s.db.WithContext(ctx).Where("shop_id = ? AND idempotency_key = ?", shopID, key).Take(&r).Error; err != nil {
+		return models.Action{}, translate("action by key", err)
+	}
+	return r.Action()
+}
+
+// Replan moves an action between scheduled and suppressed, as a new
+// evaluation decided; it applies only while the action is in one of those two
+// states (never once it is being sent, sent, dead or cancelled).
+func (s *Store) Replan(ctx context.Context, id int64, status models.ActionStatus, reason string, due time.Time) (bool, error) {
+	upd := map[string]any{"status": string(status), "updated_at": s.Now(), "due_at": due.UTC(), "next_attempt_at": due.UTC(), "reason": nil}
+	if reason != "" {
+		upd["reason"] = reason
+	}
+	res := s.db.WithContext(ctx).Model(&ActionRow{}).
+		Where("id = ? AND status IN ?", id, []string{string(models.ActionScheduled), string(models.ActionSuppressed)}).Updates(upd)
+	if res.Error != nil {
+		return false, translate("replan action", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// RecentMarketingAsOf is RecentMarketing counting only actions planned for
+// events that happened at or before asOf (and those of the periodic scan):
+// the frequency budget as it stood at that moment of the journey. Actions of
+// the event being evaluated (exceptEvent) are left out: the evaluation
+// decides them afresh.
+func (s *Store) RecentMarketingAsOf(ctx context.Context, customerID int64, from, to, asOf time.Time, exceptEvent int64) ([]time.Time, error) {
+	var due []time.Time
+	err := s.db.WithContext(ctx).Table("actions").
+		Joins("LEFT JOIN events ON events.id = actions.trigger_event_id").
+		Where("actions.customer_id = ? AND actions.marketing = ? AND actions.due_at BETWEEN ? AND ? AND actions.status IN ?",
+			customerID, true, from, to, []string{string(models.ActionScheduled), string(models.ActionSending), string(models.ActionSent), string(models.ActionRetrying)}).
+		Where("events.id IS NULL OR (events.occurred_at <= ? AND events.id <> ?)", asOf, exceptEvent).
+		Order("actions.due_at").Pluck("actions.due_at", &due).Error
+	if err != nil {
+		return nil, translate("recent marketing", err)
+	}
+	return due, nil
+}
