@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -42,6 +43,10 @@ func (s *server) writeError(c *gin.Context, err error) {
 	var me *models.MalformedError
 	var tooBig *http.MaxBytesError
 	switch {
+	case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil:
+		// The client went away; nobody reads this answer, and it is no fault of ours.
+		s.log.DebugContext(c.Request.Context(), "client gone", "request_id", c.GetString(ctxRequestID), "path", c.Request.URL.Path)
+		writeProblem(c, Problem{Type: problemType("client-closed"), Title: "Client Closed Request", Status: 499, Detail: "The request was cancelled by the client."})
 	case errors.As(err, &tooBig):
 		writeProblem(c, Problem{Type: problemType("body-too-large"), Status: http.StatusRequestEntityTooLarge,
 			Detail: "The request body is larger than the limit of " + itoa(tooBig.Limit) + " bytes (http.max_body_bytes)."})

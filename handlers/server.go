@@ -107,6 +107,7 @@ func New(cfg Config) (*gin.Engine, error) {
 	admin.POST("/actions/:id/cancel", s.cancelAction)
 
 	r.GET("/console/*path", gin.WrapH(console.Handler()))
+	r.HEAD("/console/*path", gin.WrapH(console.Handler()))
 
 	r.GET("/shopware/register", s.shopwareRegister)
 	r.POST("/shopware/confirm", s.shopwareConfirm)

@@ -76,9 +76,9 @@ paths = {
  "/api/v1/actions/{id}/cancel": {"post": {"summary": "Cancel an action that has not been sent (admin)", "tags": ["actions"], "security": bearer,
      "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}],
      "responses": {"200": resp("the action", ref("Action")), **errors(401, 403, 404, 409)}}},
- "/console/{path}": {"get": {"summary": "The support console (HTML, embedded)", "tags": ["console"],
+ "/console/{path}": {m: {"summary": "The support console (HTML, embedded)", "tags": ["console"],
      "parameters": [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"}, "description": "empty for the page, or an asset"}],
-     "responses": {"200": resp("page or asset", {"type": "string"}, "text/html"), **errors(404)}}},
+     "responses": {"200": resp("page or asset", {"type": "string"}, "text/html"), **errors(404)}} for m in ("get", "head")},
 }
 ident = {"type": "object", "properties": {"kind": {"enum": ["id", "number", "email"]}, "value": {"type": "string"}}}
 dt = {"type": ["string", "null"], "format": "date-time"}
