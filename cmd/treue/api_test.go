@@ -163,9 +163,14 @@ func TestCustomerAPI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			log, err := st.CustomerAccess(context.Background(), p.CustomerID)
-			if err != nil || len(log) == 0 || log[0].TokenName != "anna-support" {
-				t.Fatalf("access log %v %v", log, err)
+			// The log is written in batches, within 100 ms.
+			var log []store.AccessEntry
+			waitFor(t, func() bool {
+				log, err = st.CustomerAccess(context.Background(), p.CustomerID)
+				return err == nil && len(log) > 0
+			})
+			if log[0].TokenName != "anna-support" {
+				t.Fatalf("access log %v", log)
 			}
 		})
 	})

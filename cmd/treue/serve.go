@@ -13,10 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/treue/treue/audit"
 	"github.com/treue/treue/config"
 	"github.com/treue/treue/handlers"
 	"github.com/treue/treue/journey"
 	"github.com/treue/treue/models"
+	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/plugin"
 	"github.com/treue/treue/plugin/adobe"
 	"github.com/treue/treue/plugin/shopify"
@@ -71,6 +73,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		BatchSize: cfg.Webhooks.BatchSize, Poll: cfg.Webhooks.PollInterval, MaxAttempts: cfg.Webhooks.MaxAttempts,
 		Now: now, Metrics: webhooks.NewMetrics(reg),
 	}
+	accessLog := &audit.Log{Store: st, Log: log, Every: 100 * time.Millisecond, Max: 1000}
 	var registrar handlers.ShopwareRegistrar
 	if cfg.Shopware.AppName != "" {
 		registrar = shopwareRegistrar{&shopware.Registrar{
@@ -81,7 +84,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	}
 	engine, err := handlers.New(handlers.Config{
 		Log: log, Registry: reg, Health: st, Intake: intake, Shopware: registrar, AdobeChallenge: adobe.Challenge, Rules: rl,
-		Tokens: st, Customers: st, Actions: actionAdmin{st}, Privacy: &webhooks.Privacy{Store: st, Options: journey.DefaultOptions, Log: log, Now: now},
+		Tokens: st, Customers: customerReader{st, accessLog}, Actions: actionAdmin{st}, Privacy: &webhooks.Privacy{Store: st, Options: journey.DefaultOptions, Log: log, Now: now},
 		Points: func(ctx context.Context, customerID int64) (int64, string, error) {
 			balance, err := st.PointsBalance(ctx, customerID)
 			if err != nil {
@@ -121,7 +124,11 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	retention := &webhooks.Retention{Store: st, Log: log, Now: now, Every: time.Hour, Batch: 500,
 		RawPayload: time.Duration(cfg.Retention.RawPayloadDays) * 24 * time.Hour, Events: time.Duration(cfg.Retention.EventDays) * 24 * time.Hour}
 	dispatcher := newDispatcher(cfg, st, log, reg, now, rl)
-	wg.Add(5)
+	wg.Add(6)
+	go func() {
+		defer wg.Done()
+		accessLog.Run(workCtx)
+	}()
 	go func() {
 		defer wg.Done()
 		if dispatcher != nil {
@@ -198,4 +205,15 @@ func adobeKeySource(cfg config.Config) (adobe.KeySource, error) {
 		return keys, nil
 	}
 	return adobe.NewKeyFetcher(&http.Client{Timeout: 5 * time.Second}, time.Now), nil
+}
+
+// customerReader serves the customer API from the store, with access-log
+// entries written in batches off the request path.
+type customerReader struct {
+	*store.Store
+	log *audit.Log
+}
+
+func (r customerReader) LogAccess(ctx context.Context, shopID, tokenID, customerID int64, what string) error {
+	return r.log.Record(ctx, audit.Entry{ShopID: shopID, TokenID: tokenID, CustomerID: customerID, What: what})
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/treue/treue/audit"
 	"github.com/treue/treue/models"
 )
 
@@ -126,4 +127,21 @@ func (s *Store) CustomerAccess(ctx context.Context, customerID int64) ([]AccessE
 		Joins("JOIN api_tokens ON api_tokens.id = access_log.token_id").Where("access_log.customer_id = ?", customerID).
 		Order("access_log.at DESC, access_log.id DESC").Scan(&out).Error
 	return out, translate("customer access", err)
+}
+
+// LogAccessBatch records several reads in one transaction.
+func (s *Store) LogAccessBatch(ctx context.Context, entries []audit.Entry) error {
+	now := s.Now()
+	rows := make([]accessRow, len(entries))
+	for i, e := range entries {
+		rows[i] = accessRow{ShopID: e.ShopID, TokenID: e.TokenID, CustomerID: e.CustomerID, What: e.What, At: now}
+	}
+	return translate("log access", s.db.WithContext(ctx).Create(&rows).Error)
+}
+
+// CountAccess counts the access-log entries about a customer.
+func (s *Store) CountAccess(ctx context.Context, customerID int64) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&accessRow{}).Where("customer_id = ?", customerID).Count(&n).Error
+	return n, translate("count access", err)
 }
