@@ -19,6 +19,10 @@ type Delivery struct {
 	RawQuery string
 	// ShopKey is the {shop} path parameter on routes that have one.
 	ShopKey string
+	// ReceivedAt is when Treue first received the delivery (the same when the
+	// stored delivery is parsed again); parsers use it for events whose
+	// payload carries no time at all.
+	ReceivedAt time.Time
 }
 
 // ShopRef is what an unverified delivery claims about its sender. Exactly one

@@ -79,6 +79,9 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 		}
 		return Result{Shop: shop.Key}, err
 	}
+	if d.ReceivedAt.IsZero() {
+		d.ReceivedAt = in.Now()
+	}
 	parsed, err := recv.Parse(d)
 	res := Result{Shop: shop.Key, DeliveryID: parsed.DeliveryID, Topic: parsed.Topic}
 	if err != nil {

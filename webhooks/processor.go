@@ -152,7 +152,7 @@ func (p *Processor) apply(ctx context.Context, tx *store.Store, it *store.InboxI
 	if err != nil {
 		return err
 	}
-	parsed, err := recv.Parse(&plugin.Delivery{Header: h, Body: it.Body, ShopKey: shop.Key})
+	parsed, err := recv.Parse(&plugin.Delivery{Header: h, Body: it.Body, ShopKey: shop.Key, ReceivedAt: it.ReceivedAt})
 	if err != nil {
 		return fmt.Errorf("parse: %w", err)
 	}

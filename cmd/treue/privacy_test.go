@@ -209,7 +209,7 @@ func TestShopifyRedact(t *testing.T) {
 			body := must(readFixture("shopify", fixture))
 			code, _ := do(t, "POST", in.URL+"/webhooks/shopify", http.Header{
 				"X-Shopify-Topic": {topic}, "X-Shopify-Hmac-Sha256": {shopifySig(secret, body)}, "X-Shopify-Shop-Domain": {"kaffee-roesterei.myshopify.com"},
-				"X-Shopify-Webhook-Id": {id}, "X-Shopify-Triggered-At": {time.Now().UTC().Format(time.RFC3339Nano)}}, body)
+				"X-Shopify-Webhook-Id": {id}}, body) // no X-Shopify-Triggered-At: older subscriptions lack it
 			if code != 200 {
 				t.Fatalf("%s: %d", topic, code)
 			}

@@ -112,7 +112,7 @@ func (*Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 	// The trigger time stands in for payloads without a timestamp of their own
 	// (compliance topics, returns). A malformed header is ignored rather than fatal:
 	// the payload's own times are preferred anyway.
-	var fallback time.Time
+	fallback := d.ReceivedAt.UTC()
 	if s := strings.TrimSpace(d.Header.Get(headerTriggeredAt)); s != "" {
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			fallback = t.UTC()
