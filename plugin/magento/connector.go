@@ -3,14 +3,11 @@ package magento
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -83,7 +80,7 @@ func (c *Connector) Execute(ctx context.Context, job plugin.Job) (plugin.Result,
 	case models.ActionTagCustomer:
 		err = s.tagCustomer(ctx)
 	default:
-		err = permanentf("magento: action type %q is not supported on Magento; use notify (the signed webhook connector)", t)
+		err = plugin.Permanentf("magento: action type %q is not supported on Magento; use notify (the signed webhook connector)", t)
 	}
 	if err != nil {
 		return plugin.Result{}, err
@@ -126,12 +123,12 @@ var restSuffix = regexp.MustCompile(`/rest(/[A-Za-z0-9_]+)?$`)
 
 func (c *Connector) newSession(job plugin.Job) (*session, error) {
 	if job.Shop == nil || job.Action == nil {
-		return nil, permanentf("magento: job without shop or action")
+		return nil, plugin.Permanentf("magento: job without shop or action")
 	}
 	sh := job.Shop
 	sec := sh.Secrets
 	if sh.URL == "" {
-		return nil, permanentf("magento: shop %s has no URL", sh.Key)
+		return nil, plugin.Permanentf("magento: shop %s has no URL", sh.Key)
 	}
 	s := &session{c: c, job: job, base: strings.TrimRight(sh.URL, "/")}
 	if !restSuffix.MatchString(s.base) {
@@ -140,15 +137,15 @@ func (c *Connector) newSession(job plugin.Job) (*session, error) {
 	switch {
 	case sec.APIKey != "":
 		if sec.APISecret == "" || sec.AccessToken == "" || sec.TokenSecret == "" {
-			return nil, permanentf("magento: shop %s: OAuth needs the consumer key and secret and the access token and its secret", sh.Key)
+			return nil, plugin.Permanentf("magento: shop %s: OAuth needs the consumer key and secret and the access token and its secret", sh.Key)
 		}
 	case sec.AccessToken != "":
 		s.bearer = true
 	default:
-		return nil, permanentf("magento: shop %s has no integration credentials", sh.Key)
+		return nil, plugin.Permanentf("magento: shop %s has no integration credentials", sh.Key)
 	}
 	if job.Action.IdempotencyKey == "" {
-		return nil, permanentf("magento: action has no idempotency key")
+		return nil, plugin.Permanentf("magento: action has no idempotency key")
 	}
 	return s, nil
 }
@@ -161,7 +158,7 @@ func (s *session) call(ctx context.Context, method, path string, query url.Value
 	if body != nil {
 		var err error
 		if payload, err = json.Marshal(body); err != nil {
-			return nil, permanentf("magento: encode %s %s: %v", method, path, err)
+			return nil, plugin.Permanentf("magento: encode %s %s: %v", method, path, err)
 		}
 	}
 	raw := s.base + path
@@ -170,7 +167,7 @@ func (s *session) call(ctx context.Context, method, path string, query url.Value
 	}
 	req, err := http.NewRequestWithContext(ctx, method, raw, bytes.NewReader(payload))
 	if err != nil {
-		return nil, permanentf("magento: %s %s: %v", method, path, err)
+		return nil, plugin.Permanentf("magento: %s %s: %v", method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if payload != nil {
@@ -198,7 +195,7 @@ func (s *session) call(ctx context.Context, method, path string, query url.Value
 		dec := json.NewDecoder(bytes.NewReader(r.Body))
 		dec.UseNumber()
 		if err := dec.Decode(out); err != nil {
-			return r, permanentf("magento: %s: unexpected answer: %v", r.Exchange, err)
+			return r, plugin.Permanentf("magento: %s: unexpected answer: %v", r.Exchange, err)
 		}
 	}
 	return r, nil
@@ -266,49 +263,6 @@ func searchCriteria(pageSize int, sortField string, filters ...[3]string) url.Va
 	}
 	q.Set("searchCriteria[pageSize]", strconv.Itoa(pageSize))
 	return q
-}
-
-// codeFor is the promo code for an action: the same on every retry, and not
-// guessable from the idempotency key without the integration's secret.
-func codeFor(prefix, secret, idempotencyKey string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(idempotencyKey))
-	return prefix + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil))[:10]
-}
-
-func permanentf(format string, args ...any) *plugin.Error {
-	return &plugin.Error{Kind: plugin.Permanent, Err: fmt.Errorf(format, args...)}
-}
-
-// strParam reads a parameter as text; numbers are formatted, absent is "".
-func strParam(p map[string]any, key string) string {
-	switch v := p[key].(type) {
-	case nil:
-		return ""
-	case string:
-		return strings.TrimSpace(v)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	default:
-		return fmt.Sprint(v)
-	}
-}
-
-// intParam reads a whole-number parameter from YAML (int), JSON (float64,
-// json.Number) or text.
-func intParam(p map[string]any, key string) (int64, bool) {
-	s := strParam(p, key)
-	if s == "" {
-		return 0, false
-	}
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return i, true
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) >= 1<<53 {
-		return 0, false
-	}
-	return int64(f), true
 }
 
 func firstNonEmpty(ss ...string) string {

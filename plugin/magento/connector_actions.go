@@ -31,20 +31,20 @@ type coupon struct {
 // timeout could not recognize; see README "Actions".)
 func (s *session) promoCode(ctx context.Context) error {
 	a := s.job.Action
-	ruleID, ok := intParam(a.Params, "rule_id")
+	ruleID, ok := plugin.IntParam(a.Params, "rule_id")
 	if !ok || ruleID <= 0 {
-		return permanentf("magento: promo_code needs params.rule_id, the id of a cart price rule with \"Use Auto Generation\"")
+		return plugin.Permanentf("magento: promo_code needs params.rule_id, the id of a cart price rule with \"Use Auto Generation\"")
 	}
 	prefix := defaultCodePrefix
 	if _, set := a.Params["prefix"]; set {
-		prefix = strParam(a.Params, "prefix")
+		prefix = plugin.StringParam(a.Params, "prefix")
 	}
 	sec := s.job.Shop.Secrets
-	code := codeFor(prefix, firstNonEmpty(sec.TokenSecret, sec.APISecret, sec.AccessToken), a.IdempotencyKey)
+	code := plugin.PromoCode(prefix, firstNonEmpty(sec.TokenSecret, sec.APISecret, sec.AccessToken), a.IdempotencyKey)
 
 	accept := func(c *coupon) error {
 		if c.RuleID.String() != strconv.FormatInt(ruleID, 10) {
-			return permanentf("magento: coupon %s exists already under rule %s, not %d", code, c.RuleID, ruleID)
+			return plugin.Permanentf("magento: coupon %s exists already under rule %s, not %d", code, c.RuleID, ruleID)
 		}
 		s.external = code
 		return nil
@@ -106,9 +106,9 @@ type order struct {
 // the next order.
 func (s *session) sampleGift(ctx context.Context) error {
 	a := s.job.Action
-	sku := firstNonEmpty(a.SKU, strParam(a.Params, "sample_sku"))
+	sku := firstNonEmpty(a.SKU, plugin.StringParam(a.Params, "sample_sku"))
 	if sku == "" {
-		return permanentf("magento: sample_gift needs action.sku or params.sample_sku")
+		return plugin.Permanentf("magento: sample_gift needs action.sku or params.sample_sku")
 	}
 	email, err := s.customerEmail(ctx)
 	if err != nil {
@@ -162,11 +162,11 @@ func (s *session) sampleGift(ctx context.Context) error {
 // points writes the balance and tier the dispatcher computed.
 func (s *session) points(ctx context.Context) error {
 	p := s.job.Action.Params
-	balance := strParam(p, "balance")
+	balance := plugin.StringParam(p, "balance")
 	if _, err := strconv.ParseFloat(balance, 64); err != nil {
-		return permanentf("magento: %s needs params.balance, a number", s.job.Action.Type)
+		return plugin.Permanentf("magento: %s needs params.balance, a number", s.job.Action.Type)
 	}
-	tier := strParam(p, "tier")
+	tier := plugin.StringParam(p, "tier")
 	return s.updateCustomer(ctx, func(attrs map[string]string) {
 		attrs[attrPointsBalance] = balance
 		if tier != "" {
@@ -179,9 +179,9 @@ func (s *session) points(ctx context.Context) error {
 // treue_tags. Magento has no customer tags; customer groups would change
 // prices and tax classes, so they are left alone.
 func (s *session) tagCustomer(ctx context.Context) error {
-	tag := strParam(s.job.Action.Params, "tag")
+	tag := plugin.StringParam(s.job.Action.Params, "tag")
 	if tag == "" || strings.Contains(tag, ",") {
-		return permanentf("magento: tag_customer needs params.tag, without commas")
+		return plugin.Permanentf("magento: tag_customer needs params.tag, without commas")
 	}
 	return s.updateCustomer(ctx, func(attrs map[string]string) {
 		var tags []string
@@ -264,13 +264,13 @@ func (s *session) customerID(ctx context.Context) (string, error) {
 	c := s.job.Customer
 	if c.ShopCustomerID != "" {
 		if !digits.MatchString(c.ShopCustomerID) {
-			return "", permanentf("magento: customer id %q is not a Magento customer id", c.ShopCustomerID)
+			return "", plugin.Permanentf("magento: customer id %q is not a Magento customer id", c.ShopCustomerID)
 		}
 		s.customer = c.ShopCustomerID
 		return s.customer, nil
 	}
 	if c.Email == "" {
-		return "", permanentf("magento: the customer has neither a Magento id nor an e-mail address")
+		return "", plugin.Permanentf("magento: the customer has neither a Magento id nor an e-mail address")
 	}
 	var found struct {
 		Items []struct {
@@ -281,7 +281,7 @@ func (s *session) customerID(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if len(found.Items) == 0 || found.Items[0].ID == "" {
-		return "", permanentf("magento: no customer account with the customer's e-mail address in shop %s", s.job.Shop.Key)
+		return "", plugin.Permanentf("magento: no customer account with the customer's e-mail address in shop %s", s.job.Shop.Key)
 	}
 	s.customer = found.Items[0].ID.String()
 	return s.customer, nil
@@ -303,7 +303,7 @@ func (s *session) customerEmail(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if cust.Email == "" {
-		return "", permanentf("magento: customer %s has no e-mail address", id)
+		return "", plugin.Permanentf("magento: customer %s has no e-mail address", id)
 	}
 	return cust.Email, nil
 }

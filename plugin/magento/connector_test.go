@@ -62,7 +62,7 @@ func TestConnector_Actions(t *testing.T) {
 			setup: func(f *fakeMagento, j *plugin.Job) {
 				// The first attempt's POST went through, but its answer was lost
 				// and the search index does not show it yet.
-				code := codeFor("BACK-", f.cred.TokenSecret, j.Action.IdempotencyKey)
+				code := plugin.PromoCode("BACK-", f.cred.TokenSecret, j.Action.IdempotencyKey)
 				f.coupons[code] = "42"
 				f.hideCoupons = true
 			},

@@ -3,15 +3,11 @@ package shopify
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base32"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -72,9 +68,9 @@ func (c *Connector) Execute(ctx context.Context, job plugin.Job) (plugin.Result,
 	case models.ActionPromoCode:
 		err = s.promoCode(ctx)
 	case models.ActionTagCustomer:
-		tag := strParam(a.Params, "tag")
+		tag := plugin.StringParam(a.Params, "tag")
 		if tag == "" {
-			return plugin.Result{}, permanentf("shopify: tag_customer needs params.tag")
+			return plugin.Result{}, plugin.Permanentf("shopify: tag_customer needs params.tag")
 		}
 		err = s.addTags(ctx, tag)
 	case models.ActionSampleGift:
@@ -82,11 +78,11 @@ func (c *Connector) Execute(ctx context.Context, job plugin.Job) (plugin.Result,
 	case models.ActionPointsAward, models.ActionPointsRevoke:
 		err = s.points(ctx)
 	case models.ActionReorderReminder:
-		err = s.addTags(ctx, firstNonEmpty(strParam(a.Params, "tag"), tagReorderDue))
+		err = s.addTags(ctx, firstNonEmpty(plugin.StringParam(a.Params, "tag"), tagReorderDue))
 	case models.ActionReviewRequest:
-		err = s.addTags(ctx, firstNonEmpty(strParam(a.Params, "tag"), tagReviewRequest))
+		err = s.addTags(ctx, firstNonEmpty(plugin.StringParam(a.Params, "tag"), tagReviewRequest))
 	default:
-		err = permanentf("shopify: action type %q is not supported on Shopify; use notify (the signed webhook connector)", a.Type)
+		err = plugin.Permanentf("shopify: action type %q is not supported on Shopify; use notify (the signed webhook connector)", a.Type)
 	}
 	if err != nil {
 		return plugin.Result{}, err
@@ -118,20 +114,20 @@ var shopDomain = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*\.myshopify\.com$`)
 
 func (c *Connector) newSession(job plugin.Job) (*session, error) {
 	if job.Shop == nil || job.Action == nil {
-		return nil, permanentf("shopify: job without shop or action")
+		return nil, plugin.Permanentf("shopify: job without shop or action")
 	}
 	sh := job.Shop
 	if sh.Secrets.AccessToken == "" {
-		return nil, permanentf("shopify: shop %s has no Admin API access token", sh.Key)
+		return nil, plugin.Permanentf("shopify: shop %s has no Admin API access token", sh.Key)
 	}
 	if job.Action.IdempotencyKey == "" {
-		return nil, permanentf("shopify: action has no idempotency key")
+		return nil, plugin.Permanentf("shopify: action has no idempotency key")
 	}
 	base := strings.TrimRight(c.BaseURL, "/")
 	if base == "" {
 		domain := strings.ToLower(sh.ExternalID)
 		if !shopDomain.MatchString(domain) {
-			return nil, permanentf("shopify: shop %s: %q is not a myshopify.com domain", sh.Key, sh.ExternalID)
+			return nil, plugin.Permanentf("shopify: shop %s: %q is not a myshopify.com domain", sh.Key, sh.ExternalID)
 		}
 		base = "https://" + domain
 	}
@@ -177,11 +173,11 @@ type gqlResponse struct {
 func (s *session) graphql(ctx context.Context, query string, vars map[string]any, out any) error {
 	payload, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	if err != nil {
-		return permanentf("shopify: encode request: %v", err)
+		return plugin.Permanentf("shopify: encode request: %v", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(payload))
 	if err != nil {
-		return permanentf("shopify: %v", err)
+		return plugin.Permanentf("shopify: %v", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -207,7 +203,7 @@ func (s *session) graphql(ctx context.Context, query string, vars map[string]any
 	}
 	var g gqlResponse
 	if err := json.Unmarshal(r.Body, &g); err != nil {
-		return permanentf("shopify: %s: unexpected answer: %v", r.Exchange, err)
+		return plugin.Permanentf("shopify: %s: unexpected answer: %v", r.Exchange, err)
 	}
 	if len(g.Errors) > 0 {
 		kind := plugin.Permanent
@@ -228,7 +224,7 @@ func (s *session) graphql(ctx context.Context, query string, vars map[string]any
 	}
 	if out != nil {
 		if err := json.Unmarshal(g.Data, out); err != nil {
-			return permanentf("shopify: %s: unexpected data: %v", r.Exchange, err)
+			return plugin.Permanentf("shopify: %s: unexpected data: %v", r.Exchange, err)
 		}
 	}
 	return nil
@@ -260,31 +256,5 @@ func userErrors(op string, errs []userError) error {
 	for _, e := range errs {
 		msgs = append(msgs, strings.TrimSpace(strings.Join(e.Field, ".")+" "+e.Code+" "+e.Message))
 	}
-	return permanentf("shopify: %s: %s", op, egress.Truncate(strings.Join(msgs, "; "), 300))
-}
-
-// codeFor is the promo code for an action: the same on every retry, and not
-// guessable from the idempotency key without the shop's access token.
-func codeFor(prefix, secret, idempotencyKey string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(idempotencyKey))
-	return prefix + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil))[:10]
-}
-
-func permanentf(format string, args ...any) *plugin.Error {
-	return &plugin.Error{Kind: plugin.Permanent, Err: fmt.Errorf(format, args...)}
-}
-
-// strParam reads a parameter as text; numbers are formatted, absent is "".
-func strParam(p map[string]any, key string) string {
-	switch v := p[key].(type) {
-	case nil:
-		return ""
-	case string:
-		return strings.TrimSpace(v)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	default:
-		return fmt.Sprint(v)
-	}
+	return plugin.Permanentf("shopify: %s: %s", op, egress.Truncate(strings.Join(msgs, "; "), 300))
 }

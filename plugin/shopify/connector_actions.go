@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/treue/treue/models"
+	"github.com/treue/treue/plugin"
 )
 
 const discountCreateMutation = `mutation TreueDiscountCode($discount: DiscountCodeBasicInput!) {
@@ -42,28 +43,28 @@ func (s *session) promoCode(ctx context.Context) error {
 	a := s.job.Action
 	p := a.Params
 	var value map[string]any
-	if pct := strParam(p, "percent"); pct != "" {
+	if pct := plugin.StringParam(p, "percent"); pct != "" {
 		f, err := strconv.ParseFloat(pct, 64)
 		if err != nil || f <= 0 || f > 100 {
-			return permanentf("shopify: params.percent %q must be a number above 0 and at most 100", pct)
+			return plugin.Permanentf("shopify: params.percent %q must be a number above 0 and at most 100", pct)
 		}
 		value = map[string]any{"percentage": f / 100}
-	} else if amt := strParam(p, "amount"); amt != "" {
+	} else if amt := plugin.StringParam(p, "amount"); amt != "" {
 		if c, ok := models.Money(amt).Cents(); !ok || c <= 0 {
-			return permanentf("shopify: params.amount %q must be a positive decimal amount", amt)
+			return plugin.Permanentf("shopify: params.amount %q must be a positive decimal amount", amt)
 		}
 		value = map[string]any{"discountAmount": map[string]any{"amount": amt, "appliesOnEachItem": false}}
 	} else {
-		return permanentf("shopify: promo_code needs params.percent or params.amount")
+		return plugin.Permanentf("shopify: promo_code needs params.percent or params.amount")
 	}
 	prefix := defaultCodePrefix
 	if _, set := p["prefix"]; set {
-		prefix = strParam(p, "prefix")
+		prefix = plugin.StringParam(p, "prefix")
 	}
-	code := codeFor(prefix, s.job.Shop.Secrets.AccessToken, a.IdempotencyKey)
+	code := plugin.PromoCode(prefix, s.job.Shop.Secrets.AccessToken, a.IdempotencyKey)
 	now := s.c.now().UTC().Truncate(time.Second)
 	input := map[string]any{
-		"title":                  firstNonEmpty(strParam(p, "title"), "Treue "+firstNonEmpty(strParam(p, "reason"), a.RuleID, "loyalty")+" "+code),
+		"title":                  firstNonEmpty(plugin.StringParam(p, "title"), "Treue "+firstNonEmpty(plugin.StringParam(p, "reason"), a.RuleID, "loyalty")+" "+code),
 		"code":                   code,
 		"startsAt":               now.Format(time.RFC3339),
 		"usageLimit":             1,
@@ -120,20 +121,20 @@ func allCodeTaken(errs []userError) bool {
 // endsAt reads params.ends_at (RFC 3339) or params.valid_for (a duration as
 // the rules write it: "30d", "48h", "1d12h").
 func endsAt(p map[string]any, now time.Time) (time.Time, error) {
-	if s := strParam(p, "ends_at"); s != "" {
+	if s := plugin.StringParam(p, "ends_at"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
-			return time.Time{}, permanentf("shopify: params.ends_at %q is not RFC 3339", s)
+			return time.Time{}, plugin.Permanentf("shopify: params.ends_at %q is not RFC 3339", s)
 		}
 		return t, nil
 	}
-	s := strParam(p, "valid_for")
+	s := plugin.StringParam(p, "valid_for")
 	if s == "" {
 		return time.Time{}, nil
 	}
 	d, ok := parseDays(s)
 	if !ok || d <= 0 {
-		return time.Time{}, permanentf("shopify: params.valid_for %q is not a duration such as 30d or 48h", s)
+		return time.Time{}, plugin.Permanentf("shopify: params.valid_for %q is not a duration such as 30d or 48h", s)
 	}
 	return now.Add(d), nil
 }
@@ -162,11 +163,11 @@ func parseDays(s string) (time.Duration, bool) {
 // metafield treue.sample_sku, for a Shopify Flow or the merchant to act on.
 func (s *session) sampleGift(ctx context.Context) error {
 	a := s.job.Action
-	sku := firstNonEmpty(a.SKU, strParam(a.Params, "sample_sku"))
+	sku := firstNonEmpty(a.SKU, plugin.StringParam(a.Params, "sample_sku"))
 	if sku == "" {
-		return permanentf("shopify: sample_gift needs action.sku or params.sample_sku")
+		return plugin.Permanentf("shopify: sample_gift needs action.sku or params.sample_sku")
 	}
-	if err := s.addTags(ctx, firstNonEmpty(strParam(a.Params, "tag"), tagSampleDue)); err != nil {
+	if err := s.addTags(ctx, firstNonEmpty(plugin.StringParam(a.Params, "tag"), tagSampleDue)); err != nil {
 		return err
 	}
 	return s.setMetafields(ctx, map[string][2]string{"sample_sku": {"single_line_text_field", sku}})
@@ -175,13 +176,13 @@ func (s *session) sampleGift(ctx context.Context) error {
 // points writes metafields treue.points_balance and treue.tier.
 func (s *session) points(ctx context.Context) error {
 	p := s.job.Action.Params
-	bal := strParam(p, "balance")
+	bal := plugin.StringParam(p, "balance")
 	f, err := strconv.ParseFloat(bal, 64)
 	if err != nil || f != float64(int64(f)) {
-		return permanentf("shopify: %s needs params.balance, a whole number", s.job.Action.Type)
+		return plugin.Permanentf("shopify: %s needs params.balance, a whole number", s.job.Action.Type)
 	}
 	fields := map[string][2]string{"points_balance": {"number_integer", strconv.FormatInt(int64(f), 10)}}
-	if tier := strParam(p, "tier"); tier != "" {
+	if tier := plugin.StringParam(p, "tier"); tier != "" {
 		fields["tier"] = [2]string{"single_line_text_field", tier}
 	}
 	return s.setMetafields(ctx, fields)
@@ -238,13 +239,13 @@ func (s *session) customerGID(ctx context.Context) (string, error) {
 	c := s.job.Customer
 	if id := strings.TrimPrefix(c.ShopCustomerID, "gid://shopify/Customer/"); id != "" {
 		if !numericID.MatchString(id) {
-			return "", permanentf("shopify: customer id %q is not a Shopify customer id", c.ShopCustomerID)
+			return "", plugin.Permanentf("shopify: customer id %q is not a Shopify customer id", c.ShopCustomerID)
 		}
 		s.customer = "gid://shopify/Customer/" + id
 		return s.customer, nil
 	}
 	if c.Email == "" {
-		return "", permanentf("shopify: the customer has neither a Shopify id nor an e-mail address")
+		return "", plugin.Permanentf("shopify: the customer has neither a Shopify id nor an e-mail address")
 	}
 	q := `email:"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(c.Email) + `"`
 	var out struct {
@@ -258,7 +259,7 @@ func (s *session) customerGID(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if len(out.Customers.Nodes) == 0 || out.Customers.Nodes[0].ID == "" {
-		return "", permanentf("shopify: no customer with the customer's e-mail address in shop %s", s.job.Shop.Key)
+		return "", plugin.Permanentf("shopify: no customer with the customer's e-mail address in shop %s", s.job.Shop.Key)
 	}
 	s.customer = out.Customers.Nodes[0].ID
 	return s.customer, nil

@@ -2,9 +2,6 @@ package shopware
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base32"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -84,13 +81,13 @@ func (c *Connector) Execute(ctx context.Context, job plugin.Job) (plugin.Result,
 	case models.ActionReviewRequest:
 		err = s.flow(ctx, eventReviewRequest)
 	case models.ActionNotify:
-		ev := strParam(a.Params, "flow_event")
+		ev := plugin.StringParam(a.Params, "flow_event")
 		if ev == "" {
-			return plugin.Result{}, permanentf("shopware: notify needs params.flow_event, the custom flow trigger to fire (or send it as a signed webhook)")
+			return plugin.Result{}, plugin.Permanentf("shopware: notify needs params.flow_event, the custom flow trigger to fire (or send it as a signed webhook)")
 		}
 		err = s.flow(ctx, ev)
 	default:
-		err = permanentf("shopware: action type %q is not supported", a.Type)
+		err = plugin.Permanentf("shopware: action type %q is not supported", a.Type)
 	}
 	if err != nil {
 		return plugin.Result{}, err
@@ -120,14 +117,14 @@ type session struct {
 
 func (c *Connector) newSession(job plugin.Job) (*session, error) {
 	if job.Shop == nil || job.Action == nil {
-		return nil, permanentf("shopware: job without shop or action")
+		return nil, plugin.Permanentf("shopware: job without shop or action")
 	}
 	sh := job.Shop
 	if sh.URL == "" || sh.Secrets.APIKey == "" || sh.Secrets.APISecret == "" {
-		return nil, permanentf("shopware: shop %s has no Admin API credentials (app registration not confirmed?)", sh.Key)
+		return nil, plugin.Permanentf("shopware: shop %s has no Admin API credentials (app registration not confirmed?)", sh.Key)
 	}
 	if job.Action.IdempotencyKey == "" {
-		return nil, permanentf("shopware: action has no idempotency key")
+		return nil, plugin.Permanentf("shopware: action has no idempotency key")
 	}
 	base := strings.TrimRight(sh.URL, "/")
 	return &session{c: c, job: job, base: base, cacheKey: sh.Key + "\n" + base + "\n" + sh.Secrets.APIKey}, nil
@@ -153,14 +150,6 @@ func (s *session) result() plugin.Result {
 	return plugin.Result{StatusCode: s.last, Summary: strings.Join(parts, "; "), External: s.external}
 }
 
-// codeFor is the promo code for an action: the same on every retry, and not
-// guessable from the idempotency key without the shop's secret.
-func codeFor(prefix string, secret, idempotencyKey string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(idempotencyKey))
-	return prefix + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil))[:10]
-}
-
 // idNamespace scopes Treue's name-based UUIDs.
 var idNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/treue/treue/plugin/shopware"))
 
@@ -172,24 +161,6 @@ func deterministicID(parts ...string) string {
 }
 
 var hexID = regexp.MustCompile(`^[0-9a-f]{32}$`)
-
-func permanentf(format string, args ...any) *plugin.Error {
-	return &plugin.Error{Kind: plugin.Permanent, Err: fmt.Errorf(format, args...)}
-}
-
-// strParam reads a parameter as text; numbers are formatted, absent is "".
-func strParam(p map[string]any, key string) string {
-	switch v := p[key].(type) {
-	case nil:
-		return ""
-	case string:
-		return strings.TrimSpace(v)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	default:
-		return fmt.Sprint(v)
-	}
-}
 
 // numberParam reads a numeric parameter as int64 when it is whole, float64
 // otherwise. Params arrive from YAML (int), JSON (float64, json.Number) or text.

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/treue/treue/plugin"
 )
 
 // promoCode writes an individual code into the promotion the rule names. Id and
@@ -14,18 +16,18 @@ import (
 // read back and reported.
 func (s *session) promoCode(ctx context.Context) error {
 	a := s.job.Action
-	promotionID := strings.ToLower(strParam(a.Params, "promotion_id"))
+	promotionID := strings.ToLower(plugin.StringParam(a.Params, "promotion_id"))
 	if promotionID == "" {
-		return permanentf("shopware: promo_code needs params.promotion_id (the promotion with individual codes that the code belongs to)")
+		return plugin.Permanentf("shopware: promo_code needs params.promotion_id (the promotion with individual codes that the code belongs to)")
 	}
 	if !hexID.MatchString(promotionID) {
-		return permanentf("shopware: params.promotion_id %q is not a Shopware id (32 hex digits)", promotionID)
+		return plugin.Permanentf("shopware: params.promotion_id %q is not a Shopware id (32 hex digits)", promotionID)
 	}
-	prefix := strParam(a.Params, "prefix")
+	prefix := plugin.StringParam(a.Params, "prefix")
 	if _, set := a.Params["prefix"]; !set {
 		prefix = defaultCodePrefix
 	}
-	code := codeFor(prefix, s.job.Shop.Secrets.APISecret, a.IdempotencyKey)
+	code := plugin.PromoCode(prefix, s.job.Shop.Secrets.APISecret, a.IdempotencyKey)
 	id := deterministicID("promotion-individual-code", s.job.Shop.Key, a.IdempotencyKey)
 	r, err := s.call(ctx, http.MethodPost, "/api/promotion-individual-code",
 		map[string]any{"id": id, "promotionId": promotionID, "code": code}, write, nil)
@@ -54,9 +56,9 @@ func (s *session) promoCode(ctx context.Context) error {
 
 // tagCustomer adds a tag to the customer; adding it twice changes nothing.
 func (s *session) tagCustomer(ctx context.Context) error {
-	name := strParam(s.job.Action.Params, "tag")
+	name := plugin.StringParam(s.job.Action.Params, "tag")
 	if name == "" {
-		return permanentf("shopware: tag_customer needs params.tag")
+		return plugin.Permanentf("shopware: tag_customer needs params.tag")
 	}
 	return s.addTag(ctx, name)
 }
@@ -66,15 +68,15 @@ func (s *session) tagCustomer(ctx context.Context) error {
 // fields the cart script Resources/scripts/cart/treue-sample-gift.twig reads.
 func (s *session) sampleGift(ctx context.Context) error {
 	a := s.job.Action
-	sku := firstNonEmpty(a.SKU, strParam(a.Params, "sample_sku"))
+	sku := firstNonEmpty(a.SKU, plugin.StringParam(a.Params, "sample_sku"))
 	if sku == "" {
-		return permanentf("shopware: sample_gift needs action.sku or params.sample_sku")
+		return plugin.Permanentf("shopware: sample_gift needs action.sku or params.sample_sku")
 	}
 	productID, err := s.productID(ctx, sku)
 	if err != nil {
 		return err
 	}
-	tag := firstNonEmpty(strParam(a.Params, "tag"), tagSampleDue)
+	tag := firstNonEmpty(plugin.StringParam(a.Params, "tag"), tagSampleDue)
 	if err := s.addTag(ctx, tag); err != nil {
 		return err
 	}
@@ -87,10 +89,10 @@ func (s *session) points(ctx context.Context) error {
 	p := s.job.Action.Params
 	balance, ok := numberParam(p, "balance")
 	if !ok {
-		return permanentf("shopware: %s needs params.balance, a number", s.job.Action.Type)
+		return plugin.Permanentf("shopware: %s needs params.balance, a number", s.job.Action.Type)
 	}
 	fields := map[string]any{fieldPointsBalance: balance}
-	if tier := strParam(p, "tier"); tier != "" {
+	if tier := plugin.StringParam(p, "tier"); tier != "" {
 		fields[fieldTier] = tier
 	}
 	return s.setCustomFields(ctx, fields)
@@ -105,7 +107,7 @@ var flowEventName = regexp.MustCompile(`^[a-z][a-z._]*[a-z]$`)
 // flow that calls out can. See README "Actions".
 func (s *session) flow(ctx context.Context, event string) error {
 	if !flowEventName.MatchString(event) {
-		return permanentf("shopware: %q is not a flow event name", event)
+		return plugin.Permanentf("shopware: %q is not a flow event name", event)
 	}
 	cust, err := s.customerID(ctx)
 	if err != nil {
@@ -118,7 +120,7 @@ func (s *session) flow(ctx context.Context, event string) error {
 		"treueActionId":  a.PublicID,
 		"ruleId":         a.RuleID,
 	}
-	if sc := strParam(a.Params, "sales_channel_id"); sc != "" {
+	if sc := plugin.StringParam(a.Params, "sales_channel_id"); sc != "" {
 		data["salesChannelId"] = sc
 	}
 	for k, v := range map[string]string{"sku": a.SKU, "orderRef": a.OrderRef, "category": a.Category} {
@@ -196,13 +198,13 @@ func (s *session) customerID(ctx context.Context) (string, error) {
 	c := s.job.Customer
 	if id := strings.ToLower(c.ShopCustomerID); id != "" {
 		if !hexID.MatchString(id) {
-			return "", permanentf("shopware: customer id %q is not a Shopware id", c.ShopCustomerID)
+			return "", plugin.Permanentf("shopware: customer id %q is not a Shopware id", c.ShopCustomerID)
 		}
 		s.customer = id
 		return id, nil
 	}
 	if c.Email == "" {
-		return "", permanentf("shopware: the customer has neither a Shopware id nor an e-mail address")
+		return "", plugin.Permanentf("shopware: the customer has neither a Shopware id nor an e-mail address")
 	}
 	var found searchResult
 	_, err := s.call(ctx, http.MethodPost, "/api/search/customer", map[string]any{
@@ -215,7 +217,7 @@ func (s *session) customerID(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if s.customer = found.firstID(); s.customer == "" {
-		return "", permanentf("shopware: no customer with the customer's e-mail address in shop %s", s.job.Shop.Key)
+		return "", plugin.Permanentf("shopware: no customer with the customer's e-mail address in shop %s", s.job.Shop.Key)
 	}
 	return s.customer, nil
 }
@@ -233,7 +235,7 @@ func (s *session) productID(ctx context.Context, sku string) (string, error) {
 	}
 	id := found.firstID()
 	if id == "" {
-		return "", permanentf("shopware: no product with product number %q", sku)
+		return "", plugin.Permanentf("shopware: no product with product number %q", sku)
 	}
 	return id, nil
 }

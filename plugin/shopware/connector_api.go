@@ -41,7 +41,7 @@ func (s *session) call(ctx context.Context, method, path string, body any, mode 
 	if body != nil {
 		var err error
 		if payload, err = json.Marshal(body); err != nil {
-			return nil, permanentf("shopware: encode %s %s: %v", method, path, err)
+			return nil, plugin.Permanentf("shopware: encode %s %s: %v", method, path, err)
 		}
 	}
 	for attempt := 0; ; attempt++ {
@@ -51,7 +51,7 @@ func (s *session) call(ctx context.Context, method, path string, body any, mode 
 		}
 		req, err := http.NewRequestWithContext(ctx, method, s.base+path, bytes.NewReader(payload))
 		if err != nil {
-			return nil, permanentf("shopware: %s %s: %v", method, path, err)
+			return nil, plugin.Permanentf("shopware: %s %s: %v", method, path, err)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Accept", "application/json")
@@ -75,7 +75,7 @@ func (s *session) call(ctx context.Context, method, path string, body any, mode 
 		}
 		if out != nil && len(bytes.TrimSpace(r.Body)) > 0 {
 			if err := json.Unmarshal(r.Body, out); err != nil {
-				return r, permanentf("shopware: %s: unexpected answer: %v", r.Exchange, err)
+				return r, plugin.Permanentf("shopware: %s: unexpected answer: %v", r.Exchange, err)
 			}
 		}
 		return r, nil
@@ -102,7 +102,7 @@ func (s *session) token(ctx context.Context) (string, error) {
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+"/api/oauth/token", bytes.NewReader(payload))
 	if err != nil {
-		return "", permanentf("shopware: token request: %v", err)
+		return "", plugin.Permanentf("shopware: token request: %v", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -125,7 +125,7 @@ func (s *session) token(ctx context.Context) (string, error) {
 		ExpiresIn   int64  `json:"expires_in"`
 	}
 	if err := json.Unmarshal(r.Body, &body); err != nil || body.AccessToken == "" {
-		return "", permanentf("shopware: %s: answer holds no access_token", r.Exchange)
+		return "", plugin.Permanentf("shopware: %s: answer holds no access_token", r.Exchange)
 	}
 	life := time.Duration(body.ExpiresIn) * time.Second
 	if life <= 0 {

@@ -347,11 +347,11 @@ func TestConnector_DefaultClientRefusesLoopback(t *testing.T) {
 }
 
 func TestCodeFor(t *testing.T) {
-	a := codeFor("LOY-", "secret", "key-1")
-	if a != codeFor("LOY-", "secret", "key-1") {
+	a := plugin.PromoCode("LOY-", "secret", "key-1")
+	if a != plugin.PromoCode("LOY-", "secret", "key-1") {
 		t.Fatal("not deterministic")
 	}
-	if a == codeFor("LOY-", "secret", "key-2") || a == codeFor("LOY-", "other", "key-1") {
+	if a == plugin.PromoCode("LOY-", "secret", "key-2") || a == plugin.PromoCode("LOY-", "other", "key-1") {
 		t.Fatal("code does not depend on key and secret")
 	}
 	if len(a) != 14 || strings.ToUpper(a) != a {

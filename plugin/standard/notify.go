@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -83,11 +82,11 @@ type NotifiedCustomer struct {
 // Execute implements plugin.Connector.
 func (n *Notifier) Execute(ctx context.Context, job plugin.Job) (plugin.Result, error) {
 	if job.Shop == nil || job.Action == nil {
-		return plugin.Result{}, permanentf("notify: job without shop or action")
+		return plugin.Result{}, plugin.Permanentf("notify: job without shop or action")
 	}
 	a := job.Action
 	if a.IdempotencyKey == "" {
-		return plugin.Result{}, permanentf("notify: action has no idempotency key")
+		return plugin.Result{}, plugin.Permanentf("notify: action has no idempotency key")
 	}
 	// The rule may name its own target; otherwise the shop's notify_url.
 	target, _ := a.Params["url"].(string)
@@ -96,7 +95,7 @@ func (n *Notifier) Execute(ctx context.Context, job plugin.Job) (plugin.Result, 
 	}
 	u, err := url.Parse(strings.TrimSpace(target))
 	if target == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		return plugin.Result{}, permanentf("notify: no target: set the shop's notify_url (or params.url), an http(s) URL without credentials")
+		return plugin.Result{}, plugin.Permanentf("notify: no target: set the shop's notify_url (or params.url), an http(s) URL without credentials")
 	}
 	secret, _ := a.Params["secret"].(string)
 	if secret == "" {
@@ -106,11 +105,11 @@ func (n *Notifier) Execute(ctx context.Context, job plugin.Job) (plugin.Result, 
 		secret = job.Shop.Secrets.Webhook[0]
 	}
 	if secret == "" {
-		return plugin.Result{}, permanentf("notify: no signing secret (params.secret or the shop's webhook secret)")
+		return plugin.Result{}, plugin.Permanentf("notify: no signing secret (params.secret or the shop's webhook secret)")
 	}
 	key, err := DecodeSecret(secret)
 	if err != nil {
-		return plugin.Result{}, permanentf("notify: signing secret: %v", err)
+		return plugin.Result{}, plugin.Permanentf("notify: signing secret: %v", err)
 	}
 
 	now := time.Now()
@@ -120,12 +119,12 @@ func (n *Notifier) Execute(ctx context.Context, job plugin.Job) (plugin.Result, 
 	now = now.UTC().Truncate(time.Second)
 	body, err := json.Marshal(notification(job, now))
 	if err != nil {
-		return plugin.Result{}, permanentf("notify: encode body: %v", err)
+		return plugin.Result{}, plugin.Permanentf("notify: encode body: %v", err)
 	}
 	id := webhookID(a.IdempotencyKey)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return plugin.Result{}, permanentf("notify: %v", err)
+		return plugin.Result{}, plugin.Permanentf("notify: %v", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Treue-Notify/1")
@@ -192,8 +191,4 @@ func webhookID(key string) string {
 	}
 	sum := sha256.Sum256([]byte(key))
 	return "act_" + hex.EncodeToString(sum[:16])
-}
-
-func permanentf(format string, args ...any) *plugin.Error {
-	return &plugin.Error{Kind: plugin.Permanent, Err: fmt.Errorf(format, args...)}
 }
