@@ -30,14 +30,11 @@ func (m *Main) actions(ctx context.Context, configPath string, args []string) er
 	if len(args) == 0 {
 		return usageError{usageText}
 	}
-	e, err := m.open(ctx, configPath, false)
+	e, err := m.openReady(ctx, configPath, false)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	if err := e.readySchema(ctx); err != nil {
-		return err
-	}
 	switch args[0] {
 	case "list":
 		fs := flag.NewFlagSet("actions list", flag.ContinueOnError)

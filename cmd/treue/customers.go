@@ -29,14 +29,11 @@ func (m *Main) customers(ctx context.Context, configPath string, args []string) 
 	if err := fs.Parse(args[1:]); err != nil || *shopKey == "" {
 		return usageError{usageText}
 	}
-	e, err := m.open(ctx, configPath, true)
+	e, err := m.openReady(ctx, configPath, true)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	if err := e.readySchema(ctx); err != nil {
-		return err
-	}
 	shop, err := e.store.ShopByKey(ctx, *shopKey)
 	if err != nil {
 		return fmt.Errorf("--shop %s: %w", *shopKey, err)

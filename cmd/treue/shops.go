@@ -17,14 +17,11 @@ func (m *Main) shops(ctx context.Context, configPath string, args []string) erro
 	if len(args) == 0 {
 		return usageError{"shops: want list, add or remove"}
 	}
-	e, err := m.open(ctx, configPath, true)
+	e, err := m.openReady(ctx, configPath, true)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	if err := e.readySchema(ctx); err != nil {
-		return err
-	}
 	switch args[0] {
 	case "list":
 		shops, err := e.store.ListShops(ctx)

@@ -15,14 +15,11 @@ func (m *Main) tokens(ctx context.Context, configPath string, args []string) err
 	if len(args) == 0 {
 		return usageError{"usage: treue tokens create --name NAME --role support|admin | list | revoke NAME"}
 	}
-	e, err := m.open(ctx, configPath, false)
+	e, err := m.openReady(ctx, configPath, false)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	if err := e.readySchema(ctx); err != nil {
-		return err
-	}
 	switch args[0] {
 	case "create":
 		fs := flag.NewFlagSet("tokens create", flag.ContinueOnError)

@@ -192,3 +192,17 @@ func mergeSecrets(have, want models.ShopSecrets) models.ShopSecrets {
 	}
 	return out
 }
+
+// openReady opens like open and brings the schema up to date where Treue
+// may (readySchema); the caller closes e.store.
+func (m *Main) openReady(ctx context.Context, path string, requireKey bool) (*env, error) {
+	e, err := m.open(ctx, path, requireKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.readySchema(ctx); err != nil {
+		e.store.Close()
+		return nil, err
+	}
+	return e, nil
+}
