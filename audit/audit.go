@@ -80,7 +80,11 @@ func (l *Log) Run(ctx context.Context) {
 		case <-t.C:
 		case <-l.kick:
 		}
-		l.Flush(ctx)
+		// Not ctx itself: a write cancelled halfway may have committed, and
+		// would then be written twice by the retry.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		l.Flush(wctx)
+		cancel()
 	}
 }
 

@@ -68,7 +68,16 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 	if err != nil {
 		return Result{}, err
 	}
-	if err := recv.Verify(d, shop, in.Now()); err != nil {
+	err = recv.Verify(d, shop, in.Now())
+	if f, ok := in.Shops.(interface{ Forget(*models.Shop) }); ok && errors.Is(err, models.ErrUnauthorized) && !errors.Is(err, models.ErrUnavailable) {
+		// The cached shop may predate a secret rotation: check the stored one.
+		f.Forget(shop)
+		if shop, err = in.identify(ctx, recv, d); err != nil {
+			return Result{}, err
+		}
+		err = recv.Verify(d, shop, in.Now())
+	}
+	if err != nil {
 		// A key that could not be fetched is our fault, not the sender's: 503,
 		// so the sender retries (Adobe I/O drops an event on any 4xx).
 		if errors.Is(err, models.ErrUnavailable) {

@@ -58,7 +58,20 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		models.PlatformShopify:  shopify.New(),
 		models.PlatformAdobe:    adobe.New(adobeKeys),
 	}
-	intake := &webhooks.Intake{Receivers: receivers, Shops: st, Inbox: st, Now: now}
+	// A short shop cache saves a read (and a decryption) per delivery.
+	intake := &webhooks.Intake{Receivers: receivers, Shops: &webhooks.ShopCache{Shops: st, TTL: 2 * time.Second, Now: now}, Inbox: st, Now: now}
+	// Group commit: concurrent deliveries share one inbox transaction (one
+	// fsync); each is still answered only after the commit that holds it.
+	var groupCommit *webhooks.GroupCommitter
+	if cfg.Webhooks.GroupCommit {
+		maxWait := cfg.Webhooks.GroupCommitMaxWait
+		if maxWait == 0 {
+			maxWait = -1 // 0s in the config: commit what is queued, do not wait
+		}
+		groupCommit = &webhooks.GroupCommitter{Store: st, MaxBatch: cfg.Webhooks.GroupCommitMaxBatch,
+			MaxWait: maxWait, Log: log, Metrics: webhooks.NewGroupCommitMetrics(reg)}
+		intake.Inbox = groupCommit
+	}
 	rl := newReloader(cfg.Rules.File, log, reg)
 	if err := rl.load(); err != nil {
 		var diags rules.Diagnostics
@@ -119,6 +132,15 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
+	if groupCommit != nil {
+		// It stops with the workers, after HTTP has drained, and commits what
+		// is still queued first: no request waits on a committer that is gone.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			groupCommit.Run(workCtx)
+		}()
+	}
 	scanner := &webhooks.Scanner{Store: st, Planner: planner, Options: journey.DefaultOptions, Log: log, Now: now,
 		Every: cfg.Rules.ScanInterval, Batch: 200}
 	retention := &webhooks.Retention{Store: st, Log: log, Now: now, Every: time.Hour, Batch: 500,

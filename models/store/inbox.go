@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -66,9 +68,114 @@ func (s *Store) InsertInbox(ctx context.Context, it *InboxItem) (duplicate bool,
 	return res.RowsAffected == 0, nil
 }
 
-// InsertInboxBatch stores several deliveries in one statement; dup[i] reports
-// whether items[i] was already there. Used by the group committer.
+// InsertInboxBatch stores several deliveries in one transaction with one
+// multi-row INSERT per shop; dup[i] reports whether items[i] was already
+// there, or came earlier in items. Used by the group committer: the commit
+// and the statement are shared, each row still counts once.
+//
+// The rows already present are read first; the INSERT then skips conflicts
+// (ON DUPLICATE KEY UPDATE id = id / ON CONFLICT DO NOTHING). If it inserts
+// fewer rows than expected, another writer inserted one of them in between:
+// the transaction is rolled back and the batch written row by row, which
+// reports each duplicate exactly. Items' ID fields are not set.
 func (s *Store) InsertInboxBatch(ctx context.Context, items []*InboxItem) (dup []bool, err error) {
+	dup = make([]bool, len(items))
+	if len(items) == 0 {
+		return dup, nil
+	}
+	now := s.Now()
+	type key struct {
+		shop int64
+		id   string
+	}
+	first := map[key]int{}
+	byShop := map[int64][]int{} // first occurrences, per shop
+	var shops []int64
+	for i, it := range items {
+		it.ReceivedAt, it.NextAttemptAt, it.Status = now, now, InboxPending
+		k := key{it.ShopID, it.DeliveryID}
+		if _, seen := first[k]; seen {
+			dup[i] = true
+			continue
+		}
+		first[k] = i
+		if _, ok := byShop[it.ShopID]; !ok {
+			shops = append(shops, it.ShopID)
+		}
+		byShop[it.ShopID] = append(byShop[it.ShopID], i)
+	}
+	raced := errors.New("inbox: concurrent insert")
+	err = s.InTx(ctx, func(tx *Store) error {
+		for _, shop := range shops {
+			idx := byShop[shop]
+			ids := make([]string, len(idx))
+			for j, i := range idx {
+				ids[j] = items[i].DeliveryID
+			}
+			var existing []string
+			if err := tx.db.WithContext(ctx).Model(&InboxItem{}).Where("shop_id = ? AND delivery_id IN ?", shop, ids).
+				Pluck("delivery_id", &existing).Error; err != nil {
+				return translate("insert inbox batch", err)
+			}
+			have := make(map[string]bool, len(existing))
+			for _, id := range existing {
+				have[id] = true
+			}
+			var rows []int
+			for _, i := range idx {
+				if have[items[i].DeliveryID] {
+					dup[i] = true
+				} else {
+					rows = append(rows, i)
+				}
+			}
+			// One statement per few MB, under max_allowed_packet.
+			for len(rows) > 0 {
+				var sb strings.Builder
+				var args []any
+				n, size := 0, 0
+				sb.WriteString("INSERT INTO inbox (shop_id, platform, delivery_id, topic, headers, body, received_at, status, attempts, next_attempt_at) VALUES ")
+				for n < len(rows) && (n == 0 || size < 4<<20) {
+					it := items[rows[n]]
+					if n > 0 {
+						sb.WriteByte(',')
+					}
+					sb.WriteString("(?,?,?,?,?,?,?,?,0,?)")
+					args = append(args, it.ShopID, it.Platform, it.DeliveryID, it.Topic, it.Headers, it.Body, now, InboxPending, now)
+					size += len(it.Body) + len(it.Headers) + len(it.DeliveryID) + len(it.Topic) + 64
+					n++
+				}
+				rows = rows[n:]
+				if s.driver == "mysql" {
+					sb.WriteString(" ON DUPLICATE KEY UPDATE id = id")
+				} else {
+					sb.WriteString(" ON CONFLICT DO NOTHING")
+				}
+				res := tx.db.WithContext(ctx).Exec(sb.String(), args...)
+				if res.Error != nil {
+					return translate("insert inbox batch", res.Error)
+				}
+				if res.RowsAffected != int64(n) {
+					return raced
+				}
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, raced) {
+		return s.insertInboxRows(ctx, items)
+	}
+	if err != nil {
+		for i := range dup {
+			dup[i] = false
+		}
+		return dup, err
+	}
+	return dup, nil
+}
+
+// insertInboxRows is InsertInboxBatch one row at a time, in one transaction.
+func (s *Store) insertInboxRows(ctx context.Context, items []*InboxItem) (dup []bool, err error) {
 	dup = make([]bool, len(items))
 	err = s.InTx(ctx, func(tx *Store) error {
 		for i, it := range items {
