@@ -6,6 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	Processed  prometheus.Counter
 	ProcessLag prometheus.Histogram
+	Deadlocks  prometheus.Counter
 }
 
 // NewMetrics registers the processor's metrics with reg.
@@ -18,7 +19,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "treue_inbox_lag_seconds", Help: "Time from acknowledging a delivery to processing it.",
 			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30, 60, 300},
 		}),
+		Deadlocks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "treue_inbox_deadlocks_total", Help: "Inbox batches the database rolled back to break a deadlock between processors (each is run again).",
+		}),
 	}
-	reg.MustRegister(m.Processed, m.ProcessLag)
+	reg.MustRegister(m.Processed, m.ProcessLag, m.Deadlocks)
 	return m
 }

@@ -31,7 +31,7 @@ type RulesPlanner struct {
 var _ Planner = (*RulesPlanner)(nil)
 
 // Plan implements Planner.
-func (p *RulesPlanner) Plan(ctx context.Context, tx *store.Store, in PlanInput) error {
+func (p *RulesPlanner) Plan(ctx context.Context, tx PlanStore, in PlanInput) error {
 	set := p.Rules.Get()
 	if set == nil {
 		return nil
@@ -56,7 +56,7 @@ func (p *RulesPlanner) Plan(ctx context.Context, tx *store.Store, in PlanInput) 
 // profile and order as they were at that event. rerun marks a later event
 // evaluated again after an earlier one arrived late: what it planned before
 // and would not plan now is cancelled.
-func (p *RulesPlanner) evaluate(ctx context.Context, tx *store.Store, set *rules.Set, in PlanInput, i int, rerun bool) error {
+func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Set, in PlanInput, i int, rerun bool) error {
 	e, eventID := in.History[i], in.Records[i].ID
 	history := in.History[:i+1]
 	prof := journey.Build(history, e.OccurredAt(), p.Options)
@@ -93,7 +93,7 @@ func (p *RulesPlanner) evaluate(ctx context.Context, tx *store.Store, set *rules
 
 // retract cancels the pending actions an event planned that its evaluation
 // with the complete journey no longer plans.
-func (p *RulesPlanner) retract(ctx context.Context, tx *store.Store, customerID, eventID int64, res rules.Result) error {
+func (p *RulesPlanner) retract(ctx context.Context, tx PlanStore, customerID, eventID int64, res rules.Result) error {
 	keep := map[string]bool{}
 	for _, pl := range res.Planned {
 		keep[pl.Key] = true
@@ -113,7 +113,7 @@ func (p *RulesPlanner) retract(ctx context.Context, tx *store.Store, customerID,
 }
 
 // Scan runs the daily-scan rules (win-back, birthdays) for one customer.
-func (p *RulesPlanner) Scan(ctx context.Context, tx *store.Store, shop *models.Shop, prof *models.Profile) error {
+func (p *RulesPlanner) Scan(ctx context.Context, tx PlanStore, shop *models.Shop, prof *models.Profile) error {
 	set := p.Rules.Get()
 	if set == nil {
 		return nil
@@ -137,7 +137,7 @@ type asOf struct {
 
 // input gathers what an evaluation needs; when, when set, limits the
 // frequency budget to actions planned for events up to that moment.
-func (p *RulesPlanner) input(ctx context.Context, tx *store.Store, set *rules.Set, shop *models.Shop, prof *models.Profile, balance int64, when *asOf) (rules.Input, error) {
+func (p *RulesPlanner) input(ctx context.Context, tx PlanStore, set *rules.Set, shop *models.Shop, prof *models.Profile, balance int64, when *asOf) (rules.Input, error) {
 	now := p.Now()
 	profile := *prof
 	profile.PointsBalance, profile.Tier = balance, set.Tier(balance)
@@ -166,7 +166,7 @@ func (p *RulesPlanner) input(ctx context.Context, tx *store.Store, set *rules.Se
 // apply stores a result. With replan, an action planned before whose
 // guardrail verdict changed (consent arrived late, so what was suppressed may
 // now go out, or the other way round) takes the new verdict.
-func (p *RulesPlanner) apply(ctx context.Context, tx *store.Store, shop *models.Shop, customerID int64, res rules.Result, replan bool) error {
+func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Shop, customerID int64, res rules.Result, replan bool) error {
 	for _, e := range res.Errors {
 		p.Log.WarnContext(ctx, "rule skipped", "shop", shop.Key, "rule_id", e.RuleID, "err", e.Message)
 	}
@@ -200,7 +200,7 @@ func (p *RulesPlanner) apply(ctx context.Context, tx *store.Store, shop *models.
 	return nil
 }
 
-func (p *RulesPlanner) replan(ctx context.Context, tx *store.Store, shop *models.Shop, customerID int64, want *models.Action) error {
+func (p *RulesPlanner) replan(ctx context.Context, tx PlanStore, shop *models.Shop, customerID int64, want *models.Action) error {
 	have, err := tx.ActionByKey(ctx, shop.ID, want.IdempotencyKey)
 	if err != nil || have.Status == want.Status {
 		return err

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/treue/treue/journey"
@@ -18,7 +21,7 @@ import (
 // same transaction that records it, so an acknowledged webhook never loses its
 // actions and a replay never doubles them.
 type Planner interface {
-	Plan(ctx context.Context, tx *store.Store, in PlanInput) error
+	Plan(ctx context.Context, tx PlanStore, in PlanInput) error
 }
 
 // PlanInput is what a Planner sees.
@@ -34,9 +37,9 @@ type PlanInput struct {
 }
 
 // Processor turns inbox deliveries into journey events and profiles. Several
-// processors (one per replica) may run against one MySQL database: each batch
-// claims its rows with SKIP LOCKED, and the customer row is locked while its
-// journey is updated.
+// processors (Workers in one process, and one set per replica) may run
+// against one MySQL database: each batch claims its rows with SKIP LOCKED,
+// and the customer row is locked while its journey is updated.
 type Processor struct {
 	Store     *store.Store
 	Receivers map[models.Platform]plugin.Receiver
@@ -44,22 +47,33 @@ type Processor struct {
 	Log       *slog.Logger
 	Options   journey.Options
 	BatchSize int
-	Poll      time.Duration
+	// Workers is how many batches are processed at once (at least 1).
+	Workers int
+	Poll    time.Duration
 	// MaxAttempts bounds retries of a delivery that fails for a reason of its own.
 	MaxAttempts int
 	Now         func() time.Time
 	Metrics     *Metrics
 }
 
-// Run processes until ctx is cancelled. Transient database faults are logged
-// and retried after a pause; they never stop the loop.
+// Run processes until ctx is cancelled, with Workers loops. Transient
+// database faults are logged and retried after a pause; they never stop it.
 func (p *Processor) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range max(p.Workers, 1) {
+		wg.Go(func() { p.loop(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func (p *Processor) loop(ctx context.Context) {
 	wait := p.Poll
 	for {
 		n, err := p.ProcessBatch(ctx)
 		switch {
 		case ctx.Err() != nil:
-			return nil
+			return
 		case err != nil:
 			p.Log.WarnContext(ctx, "inbox batch failed; retrying", "err", err)
 			wait = min(max(2*wait, p.Poll), 5*time.Second)
@@ -70,58 +84,43 @@ func (p *Processor) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-time.After(wait):
 		}
 	}
 }
 
+// errCareful aborts a batch processed without savepoints when one of its
+// deliveries fails: it is processed again, each delivery on its own savepoint.
+var errCareful = errors.New("a delivery failed: processing the batch again with savepoints")
+
 // ProcessBatch claims and processes up to BatchSize due deliveries in one
 // transaction and returns how many it handled.
+//
+// A batch first runs without savepoints (one round trip less per delivery);
+// only when a delivery fails is it rolled back and run again with a savepoint
+// per delivery, so that the failure is recorded and the rest still commits.
 func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 	var n int
 	var done []time.Time
-	err := p.Store.InTx(ctx, func(tx *store.Store) error {
-		n, done = 0, done[:0]
-		items, err := tx.ClaimInbox(ctx, p.BatchSize)
-		if err != nil {
-			return err
+	var err error
+	careful := false
+	// Concurrent batches can deadlock on the unique indexes they insert into
+	// (InnoDB picks one to roll back); that batch is simply run again.
+	for try := 0; try < 4; try++ {
+		n, done, err = p.processBatch(ctx, careful)
+		if errors.Is(err, errCareful) {
+			p.Log.DebugContext(ctx, "inbox batch run again with savepoints: a delivery failed")
+			careful = true
+			n, done, err = p.processBatch(ctx, true)
 		}
-		shops := map[int64]*models.Shop{}
-		for i := range items {
-			it := &items[i]
-			sp := "d" + strconv.Itoa(i)
-			if err := tx.Savepoint(sp); err != nil {
-				return err
-			}
-			err := p.apply(ctx, tx, it, shops)
-			if err == nil {
-				if err := tx.FinishInbox(ctx, it.ID); err != nil {
-					return err
-				}
-				n++
-				done = append(done, it.ReceivedAt)
-				continue
-			}
-			if errors.Is(err, models.ErrUnavailable) {
-				return err // the whole batch is retried
-			}
-			if err := tx.RollbackTo(sp); err != nil {
-				return err
-			}
-			retryAt := time.Time{}
-			if it.Attempts+1 < p.MaxAttempts {
-				retryAt = p.Now().Add(time.Duration(1<<min(it.Attempts, 10)) * time.Second)
-			}
-			p.Log.ErrorContext(ctx, "delivery could not be processed", "inbox_id", it.ID, "shop_id", it.ShopID,
-				"delivery_id", it.DeliveryID, "attempt", it.Attempts+1, "final", retryAt.IsZero(), "err", err)
-			if err := tx.FailInbox(ctx, it.ID, err.Error(), retryAt); err != nil {
-				return err
-			}
-			n++
+		if !errors.Is(err, store.ErrDeadlock) {
+			break
 		}
-		return nil
-	})
+		if p.Metrics != nil {
+			p.Metrics.Deadlocks.Inc()
+		}
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -135,36 +134,227 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (p *Processor) apply(ctx context.Context, tx *store.Store, it *store.InboxItem, shops map[int64]*models.Shop) error {
-	shop := shops[it.ShopID]
-	if shop == nil {
-		var err error
-		if shop, err = tx.ShopByID(ctx, it.ShopID); err != nil {
-			return fmt.Errorf("shop %d: %w", it.ShopID, err)
+func (p *Processor) processBatch(ctx context.Context, careful bool) (n int, done []time.Time, err error) {
+	err = p.Store.InTx(ctx, func(tx *store.Store) error {
+		n, done = 0, done[:0]
+		items, err := tx.ClaimInbox(ctx, p.BatchSize)
+		if err != nil {
+			return err
 		}
-		shops[it.ShopID] = shop
+		work, err := p.prepare(ctx, tx, items)
+		if err != nil {
+			return err
+		}
+		var j *batchJournal
+		if !careful {
+			if j, err = p.load(ctx, tx, work); err != nil {
+				return err
+			}
+		}
+		finished := make([]int64, 0, len(work))
+		for i := range work {
+			w := &work[i]
+			err := w.err
+			switch {
+			case err != nil:
+			case careful:
+				err = p.applyItem(ctx, tx, w, "d"+strconv.Itoa(i))
+			default:
+				err = p.applyLoaded(ctx, j, w)
+			}
+			if err == nil {
+				finished = append(finished, w.it.ID)
+				done = append(done, w.it.ReceivedAt)
+				n++
+				continue
+			}
+			if errors.Is(err, errCareful) {
+				return err
+			}
+			if errors.Is(err, models.ErrUnavailable) {
+				return err // the whole batch is retried
+			}
+			retryAt := time.Time{}
+			if w.it.Attempts+1 < p.MaxAttempts {
+				retryAt = p.Now().Add(time.Duration(1<<min(w.it.Attempts, 10)) * time.Second)
+			}
+			p.Log.ErrorContext(ctx, "delivery could not be processed", "inbox_id", w.it.ID, "shop_id", w.it.ShopID,
+				"delivery_id", w.it.DeliveryID, "attempt", w.it.Attempts+1, "final", retryAt.IsZero(), "err", err)
+			if err := tx.FailInbox(ctx, w.it.ID, err.Error(), retryAt); err != nil {
+				return err
+			}
+			n++
+		}
+		return tx.FinishInbox(ctx, finished...)
+	})
+	return n, done, err
+}
+
+// work is a claimed delivery, parsed.
+type work struct {
+	it     *store.InboxItem
+	shop   *models.Shop
+	events []models.Event
+	err    error // the delivery cannot be parsed
+	key    string
+	// customers are the events' customers, resolved by load (0: none).
+	customers []int64
+}
+
+// prepare parses a batch and orders it by customer, so that concurrent
+// batches lock customers in the same order and do not deadlock; a
+// customer's deliveries keep their order.
+func (p *Processor) prepare(ctx context.Context, tx *store.Store, items []store.InboxItem) ([]work, error) {
+	shops := map[int64]*models.Shop{}
+	out := make([]work, len(items))
+	for i := range items {
+		w := &out[i]
+		w.it = &items[i]
+		shop := shops[w.it.ShopID]
+		if shop == nil {
+			var err error
+			if shop, err = tx.ShopByID(ctx, w.it.ShopID); err != nil {
+				if errors.Is(err, models.ErrUnavailable) {
+					return nil, err
+				}
+				w.err = fmt.Errorf("shop %d: %w", w.it.ShopID, err)
+				continue
+			}
+			shops[w.it.ShopID] = shop
+		}
+		w.shop = shop
+		w.events, w.err = p.parse(w.it, shop)
+		if len(w.events) > 0 {
+			w.key = strconv.FormatInt(shop.ID, 10) + "|" + lockKey(w.events[0])
+		}
 	}
+	slices.SortStableFunc(out, func(a, b work) int { return strings.Compare(a.key, b.key) })
+	return out, nil
+}
+
+// lockKey names the customer an event will lock, as far as the event tells.
+func lockKey(e models.Event) string {
+	c := e.Data.Customer
+	switch {
+	case c.ID != "":
+		return "id:" + c.ID
+	case c.Number != "":
+		return "number:" + c.Number
+	case c.Email != "":
+		return "email:" + models.NormalizeEmail(c.Email)
+	case e.Data.Order != nil:
+		return "order:" + e.Data.Order.ID
+	}
+	return ""
+}
+
+func (p *Processor) parse(it *store.InboxItem, shop *models.Shop) ([]models.Event, error) {
 	recv, ok := p.Receivers[models.Platform(it.Platform)]
 	if !ok {
-		return fmt.Errorf("platform %s is not enabled", it.Platform)
+		return nil, fmt.Errorf("platform %s is not enabled", it.Platform)
 	}
 	h, err := store.DecodeHeaders(it.Headers)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	parsed, err := recv.Parse(&plugin.Delivery{Header: h, Body: it.Body, ShopKey: shop.Key, ReceivedAt: it.ReceivedAt})
 	if err != nil {
-		return fmt.Errorf("parse: %w", err)
+		return nil, fmt.Errorf("parse: %w", err)
 	}
-	for _, e := range parsed.Events {
-		if err := p.record(ctx, tx, shop, it, e); err != nil {
-			return err
+	return parsed.Events, nil
+}
+
+// load resolves and locks the customers of a batch (in the order prepare
+// sorted them) and loads their journeys, for the batch run without
+// savepoints. It answers errCareful when the batch needs the careful run:
+// an erasure request (it changes journeys behind the loaded state), an event
+// whose order is not known yet, or a conflict with a concurrent batch.
+func (p *Processor) load(ctx context.Context, tx *store.Store, work []work) (*batchJournal, error) {
+	var ids []int64
+	seen := map[int64]bool{}
+	for i := range work {
+		w := &work[i]
+		if w.err != nil {
+			continue
+		}
+		w.customers = make([]int64, len(w.events))
+		for k, e := range w.events {
+			if e.Type == models.CustomerRedactRequested || e.Type == models.ShopRedactRequested {
+				return nil, errCareful
+			}
+			id, err := p.resolve(ctx, tx, w.shop, w.it, e)
+			if err != nil {
+				return nil, carefulUnless(err)
+			}
+			w.customers[k] = id
+			if id != 0 && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	j, err := loadBatchJournal(ctx, tx, ids)
+	if err != nil {
+		return nil, carefulUnless(err)
+	}
+	return j, nil
+}
+
+// applyLoaded records a delivery's events through the batch's journal.
+func (p *Processor) applyLoaded(ctx context.Context, j *batchJournal, w *work) error {
+	for k, e := range w.events {
+		if w.customers[k] == 0 {
+			continue
+		}
+		if err := p.appendEvent(ctx, j, w.shop, w.it, e, w.customers[k]); err != nil {
+			return carefulUnless(err)
 		}
 	}
 	return nil
 }
 
-// record appends one event to its customer's journey and refreshes the profile.
+// carefulUnless turns an error of the run without savepoints into
+// errCareful, except the faults that the careful run would meet as well (a
+// lost connection) or that need the whole transaction again (a deadlock).
+func carefulUnless(err error) error {
+	if errors.Is(err, store.ErrDeadlock) || (errors.Is(err, models.ErrUnavailable) && !errors.Is(err, store.ErrRetry)) {
+		return err
+	}
+	return errCareful
+}
+
+// applyItem records a delivery's events on a savepoint, undone when it
+// fails. A conflict with a concurrent transaction (two processors creating
+// the same new customer) is retried once: by then the other has committed.
+func (p *Processor) applyItem(ctx context.Context, tx *store.Store, w *work, sp string) error {
+	apply := func() error {
+		for _, e := range w.events {
+			if err := p.record(ctx, tx, w.shop, w.it, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var err error
+	for try := 0; try < 2; try++ {
+		if err := tx.Savepoint(sp); err != nil {
+			return err
+		}
+		if err = apply(); err == nil {
+			return nil
+		}
+		if rerr := tx.RollbackTo(sp); rerr != nil {
+			return rerr
+		}
+		if !errors.Is(err, store.ErrRetry) {
+			return err
+		}
+	}
+	return err
+}
+
+// record appends one event to its customer's journey and refreshes the
+// profile, reading everything from the store.
 func (p *Processor) record(ctx context.Context, tx *store.Store, shop *models.Shop, it *store.InboxItem, e models.Event) error {
 	switch e.Type {
 	case models.CustomerRedactRequested:
@@ -172,26 +362,37 @@ func (p *Processor) record(ctx context.Context, tx *store.Store, shop *models.Sh
 	case models.ShopRedactRequested:
 		return p.eraseShop(ctx, tx, shop)
 	}
-	var custID int64
-	var err error
+	custID, err := p.resolve(ctx, tx, shop, it, e)
+	if err != nil || custID == 0 {
+		return err
+	}
+	return p.appendEvent(ctx, direct{tx}, shop, it, e, custID)
+}
+
+// resolve finds and locks the customer an event belongs to; 0 when the
+// event names none.
+func (p *Processor) resolve(ctx context.Context, tx *store.Store, shop *models.Shop, it *store.InboxItem, e models.Event) (int64, error) {
 	switch {
 	case !e.Data.Customer.Empty():
-		custID, _, err = tx.ResolveCustomer(ctx, shop.ID, e.Data.Customer)
+		id, _, err := tx.ResolveCustomer(ctx, shop.ID, e.Data.Customer)
+		return id, err
 	case e.Data.Order != nil && e.Data.Order.ID != "":
-		custID, _, err = tx.CustomerByOrder(ctx, shop.ID, e.Data.Order.ID)
+		id, _, err := tx.CustomerByOrder(ctx, shop.ID, e.Data.Order.ID)
 		if errors.Is(err, models.ErrNotFound) {
 			// The order's first event has not arrived yet; the delivery is
 			// retried with backoff until it has.
-			return fmt.Errorf("order %s is not known yet: %w", e.Data.Order.ID, err)
+			return 0, fmt.Errorf("order %s is not known yet: %w", e.Data.Order.ID, err)
 		}
-	default:
-		// A shop-wide request (shop/redact) names no customer; nothing to append.
-		p.Log.InfoContext(ctx, "event without customer", "inbox_id", it.ID, "type", e.Type)
-		return nil
+		return id, err
 	}
-	if err != nil {
-		return err
-	}
+	// A shop-wide request (shop/redact) names no customer; nothing to append.
+	p.Log.InfoContext(ctx, "event without customer", "inbox_id", it.ID, "type", e.Type)
+	return 0, nil
+}
+
+// appendEvent records an event of customer custID, refreshes the profile
+// and plans the actions.
+func (p *Processor) appendEvent(ctx context.Context, j journal, shop *models.Shop, it *store.InboxItem, e models.Event, custID int64) error {
 	data, err := eventData(e)
 	if err != nil {
 		return err
@@ -204,12 +405,12 @@ func (p *Processor) record(ctx context.Context, tx *store.Store, shop *models.Sh
 	if e.Data.Order != nil {
 		rec.OrderRef = truncate(e.Data.Order.ID, 191)
 	}
-	inserted, err := tx.InsertEvent(ctx, rec)
+	inserted, err := j.InsertEvent(ctx, rec)
 	if err != nil || !inserted {
 		return err // a step already recorded (another topic, a replay) changes nothing
 	}
 	if e.Type == models.CategoryOptedOut {
-		if _, err := tx.AddOptOut(ctx, shop.ID, custID, e.Data.OptOut.Category, it.Platform); err != nil {
+		if _, err := j.AddOptOut(ctx, shop.ID, custID, e.Data.OptOut.Category, it.Platform); err != nil {
 			return err
 		}
 	}
@@ -218,32 +419,24 @@ func (p *Processor) record(ctx context.Context, tx *store.Store, shop *models.Sh
 		// exported by the merchant (GET …/export, treue customers export).
 		p.Log.InfoContext(ctx, "customer data request recorded", "shop", shop.Key, "inbox_id", it.ID)
 	}
-	prof, history, recs, err := rebuildProfile(ctx, tx, custID, p.Now(), p.Options)
+	prof, history, recs, err := rebuildProfile(ctx, j, custID, p.Now(), p.Options)
 	if err != nil {
 		return err
 	}
 	if p.Planner != nil {
-		return p.Planner.Plan(ctx, tx, PlanInput{Shop: shop, Event: e, Record: rec, Profile: prof, History: history, Records: recs})
+		return p.Planner.Plan(ctx, j, PlanInput{Shop: shop, Event: e, Record: rec, Profile: prof, History: history, Records: recs})
 	}
 	return nil
 }
 
 // rebuildProfile derives a customer's profile from their whole journey and
 // stores it; it returns the profile and the journey.
-func rebuildProfile(ctx context.Context, tx *store.Store, customerID int64, now time.Time, opts journey.Options) (*models.Profile, []models.Event, []store.EventRecord, error) {
-	recs, err := tx.CustomerEvents(ctx, customerID)
+func rebuildProfile(ctx context.Context, j journal, customerID int64, now time.Time, opts journey.Options) (*models.Profile, []models.Event, []store.EventRecord, error) {
+	recs, history, err := j.Journey(ctx, customerID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	history := make([]models.Event, 0, len(recs))
-	for i := range recs {
-		e, err := recs[i].Event()
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		history = append(history, e)
-	}
-	prev, err := tx.Profile(ctx, customerID)
+	prev, err := j.Profile(ctx, customerID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -251,7 +444,7 @@ func rebuildProfile(ctx context.Context, tx *store.Store, customerID int64, now 
 	prof.CustomerID, prof.PublicID = customerID, prev.PublicID
 	// Opt-outs come from the shop's events and from the API (which can also
 	// undo them), so the table is their record.
-	optOuts, err := tx.OptOuts(ctx, customerID)
+	optOuts, err := j.OptOuts(ctx, customerID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -261,7 +454,7 @@ func rebuildProfile(ctx context.Context, tx *store.Store, customerID int64, now 
 	}
 	// Points, tier and referral data are kept by the action side, not derived here.
 	prof.PointsBalance, prof.Tier, prof.ReferralCode, prof.Holdout = prev.PointsBalance, prev.Tier, prev.ReferralCode, prev.Holdout
-	if err := tx.SaveProfile(ctx, &prof); err != nil {
+	if err := j.SaveProfile(ctx, &prof); err != nil {
 		return nil, nil, nil, err
 	}
 	return &prof, history, recs, nil

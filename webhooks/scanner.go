@@ -76,7 +76,7 @@ func (s *Scanner) scanOne(ctx context.Context, shop *models.Shop, customerID int
 		if err := tx.LockCustomer(ctx, customerID); err != nil {
 			return err
 		}
-		prof, _, _, err := rebuildProfile(ctx, tx, customerID, s.Now(), s.Options)
+		prof, _, _, err := rebuildProfile(ctx, direct{tx}, customerID, s.Now(), s.Options)
 		if err != nil {
 			return err
 		}

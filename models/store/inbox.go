@@ -192,19 +192,27 @@ func (s *Store) insertInboxRows(ctx context.Context, items []*InboxItem) (dup []
 
 // ClaimInbox locks up to limit due deliveries for the caller's transaction,
 // skipping rows another processor holds (MySQL). Call it inside InTx.
+//
+// The order follows the due index (status, next_attempt_at, id), so InnoDB
+// reads and locks only the rows it returns; ordering by id alone would sort
+// the whole backlog and lock all of it, and concurrent processors would then
+// find nothing to claim.
 func (s *Store) ClaimInbox(ctx context.Context, limit int) ([]InboxItem, error) {
 	var items []InboxItem
-	q := "SELECT * FROM inbox WHERE status = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?" + s.forUpdate(true)
+	q := "SELECT * FROM inbox WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?" + s.forUpdate(true)
 	if err := s.db.WithContext(ctx).Raw(q, InboxPending, s.Now(), limit).Scan(&items).Error; err != nil {
 		return nil, translate("claim inbox", err)
 	}
 	return items, nil
 }
 
-// FinishInbox marks a delivery processed.
-func (s *Store) FinishInbox(ctx context.Context, id int64) error {
+// FinishInbox marks deliveries processed.
+func (s *Store) FinishInbox(ctx context.Context, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	now := s.Now()
-	err := s.db.WithContext(ctx).Model(&InboxItem{}).Where("id = ?", id).
+	err := s.db.WithContext(ctx).Model(&InboxItem{}).Where("id IN ?", ids).
 		Updates(map[string]any{"status": InboxDone, "processed_at": now, "error": nil}).Error
 	return translate("finish inbox", err)
 }

@@ -179,10 +179,22 @@ func translate(op string, err error) error {
 		return fmt.Errorf("store: %s: %w", op, models.ErrNotFound)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("store: %s: %w", op, models.ErrDuplicate)
+	case isDeadlock(err):
+		return fmt.Errorf("store: %s: %w: %w", op, ErrDeadlock, err)
 	case isTransient(err):
 		return fmt.Errorf("store: %s: %w: %w", op, models.ErrUnavailable, err)
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// ErrDeadlock marks a transaction the database rolled back to break a
+// deadlock (or a lock wait that timed out); running it again is the remedy.
+// It matches models.ErrUnavailable.
+var ErrDeadlock = fmt.Errorf("deadlock: %w", models.ErrUnavailable)
+
+func isDeadlock(err error) bool {
+	var me *gomysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 }
 
 // isTransient reports faults that go away by themselves: a lost connection,

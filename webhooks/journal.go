@@ -1,0 +1,341 @@
+package webhooks
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/treue/treue/models"
+	"github.com/treue/treue/models/store"
+)
+
+// PlanStore is what the planner reads and writes in the processing
+// transaction: the store itself, or a batch's state in front of it.
+type PlanStore interface {
+	PointsBalance(ctx context.Context, customerID int64) (int64, error)
+	PointsBalanceAsOf(ctx context.Context, customerID int64, at time.Time) (int64, error)
+	PendingActions(ctx context.Context, customerID int64) ([]models.Action, error)
+	RecentMarketing(ctx context.Context, customerID int64, from, to time.Time) ([]time.Time, error)
+	RecentMarketingAsOf(ctx context.Context, customerID int64, from, to, asOf time.Time, exceptEvent int64) ([]time.Time, error)
+	InsertAction(ctx context.Context, a *models.Action) (bool, error)
+	CancelAction(ctx context.Context, id int64, reason string) (bool, error)
+	ActionByKey(ctx context.Context, shopID int64, key string) (models.Action, error)
+	Replan(ctx context.Context, id int64, status models.ActionStatus, reason string, due time.Time) (bool, error)
+	AddPoints(ctx context.Context, shopID, customerID, actionID, delta int64, reason string) error
+}
+
+// journal is where recording reads and writes a customer's journey.
+type journal interface {
+	PlanStore
+	InsertEvent(ctx context.Context, r *store.EventRecord) (bool, error)
+	AddOptOut(ctx context.Context, shopID, customerID int64, category, source string) (bool, error)
+	// Journey returns the stored events in source-time order, decoded.
+	Journey(ctx context.Context, customerID int64) ([]store.EventRecord, []models.Event, error)
+	Profile(ctx context.Context, customerID int64) (*models.Profile, error)
+	OptOuts(ctx context.Context, customerID int64) ([]store.OptOut, error)
+	SaveProfile(ctx context.Context, p *models.Profile) error
+}
+
+// direct is a journal that reads everything from the store.
+type direct struct{ *store.Store }
+
+func (d direct) Journey(ctx context.Context, customerID int64) ([]store.EventRecord, []models.Event, error) {
+	recs, err := d.CustomerEvents(ctx, customerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	history := make([]models.Event, 0, len(recs))
+	for i := range recs {
+		e, err := recs[i].Event()
+		if err != nil {
+			return nil, nil, err
+		}
+		history = append(history, e)
+	}
+	return recs, history, nil
+}
+
+// batchJournal holds, for the customers of one inbox batch, everything
+// recording and planning read: loaded in a few queries for the whole batch
+// and kept current by the writes that go through it (each still goes to the
+// store at once, in the batch's transaction). The batch has the customers
+// locked, so only the dispatcher changes their rows meanwhile, and only the
+// status of actions on their way out, which every write below re-checks in
+// its WHERE clause.
+type batchJournal struct {
+	tx        *store.Store
+	customers map[int64]*customerState
+	eventAt   map[int64]time.Time // event id → when it happened, for every loaded event
+}
+
+type customerState struct {
+	records []store.EventRecord
+	history []models.Event
+	profile *models.Profile
+	optOuts []store.OptOut
+	actions []models.Action // by due time, id
+	ledger  []store.LedgerEntry
+}
+
+// loadBatchJournal loads the state of customers ids (locked by the caller).
+func loadBatchJournal(ctx context.Context, tx *store.Store, ids []int64) (*batchJournal, error) {
+	profiles, err := tx.ProfilesOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	events, err := tx.EventsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	optOuts, err := tx.OptOutsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	actions, err := tx.ActionsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	ledger, err := tx.LedgerOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	j := &batchJournal{tx: tx, customers: make(map[int64]*customerState, len(ids)), eventAt: map[int64]time.Time{}}
+	for _, id := range ids {
+		p, ok := profiles[id]
+		if !ok {
+			return nil, store.ErrRetry // resolved a moment ago: only a concurrent erasure removes it
+		}
+		c := &customerState{records: events[id], profile: p, optOuts: optOuts[id], actions: actions[id], ledger: ledger[id]}
+		c.history = make([]models.Event, len(c.records))
+		for i := range c.records {
+			if c.history[i], err = c.records[i].Event(); err != nil {
+				return nil, err
+			}
+			j.eventAt[c.records[i].ID] = c.records[i].OccurredAt
+		}
+		j.customers[id] = c
+	}
+	return j, nil
+}
+
+// state returns a loaded customer's state; recording only asks for those.
+func (j *batchJournal) state(id int64) *customerState {
+	c := j.customers[id]
+	if c == nil {
+		panic("webhooks: customer not loaded for this batch")
+	}
+	return c
+}
+
+// dbTime is t as the database keeps it (UTC, microseconds), so that what
+// the batch compares matches what a fresh read would return.
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func (j *batchJournal) InsertEvent(ctx context.Context, r *store.EventRecord) (bool, error) {
+	inserted, err := j.tx.InsertEvent(ctx, r)
+	if err != nil || !inserted {
+		return inserted, err
+	}
+	c := j.state(r.CustomerID)
+	rec := *r
+	rec.OccurredAt, rec.ReceivedAt = dbTime(rec.OccurredAt), dbTime(rec.ReceivedAt)
+	e, err := rec.Event()
+	if err != nil {
+		return true, err
+	}
+	i, _ := slices.BinarySearchFunc(c.records, rec, func(a, b store.EventRecord) int {
+		return cmp.Or(a.OccurredAt.Compare(b.OccurredAt), cmp.Compare(a.ID, b.ID))
+	})
+	c.records = slices.Insert(c.records, i, rec)
+	c.history = slices.Insert(c.history, i, e)
+	j.eventAt[rec.ID] = rec.OccurredAt
+	return true, nil
+}
+
+func (j *batchJournal) AddOptOut(ctx context.Context, shopID, customerID int64, category, source string) (bool, error) {
+	added, err := j.tx.AddOptOut(ctx, shopID, customerID, category, source)
+	if err != nil || !added {
+		return added, err
+	}
+	c := j.state(customerID)
+	o := store.OptOut{Category: category, Source: source, CreatedAt: dbTime(j.tx.Now())}
+	i, _ := slices.BinarySearchFunc(c.optOuts, o, func(a, b store.OptOut) int { return cmp.Compare(a.Category, b.Category) })
+	c.optOuts = slices.Insert(c.optOuts, i, o)
+	return true, nil
+}
+
+func (j *batchJournal) Journey(_ context.Context, customerID int64) ([]store.EventRecord, []models.Event, error) {
+	c := j.state(customerID)
+	return slices.Clone(c.records), slices.Clone(c.history), nil
+}
+
+func (j *batchJournal) Profile(_ context.Context, customerID int64) (*models.Profile, error) {
+	p := *j.state(customerID).profile
+	return &p, nil
+}
+
+func (j *batchJournal) OptOuts(_ context.Context, customerID int64) ([]store.OptOut, error) {
+	return slices.Clone(j.state(customerID).optOuts), nil
+}
+
+func (j *batchJournal) SaveProfile(ctx context.Context, p *models.Profile) error {
+	if err := j.tx.SaveProfile(ctx, p); err != nil {
+		return err
+	}
+	saved := *p
+	j.state(p.CustomerID).profile = &saved
+	return nil
+}
+
+func (j *batchJournal) PointsBalance(_ context.Context, customerID int64) (int64, error) {
+	var sum int64
+	for _, l := range j.state(customerID).ledger {
+		sum += l.Delta
+	}
+	return sum, nil
+}
+
+// PointsBalanceAsOf counts the bookings for events that happened at or
+// before at, as store.PointsBalanceAsOf does.
+func (j *batchJournal) PointsBalanceAsOf(_ context.Context, customerID int64, at time.Time) (int64, error) {
+	var sum int64
+	for _, l := range j.state(customerID).ledger {
+		if l.EventAt != nil && !l.EventAt.After(at) {
+			sum += l.Delta
+		}
+	}
+	return sum, nil
+}
+
+func (j *batchJournal) PendingActions(_ context.Context, customerID int64) ([]models.Action, error) {
+	var out []models.Action
+	for _, a := range j.state(customerID).actions {
+		if a.Status == models.ActionScheduled || a.Status == models.ActionRetrying {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// countsAgainstCap reports an action the frequency cap counts, as
+// store.RecentMarketing selects them.
+func countsAgainstCap(a *models.Action, from, to time.Time) bool {
+	switch a.Status {
+	case models.ActionScheduled, models.ActionSending, models.ActionSent, models.ActionRetrying:
+	default:
+		return false
+	}
+	return a.Marketing && !a.DueAt.Before(from) && !a.DueAt.After(to)
+}
+
+func (j *batchJournal) RecentMarketing(_ context.Context, customerID int64, from, to time.Time) ([]time.Time, error) {
+	var due []time.Time
+	for i := range j.state(customerID).actions {
+		if a := &j.state(customerID).actions[i]; countsAgainstCap(a, from, to) {
+			due = append(due, a.DueAt)
+		}
+	}
+	return due, nil
+}
+
+// RecentMarketingAsOf mirrors store.RecentMarketingAsOf: actions without a
+// known trigger event count; the others when their event happened at or
+// before asOf and is not exceptEvent.
+func (j *batchJournal) RecentMarketingAsOf(_ context.Context, customerID int64, from, to, asOf time.Time, exceptEvent int64) ([]time.Time, error) {
+	var due []time.Time
+	for i := range j.state(customerID).actions {
+		a := &j.state(customerID).actions[i]
+		if !countsAgainstCap(a, from, to) {
+			continue
+		}
+		if at, ok := j.eventAt[a.TriggerEventID]; ok && (at.After(asOf) || a.TriggerEventID == exceptEvent) {
+			continue
+		}
+		due = append(due, a.DueAt)
+	}
+	return due, nil
+}
+
+func (j *batchJournal) InsertAction(ctx context.Context, a *models.Action) (bool, error) {
+	inserted, err := j.tx.InsertAction(ctx, a)
+	if err != nil || !inserted {
+		return inserted, err
+	}
+	c := j.state(a.CustomerID)
+	saved := *a
+	saved.DueAt = dbTime(saved.DueAt)
+	i, _ := slices.BinarySearchFunc(c.actions, saved, func(x, y models.Action) int {
+		return cmp.Or(x.DueAt.Compare(y.DueAt), cmp.Compare(x.ID, y.ID))
+	})
+	c.actions = slices.Insert(c.actions, i, saved)
+	return true, nil
+}
+
+// action finds a loaded action by id.
+func (j *batchJournal) action(id int64) *models.Action {
+	for _, c := range j.customers {
+		for i := range c.actions {
+			if c.actions[i].ID == id {
+				return &c.actions[i]
+			}
+		}
+	}
+	return nil
+}
+
+func (j *batchJournal) CancelAction(ctx context.Context, id int64, reason string) (bool, error) {
+	ok, err := j.tx.CancelAction(ctx, id, reason)
+	if err != nil || !ok {
+		return ok, err
+	}
+	if a := j.action(id); a != nil {
+		a.Status, a.Reason = models.ActionCancelled, reason
+	}
+	return true, nil
+}
+
+func (j *batchJournal) ActionByKey(ctx context.Context, shopID int64, key string) (models.Action, error) {
+	for _, c := range j.customers {
+		for _, a := range c.actions {
+			if a.ShopID == shopID && a.IdempotencyKey == key {
+				return a, nil
+			}
+		}
+	}
+	return j.tx.ActionByKey(ctx, shopID, key)
+}
+
+func (j *batchJournal) Replan(ctx context.Context, id int64, status models.ActionStatus, reason string, due time.Time) (bool, error) {
+	ok, err := j.tx.Replan(ctx, id, status, reason, due)
+	if err != nil || !ok {
+		return ok, err
+	}
+	if a := j.action(id); a != nil {
+		a.Status, a.Reason, a.DueAt = status, reason, dbTime(due)
+		c := j.state(a.CustomerID)
+		slices.SortFunc(c.actions, func(x, y models.Action) int {
+			return cmp.Or(x.DueAt.Compare(y.DueAt), cmp.Compare(x.ID, y.ID))
+		})
+	}
+	return true, nil
+}
+
+// AddPoints books once per action, as the ledger's unique key does.
+func (j *batchJournal) AddPoints(ctx context.Context, shopID, customerID, actionID, delta int64, reason string) error {
+	c := j.state(customerID)
+	if slices.ContainsFunc(c.ledger, func(l store.LedgerEntry) bool { return l.ActionID == actionID }) {
+		return nil
+	}
+	if err := j.tx.AddPoints(ctx, shopID, customerID, actionID, delta, reason); err != nil {
+		return err
+	}
+	l := store.LedgerEntry{CustomerID: customerID, ActionID: actionID, Delta: delta}
+	if a := j.action(actionID); a != nil {
+		if at, ok := j.eventAt[a.TriggerEventID]; ok {
+			l.EventAt = &at
+		}
+	}
+	c.ledger = append(c.ledger, l)
+	return nil
+}
