@@ -23,6 +23,10 @@ type Delivery struct {
 	// stored delivery is parsed again); parsers use it for events whose
 	// payload carries no time at all.
 	ReceivedAt time.Time
+	// Decoded is the receiver's own decoding of Body, kept from Identify for
+	// Verify and Parse so that a large body is decoded once. Only the
+	// receiver that set it reads it.
+	Decoded any
 }
 
 // ShopRef is what an unverified delivery claims about its sender. Exactly one

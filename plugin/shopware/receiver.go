@@ -46,18 +46,45 @@ func (r *Receiver) Platform() models.Platform { return models.PlatformShopware }
 
 // Identify reads source.shopId, the only thing that tells which shop secret to verify with.
 func (r *Receiver) Identify(d *plugin.Delivery) (plugin.ShopRef, error) {
-	var env struct {
+	shopID, _, err := decodeHead(d)
+	if err != nil {
+		return plugin.ShopRef{}, fmt.Errorf("shopware: identify: body is not a webhook envelope: %w", models.ErrUnauthorized)
+	}
+	if shopID == "" {
+		return plugin.ShopRef{}, fmt.Errorf("shopware: identify: source.shopId is missing: %w", models.ErrUnauthorized)
+	}
+	return plugin.ShopRef{ExternalID: shopID}, nil
+}
+
+// decodeHead reads the shop id and timestamp. A body whose envelope does not
+// decode as a whole still gets them when they are there, so that a signed
+// delivery with a bad payload is answered by Parse (400), not as unsigned.
+func decodeHead(d *plugin.Delivery) (shopID string, timestamp int64, err error) {
+	if env, err := decodeEnvelope(d); err == nil {
+		return env.Source.ShopID, env.Timestamp, nil
+	}
+	var h struct {
 		Source struct {
 			ShopID string `json:"shopId"`
 		} `json:"source"`
+		Timestamp int64 `json:"timestamp"`
 	}
-	if err := json.Unmarshal(d.Body, &env); err != nil {
-		return plugin.ShopRef{}, fmt.Errorf("shopware: identify: body is not a webhook envelope: %w", models.ErrUnauthorized)
+	err = json.Unmarshal(d.Body, &h)
+	return h.Source.ShopID, h.Timestamp, err
+}
+
+// decodeEnvelope decodes the envelope of d once; Identify, Verify and Parse
+// share it through d.Decoded (a Shopware body carries the whole order, ~15 KB).
+func decodeEnvelope(d *plugin.Delivery) (*envelope, error) {
+	if env, ok := d.Decoded.(*envelope); ok {
+		return env, nil
 	}
-	if env.Source.ShopID == "" {
-		return plugin.ShopRef{}, fmt.Errorf("shopware: identify: source.shopId is missing: %w", models.ErrUnauthorized)
+	env := &envelope{}
+	if err := json.Unmarshal(d.Body, env); err != nil {
+		return nil, err
 	}
-	return plugin.ShopRef{ExternalID: env.Source.ShopID}, nil
+	d.Decoded = env
+	return env, nil
 }
 
 // Verify checks the HMAC over the raw body against every secret the shop may use at now
@@ -71,13 +98,11 @@ func (r *Receiver) Verify(d *plugin.Delivery, shop *models.Shop, now time.Time) 
 	if err := checkSignature(d.Header.Get(shopSignatureHeader), d.Body, shop.Secrets.ActiveWebhookSecrets(now)); err != nil {
 		return fmt.Errorf("shopware: verify: %w", err)
 	}
-	var env struct {
-		Timestamp int64 `json:"timestamp"`
-	}
-	if err := json.Unmarshal(d.Body, &env); err != nil || env.Timestamp == 0 {
+	_, timestamp, err := decodeHead(d)
+	if err != nil || timestamp == 0 {
 		return fmt.Errorf("shopware: verify: timestamp is missing: %w", models.ErrUnauthorized)
 	}
-	if err := checkFresh(time.Unix(env.Timestamp, 0), now, r.tolerance()); err != nil {
+	if err := checkFresh(time.Unix(timestamp, 0), now, r.tolerance()); err != nil {
 		return fmt.Errorf("shopware: verify: %w", err)
 	}
 	return nil
@@ -111,8 +136,8 @@ type envelope struct {
 // Parse normalizes a verified delivery. Topics Treue does not use yield no events and no
 // error, so that Shopware sees a 2xx and does not count the delivery as failed.
 func (r *Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
-	var env envelope
-	if err := json.Unmarshal(d.Body, &env); err != nil {
+	env, err := decodeEnvelope(d)
+	if err != nil {
 		return plugin.Parsed{}, decodeError(err, "")
 	}
 	// source.eventId is covered by the signature and the header is not, so the body wins.

@@ -128,6 +128,13 @@ func (*Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 	if p.DeliveryID == "" {
 		return p, &models.ValidationError{Fields: []models.FieldError{{Field: "webhook-id", Message: "header is required"}}}
 	}
+	// One decode for the common case, a known event type; the probe below
+	// sorts out the rest (someone else's type, or a body that is wrong).
+	var e models.Event
+	if err := json.Unmarshal(d.Body, &e); err == nil && e.Type.Valid() {
+		p.Topic = string(e.Type)
+		return p, accept(&p, e)
+	}
 	var probe struct {
 		Type models.EventType `json:"type"`
 	}
@@ -138,20 +145,25 @@ func (*Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 	if probe.Type != "" && !probe.Type.Valid() && validTypeName(string(probe.Type)) {
 		return p, nil // someone else's event type: acknowledged, not stored
 	}
-	var e models.Event
+	e = models.Event{}
 	dec := json.NewDecoder(bytes.NewReader(d.Body))
 	if err := dec.Decode(&e); err != nil {
 		return p, decodeError(err)
 	}
+	return p, accept(&p, e)
+}
+
+// accept validates a decoded event and adds it to p.
+func accept(p *plugin.Parsed, e models.Event) error {
 	if err := e.Validate(); err != nil {
-		return p, err
+		return err
 	}
 	// Treue's own format always names the customer; the shop knows it.
 	if e.Data.Customer.Empty() && e.Type != models.ShopRedactRequested {
-		return p, &models.ValidationError{Fields: []models.FieldError{{Field: "data.customer", Message: "needs at least one of id, number, email"}}}
+		return &models.ValidationError{Fields: []models.FieldError{{Field: "data.customer", Message: "needs at least one of id, number, email"}}}
 	}
 	p.Events = []models.Event{e}
-	return p, nil
+	return nil
 }
 
 // validTypeName follows the spec's advice for event types: dot-separated [a-zA-Z0-9_].
