@@ -270,8 +270,11 @@ func (p *Processor) parse(it *store.InboxItem, shop *models.Shop) ([]models.Even
 // an erasure request (it changes journeys behind the loaded state), an event
 // whose order is not known yet, or a conflict with a concurrent batch.
 func (p *Processor) load(ctx context.Context, tx *store.Store, work []work) (*batchJournal, error) {
-	var ids []int64
-	seen := map[int64]bool{}
+	// Customers named by the events are resolved together; events that
+	// name only their order, one by one.
+	type at struct{ w, k int }
+	var keys []store.CustomerKey
+	var keyed []at
 	for i := range work {
 		w := &work[i]
 		if w.err != nil {
@@ -279,14 +282,37 @@ func (p *Processor) load(ctx context.Context, tx *store.Store, work []work) (*ba
 		}
 		w.customers = make([]int64, len(w.events))
 		for k, e := range w.events {
-			if e.Type == models.CustomerRedactRequested || e.Type == models.ShopRedactRequested {
+			switch {
+			case e.Type == models.CustomerRedactRequested || e.Type == models.ShopRedactRequested:
 				return nil, errCareful
+			case !e.Data.Customer.Empty():
+				keys = append(keys, store.CustomerKey{ShopID: w.shop.ID, Ref: e.Data.Customer})
+				keyed = append(keyed, at{i, k})
 			}
-			id, err := p.resolve(ctx, tx, w.shop, w.it, e)
-			if err != nil {
-				return nil, carefulUnless(err)
+		}
+	}
+	resolved, err := tx.ResolveCustomers(ctx, keys)
+	if err != nil {
+		return nil, carefulUnless(err)
+	}
+	for n, a := range keyed {
+		work[a.w].customers[a.k] = resolved[n]
+	}
+	var ids []int64
+	seen := map[int64]bool{}
+	for i := range work {
+		w := &work[i]
+		for k, e := range w.events {
+			if w.err != nil {
+				break
 			}
-			w.customers[k] = id
+			id := w.customers[k]
+			if id == 0 {
+				if id, err = p.resolve(ctx, tx, w.shop, w.it, e); err != nil {
+					return nil, carefulUnless(err)
+				}
+				w.customers[k] = id
+			}
 			if id != 0 && !seen[id] {
 				seen[id] = true
 				ids = append(ids, id)
@@ -343,8 +369,11 @@ func (p *Processor) applyItem(ctx context.Context, tx *store.Store, w *work, sp 
 		if err = apply(); err == nil {
 			return nil
 		}
+		if errors.Is(err, models.ErrUnavailable) && !errors.Is(err, store.ErrRetry) {
+			return err // a deadlock rolled the whole transaction back, or the connection is gone
+		}
 		if rerr := tx.RollbackTo(sp); rerr != nil {
-			return rerr
+			return fmt.Errorf("%w (after: %w)", rerr, err)
 		}
 		if !errors.Is(err, store.ErrRetry) {
 			return err

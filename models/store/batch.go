@@ -2,7 +2,12 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
+
+	"gorm.io/gorm/clause"
 
 	"github.com/treue/treue/models"
 )
@@ -117,4 +122,158 @@ func (s *Store) LedgerOf(ctx context.Context, ids []int64) (map[int64][]LedgerEn
 		out[r.CustomerID] = append(out[r.CustomerID], LedgerEntry{r.CustomerID, r.ActionID, r.Delta, r.OccurredAt})
 	}
 	return out, nil
+}
+
+// CustomerKey is a customer reference within a shop.
+type CustomerKey struct {
+	ShopID int64
+	Ref    models.CustomerRef
+}
+
+type identityKey struct {
+	shop        int64
+	kind, value string
+}
+
+// ResolveCustomers resolves keys in order exactly as ResolveCustomer would
+// one after the other (creating and linking on the way), but with one read
+// of the identities involved, one of the candidates' identities, and one
+// locking read of the customers found, in id order. A customer created
+// concurrently answers ErrRetry.
+func (s *Store) ResolveCustomers(ctx context.Context, keys []CustomerKey) ([]int64, error) {
+	out := make([]int64, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	db := s.db.WithContext(ctx)
+	// Who owns each identity the keys name.
+	owner := map[identityKey]int64{}
+	var conds []string
+	var args []any
+	for _, k := range keys {
+		for _, x := range Identities(k.Ref) {
+			ik := identityKey{k.ShopID, x.Kind, x.Value}
+			if _, ok := owner[ik]; ok {
+				continue
+			}
+			owner[ik] = 0
+			conds = append(conds, "(shop_id = ? AND kind = ? AND value = ?)")
+			args = append(args, k.ShopID, x.Kind, x.Value)
+		}
+	}
+	for ik, id := range owner {
+		if id == 0 {
+			delete(owner, ik)
+		}
+	}
+	var found []identityRow
+	if len(conds) > 0 {
+		if err := db.Where(strings.Join(conds, " OR "), args...).Find(&found).Error; err != nil {
+			return nil, translate("resolve customers", err)
+		}
+	}
+	// Every identity of the customers found, for the compatibility check.
+	have := map[int64][]Identity{}
+	var cands []int64
+	for _, f := range found {
+		owner[identityKey{f.ShopID, f.Kind, f.Value}] = f.CustomerID
+		if _, ok := have[f.CustomerID]; !ok {
+			have[f.CustomerID] = nil
+			cands = append(cands, f.CustomerID)
+		}
+	}
+	if len(cands) > 0 {
+		var rows []identityRow
+		if err := db.Where("customer_id IN ?", cands).Find(&rows).Error; err != nil {
+			return nil, translate("customer identities", err)
+		}
+		for _, r := range rows {
+			have[r.CustomerID] = append(have[r.CustomerID], Identity{r.Kind, r.Value})
+		}
+	}
+	now := s.Now()
+	lock := map[int64]bool{}
+	for i, k := range keys {
+		ids := Identities(k.Ref)
+		if len(ids) == 0 {
+			return nil, fmt.Errorf("store: resolve customer: %w", models.ErrInvalid)
+		}
+		var id int64
+		for _, x := range ids {
+			cand, ok := owner[identityKey{k.ShopID, x.Kind, x.Value}]
+			if ok && compatibleWith(have[cand], ids, x.Kind) {
+				id = cand
+				break
+			}
+		}
+		if id == 0 {
+			// Identities another customer already owns stay theirs.
+			var fresh []Identity
+			for _, x := range ids {
+				if _, taken := owner[identityKey{k.ShopID, x.Kind, x.Value}]; !taken {
+					fresh = append(fresh, x)
+				}
+			}
+			newID, _, err := s.createCustomer(ctx, k.ShopID, fresh)
+			if err != nil {
+				return nil, err
+			}
+			for _, x := range fresh {
+				owner[identityKey{k.ShopID, x.Kind, x.Value}] = newID
+			}
+			have[newID] = fresh
+			out[i] = newID
+			continue
+		}
+		for _, x := range ids {
+			ik := identityKey{k.ShopID, x.Kind, x.Value}
+			if _, ok := owner[ik]; ok {
+				continue
+			}
+			// Another customer may own this identity already; then it stays theirs.
+			res := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&identityRow{ShopID: k.ShopID, Kind: x.Kind, Value: x.Value, CustomerID: id, CreatedAt: now})
+			if res.Error != nil {
+				return nil, translate("link identity", res.Error)
+			}
+			if res.RowsAffected == 1 {
+				owner[ik] = id
+				have[id] = append(have[id], x)
+			}
+		}
+		out[i] = id
+		lock[id] = true
+	}
+	if len(lock) > 0 {
+		ids := make([]int64, 0, len(lock))
+		for id := range lock {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		var locked []int64
+		if err := db.Raw("SELECT id FROM customers WHERE id IN ? ORDER BY id"+s.forUpdate(false), ids).Scan(&locked).Error; err != nil {
+			return nil, translate("lock customers", err)
+		}
+		if len(locked) != len(ids) {
+			return nil, fmt.Errorf("store: resolve customers: a customer was removed meanwhile: %w", ErrRetry)
+		}
+	}
+	return out, nil
+}
+
+// compatibleWith is compatible for a candidate whose identities are known.
+func compatibleWith(have, ids []Identity, kind string) bool {
+	if kind == IdentityID {
+		return true
+	}
+	for _, x := range ids {
+		if x.Kind == kind {
+			return true // reached the matching kind: nothing stronger disagrees
+		}
+		for _, h := range have {
+			if h.Kind == x.Kind && h.Value != x.Value {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -147,21 +147,15 @@ func (s *Store) compatible(ctx context.Context, shopID, cand int64, ids []Identi
 	if kind == IdentityID {
 		return true, nil
 	}
-	var have []identityRow
-	if err := s.db.WithContext(ctx).Where("customer_id = ?", cand).Find(&have).Error; err != nil {
+	var rows []identityRow
+	if err := s.db.WithContext(ctx).Where("customer_id = ?", cand).Find(&rows).Error; err != nil {
 		return false, translate("customer identities", err)
 	}
-	for _, x := range ids {
-		if x.Kind == kind {
-			return true, nil // reached the matching kind: nothing stronger disagrees
-		}
-		for _, h := range have {
-			if h.Kind == x.Kind && h.Value != x.Value {
-				return false, nil
-			}
-		}
+	have := make([]Identity, len(rows))
+	for i, r := range rows {
+		have[i] = Identity{r.Kind, r.Value}
 	}
-	return true, nil
+	return compatibleWith(have, ids, kind), nil
 }
 
 func (s *Store) createCustomer(ctx context.Context, shopID int64, ids []Identity) (int64, string, error) {

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -187,6 +189,86 @@ func TestResolveCustomer(t *testing.T) {
 		ids, err := s.CustomerIdentities(ctx, a)
 		if err != nil || len(ids) != 3 {
 			t.Fatalf("identities %v %v", ids, err)
+		}
+	})
+}
+
+// TestResolveCustomers resolves random references (ids, numbers, e-mails,
+// in every combination, guests and accounts sharing e-mails) once in batches
+// and once one by one: the same references must end up with the same
+// customers, and each customer with the same identities.
+func TestResolveCustomers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(3, 5))
+		var refs []models.CustomerRef
+		for range 400 {
+			n := rng.IntN(40)
+			var r models.CustomerRef
+			for r.Empty() {
+				if rng.IntN(2) == 0 {
+					r.ID = fmt.Sprintf("c-%d", n)
+				}
+				if rng.IntN(3) == 0 {
+					r.Number = fmt.Sprintf("N%d", n)
+				}
+				if rng.IntN(2) == 0 {
+					r.Email = fmt.Sprintf("P%d@Example.org", n/2) // two people share a mailbox
+				}
+			}
+			refs = append(refs, r)
+		}
+		// partition names each reference by the first reference that got the same customer,
+		// and lists each customer's identities.
+		partition := func(ids []int64, s *store.Store) []string {
+			first := map[int64]int{}
+			var out []string
+			for i, id := range ids {
+				if _, ok := first[id]; !ok {
+					first[id] = i
+				}
+				idents, err := s.CustomerIdentities(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, fmt.Sprintf("ref %d → customer of ref %d %v", i, first[id], idents))
+			}
+			return out
+		}
+		one := storetest.Open(t, driver)
+		var seq []int64
+		for _, r := range refs {
+			err := one.InTx(ctx, func(tx *store.Store) error {
+				id, _, err := tx.ResolveCustomer(ctx, 1, r)
+				seq = append(seq, id)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		many := storetest.Open(t, driver)
+		var batched []int64
+		for len(batched) < len(refs) {
+			n := min(len(refs)-len(batched), 1+rng.IntN(60))
+			keys := make([]store.CustomerKey, n)
+			for i := range keys {
+				keys[i] = store.CustomerKey{ShopID: 1, Ref: refs[len(batched)+i]}
+			}
+			err := many.InTx(ctx, func(tx *store.Store) error {
+				ids, err := tx.ResolveCustomers(ctx, keys)
+				batched = append(batched, ids...)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, got := partition(seq, one), partition(batched, many)
+		for i := range want {
+			if want[i] != got[i] {
+				t.Fatalf("%+v:\none by one: %s\nbatched:    %s", refs[i], want[i], got[i])
+			}
 		}
 	})
 }
