@@ -76,6 +76,7 @@ type customerState struct {
 	optOuts []store.OptOut
 	actions []models.Action // by due time, id
 	ledger  []store.LedgerEntry
+	dirty   bool // profile changed, not written yet
 }
 
 // loadBatchJournal loads the state of customers ids (locked by the caller).
@@ -179,13 +180,26 @@ func (j *batchJournal) OptOuts(_ context.Context, customerID int64) ([]store.Opt
 	return slices.Clone(j.state(customerID).optOuts), nil
 }
 
-func (j *batchJournal) SaveProfile(ctx context.Context, p *models.Profile) error {
-	if err := j.tx.SaveProfile(ctx, p); err != nil {
-		return err
-	}
+// SaveProfile keeps the profile until flush writes the batch's profiles in
+// one statement: a customer's later deliveries in the batch read it from here.
+func (j *batchJournal) SaveProfile(_ context.Context, p *models.Profile) error {
 	saved := *p
-	j.state(p.CustomerID).profile = &saved
+	c := j.state(p.CustomerID)
+	c.profile, c.dirty = &saved, true
 	return nil
+}
+
+// flush writes the profiles changed in the batch.
+func (j *batchJournal) flush(ctx context.Context) error {
+	var ps []*models.Profile
+	for _, c := range j.customers {
+		if c.dirty {
+			ps = append(ps, c.profile)
+			c.dirty = false
+		}
+	}
+	slices.SortFunc(ps, func(a, b *models.Profile) int { return cmp.Compare(a.CustomerID, b.CustomerID) })
+	return j.tx.SaveProfiles(ctx, ps)
 }
 
 func (j *batchJournal) PointsBalance(_ context.Context, customerID int64) (int64, error) {

@@ -185,6 +185,11 @@ func (p *Processor) processBatch(ctx context.Context, careful bool) (n int, done
 			}
 			n++
 		}
+		if j != nil {
+			if err := j.flush(ctx); err != nil {
+				return err
+			}
+		}
 		return tx.FinishInbox(ctx, finished...)
 	})
 	return n, done, err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -276,4 +277,50 @@ func compatibleWith(have, ids []Identity, kind string) bool {
 		}
 	}
 	return true
+}
+
+// SaveProfiles stores the derived profiles of several customers in one
+// statement, as SaveProfile does for one.
+func (s *Store) SaveProfiles(ctx context.Context, ps []*models.Profile) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	cols := []struct {
+		name  string
+		value func(p *models.Profile, b []byte) any
+	}{
+		{"stage", func(p *models.Profile, _ []byte) any { return string(p.Stage) }},
+		{"order_count", func(p *models.Profile, _ []byte) any { return p.OrderCount }},
+		{"positive_order_count", func(p *models.Profile, _ []byte) any { return p.PositiveOrderCount }},
+		{"total_spent_cents", func(p *models.Profile, _ []byte) any { return p.TotalSpentCents }},
+		{"last_order_at", func(p *models.Profile, _ []byte) any { return p.LastOrderAt }},
+		{"marketing_consent", func(p *models.Profile, _ []byte) any { return p.MarketingConsent }},
+		{"profile", func(_ *models.Profile, b []byte) any { return string(b) }},
+	}
+	docs := make([][]byte, len(ps))
+	ids := make([]int64, len(ps))
+	for i, p := range ps {
+		b, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("store: profile: %w", err)
+		}
+		docs[i], ids[i] = b, p.CustomerID
+	}
+	var sb strings.Builder
+	var args []any
+	sb.WriteString("UPDATE customers SET ")
+	for _, c := range cols {
+		sb.WriteString(c.name + " = CASE id")
+		for i, p := range ps {
+			sb.WriteString(" WHEN ? THEN ?")
+			args = append(args, p.CustomerID, c.value(p, docs[i]))
+		}
+		sb.WriteString(" END, ")
+	}
+	sb.WriteString("updated_at = ? WHERE id IN ?")
+	args = append(args, s.Now(), ids)
+	if err := s.db.WithContext(ctx).Exec(sb.String(), args...).Error; err != nil {
+		return translate("save profiles", err)
+	}
+	return nil
 }
