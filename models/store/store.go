@@ -162,11 +162,19 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	if s.driver == "mysql" {
 		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	}
+	ran, fnErr := false, error(nil)
 	err := s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
 		tx := *s
 		tx.db = db
-		return fn(&tx)
+		ran = true
+		fnErr = fn(&tx)
+		return fnErr
 	}, opts...)
+	if err != nil && (!ran || fnErr == nil) {
+		// BEGIN or COMMIT failed: classify it like any statement's error, so
+		// that a lost connection reads as unavailable (503, retry).
+		return translate("transaction", err)
+	}
 	return err
 }
 
