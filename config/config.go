@@ -94,10 +94,8 @@ type Security struct {
 type Webhooks struct {
 	TimestampTolerance time.Duration `mapstructure:"timestamp_tolerance"`
 	BatchSize          int           `mapstructure:"batch_size"`
-	// Workers is how many inbox batches one process works on at once.
-	Workers      int           `mapstructure:"workers"`
-	PollInterval time.Duration `mapstructure:"poll_interval"`
-	MaxAttempts  int           `mapstructure:"max_attempts"`
+	PollInterval       time.Duration `mapstructure:"poll_interval"`
+	MaxAttempts        int           `mapstructure:"max_attempts"`
 	// GroupCommit commits concurrent deliveries in one inbox transaction.
 	GroupCommit         bool          `mapstructure:"group_commit"`
 	GroupCommitMaxBatch int           `mapstructure:"group_commit_max_batch"`
@@ -187,7 +185,6 @@ var defaults = map[string]any{
 	"security.secret_key_file":        "",
 	"webhooks.timestamp_tolerance":    5 * time.Minute,
 	"webhooks.batch_size":             50,
-	"webhooks.workers":                1,
 	"webhooks.poll_interval":          200 * time.Millisecond,
 	"webhooks.max_attempts":           10,
 	"webhooks.group_commit":           true,
@@ -392,9 +389,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Webhooks.BatchSize < 1 || c.Webhooks.BatchSize > 1000 {
 		bad("webhooks.batch_size", "must be between 1 and 1000")
-	}
-	if c.Webhooks.Workers < 1 || c.Webhooks.Workers > 64 {
-		bad("webhooks.workers", "must be between 1 and 64")
 	}
 	if c.Webhooks.MaxAttempts < 1 {
 		bad("webhooks.max_attempts", "must be at least 1")

@@ -31,12 +31,13 @@ import (
 //
 //	TREUE_TEST_MYSQL_DSN='root:@tcp(127.0.0.1:3306)/' go test -run '^$' -bench Processor -benchtime 5000x ./webhooks/
 func BenchmarkProcessor(b *testing.B) {
+	// concurrent > 1 runs several processors at once, as replicas do.
 	for _, c := range []struct {
-		driver  string
-		workers int
+		driver     string
+		concurrent int
 	}{{"sqlite", 1}, {"mysql", 1}, {"mysql", 4}} {
 		driver := c.driver
-		b.Run(fmt.Sprintf("%s/workers=%d", driver, c.workers), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/concurrent=%d", driver, c.concurrent), func(b *testing.B) {
 			ctx := context.Background()
 			st := storetest.Open(b, driver)
 			shop := &models.Shop{Key: "bench", Platform: models.PlatformStandard, Source: "cli", Secrets: models.ShopSecrets{Webhook: []string{"x"}}}
@@ -74,7 +75,7 @@ func BenchmarkProcessor(b *testing.B) {
 			start := time.Now()
 			var done atomic.Int64
 			var wg sync.WaitGroup
-			for range c.workers {
+			for range c.concurrent {
 				wg.Go(func() {
 					for idle := 0; done.Load() < int64(b.N) && idle < 1000; {
 						n, err := proc.ProcessBatch(ctx)
@@ -83,7 +84,7 @@ func BenchmarkProcessor(b *testing.B) {
 							return
 						}
 						if n == 0 {
-							idle++ // the rest is claimed by the other workers
+							idle++ // the rest is claimed by the other processors
 							time.Sleep(time.Millisecond)
 						}
 						done.Add(int64(n))
