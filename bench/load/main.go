@@ -70,6 +70,8 @@ type options struct {
 	rules        string
 	logLevel     string
 	dispatch     bool
+	notifyURL    string
+	notifySecret string
 
 	checkAcks   string
 	summarize   bool
@@ -118,6 +120,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.rules, "rules", "examples/rules.yaml", "--print-config: rules.file")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "--print-config: log.level")
 	fs.BoolVar(&o.dispatch, "dispatch", false, "--print-config: leave action dispatch on (off by default: the load shops have no API behind them)")
+	fs.StringVar(&o.notifyURL, "notify-url", "", "--print-config: every shop sends its actions with the notify connector to this URL (connector: notify, notify_url); turns dispatch on, with dispatch.allow_private (a fake shop on this machine)")
+	fs.StringVar(&o.notifySecret, "notify-secret", "", "--print-config: with --notify-url, the shops' notify_secret (whsec_…; default: each shop's webhook secret)")
 	fs.StringVar(&o.checkAcks, "check-acks", "", "only check that every delivery in this --acks file is in the inbox of --dsn once")
 	fs.BoolVar(&o.expectDedup, "expect-dedup", true, "fail when a resent delivery is answered \"stored\" (false for bench/load/minimal, which stores nothing)")
 	fs.BoolVar(&o.expect503, "expect-503", false, "fail unless some answers were 503 (for the outage script)")
@@ -138,6 +142,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	shops := makeShops(o.shops, mix, o.seed)
+	if o.notifySecret != "" && o.notifyURL == "" {
+		fmt.Fprintln(stderr, "load: --notify-secret needs --notify-url")
+		return 2
+	}
+	if o.notifyURL != "" && !strings.HasPrefix(o.notifyURL, "http://") && !strings.HasPrefix(o.notifyURL, "https://") {
+		fmt.Fprintln(stderr, "load: --notify-url must be an http(s) URL")
+		return 2
+	}
 	if o.printConfig {
 		var shown []string
 		for _, a := range args {
@@ -146,7 +158,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		if err := printConfig(stdout, shops, configOptions{Addr: o.listen, Driver: o.serverDriver, DSN: o.serverDSN,
-			Rules: o.rules, Level: o.logLevel, Seed: o.seed, Args: shown, Dispatch: o.dispatch}); err != nil {
+			Rules: o.rules, Level: o.logLevel, Seed: o.seed, Args: shown, Dispatch: o.dispatch,
+			NotifyURL: o.notifyURL, NotifySecret: o.notifySecret}); err != nil {
 			fmt.Fprintln(stderr, "load:", err)
 			return 1
 		}

@@ -105,6 +105,10 @@ type configOptions struct {
 	Seed                            int64
 	Args                            []string
 	Dispatch                        bool
+	// NotifyURL, when set, sends every shop's actions with the notify
+	// connector to this URL (signed with NotifySecret, else the shop's
+	// webhook secret) and turns dispatch on, loopback allowed.
+	NotifyURL, NotifySecret string
 }
 
 // printConfig writes a treue.yaml for the load shops.
@@ -125,7 +129,11 @@ func printConfig(w io.Writer, shops []*shop, o configOptions) error {
 	fmt.Fprintf(&b, "security:\n  secret_key: %q\n", key)
 	fmt.Fprintf(&b, "log:\n  level: %s\n", o.Level)
 	fmt.Fprintf(&b, "rules:\n  file: %q\n", rules)
-	if !o.Dispatch {
+	switch {
+	case o.NotifyURL != "":
+		// A fake shop (bench/fakeshop) on this machine receives the actions.
+		b.WriteString("dispatch:\n  enabled: true\n  allow_private: true\n")
+	case !o.Dispatch:
 		// The load shops have no API to send actions to: they stay in the outbox.
 		b.WriteString("dispatch:\n  enabled: false\n")
 	}
@@ -135,6 +143,12 @@ func printConfig(w io.Writer, shops []*shop, o configOptions) error {
 			s.Key, s.Platform, s.idx+1, s.Secret)
 		if s.Platform == "shopware" {
 			fmt.Fprintf(&b, "    shopware_id: %s\n    url: https://%s.shop.example\n", s.ShopwareID, s.Key)
+		}
+		if o.NotifyURL != "" {
+			fmt.Fprintf(&b, "    connector: notify\n    notify_url: %q\n", o.NotifyURL)
+			if o.NotifySecret != "" {
+				fmt.Fprintf(&b, "    notify_secret: %q\n", o.NotifySecret)
+			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())
