@@ -89,6 +89,10 @@ write_config() {
 
 # start_server starts treue serve in the background and waits until it is ready.
 start_server() {
+	# Another server on the port would answer the readiness check for ours.
+	if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null; then
+		die "something already answers on port $PORT (another run? set PORT)"
+	fi
 	# shellcheck disable=SC2086
 	env ${SERVER_ENV:-} "$TREUE_BIN" --config "$WORK/treue.yaml" serve >>"$WORK/server.log" 2>&1 &
 	SERVER_PID=$!
