@@ -65,6 +65,10 @@ type HTTP struct {
 	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
 	ShutdownTimeout   time.Duration `mapstructure:"shutdown_timeout"`
 	TrustedProxies    []string      `mapstructure:"trusted_proxies"`
+	// PprofAddr serves Go's profiler (/debug/pprof/) on a separate listener,
+	// for measuring; empty (the default) serves nothing. It has no auth:
+	// bind it to loopback.
+	PprofAddr string `mapstructure:"pprof_addr"`
 }
 
 // Database configures storage.
@@ -172,6 +176,7 @@ var defaults = map[string]any{
 	"http.idle_timeout":               60 * time.Second,
 	"http.shutdown_timeout":           20 * time.Second,
 	"http.trusted_proxies":            []string{},
+	"http.pprof_addr":                 "",
 	"database.driver":                 "sqlite",
 	"database.dsn":                    "treue.db",
 	"database.auto_migrate":           false,

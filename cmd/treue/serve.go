@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -174,6 +176,13 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		rl.run(workCtx, 2*time.Second)
 	}()
 
+	if cfg.HTTP.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.HTTP.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("treue listening", "addr", ln.Addr().String(), "version", buildVersion(), "config", cfg)
@@ -238,4 +247,22 @@ type customerReader struct {
 
 func (r customerReader) LogAccess(ctx context.Context, shopID, tokenID, customerID int64, what string) error {
 	return r.log.Record(ctx, audit.Entry{ShopID: shopID, TokenID: tokenID, CustomerID: customerID, What: what})
+}
+
+// servePprof serves Go's profiler on its own listener, away from the API.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("http.pprof_addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	log.Warn("profiler listening: do not expose it", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }
