@@ -177,7 +177,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	}()
 
 	if cfg.HTTP.PprofAddr != "" {
-		stopPprof, err := servePprof(cfg.HTTP.PprofAddr, log)
+		_, stopPprof, err := servePprof(cfg.HTTP.PprofAddr, log)
 		if err != nil {
 			return err
 		}
@@ -250,10 +250,10 @@ func (r customerReader) LogAccess(ctx context.Context, shopID, tokenID, customer
 }
 
 // servePprof serves Go's profiler on its own listener, away from the API.
-func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+func servePprof(addr string, log *slog.Logger) (net.Addr, func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("http.pprof_addr: %w", err)
+		return nil, nil, fmt.Errorf("http.pprof_addr: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -264,5 +264,5 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	log.Warn("profiler listening: do not expose it", "addr", ln.Addr().String())
-	return func() { srv.Close() }, nil
+	return ln.Addr(), func() { srv.Close() }, nil
 }
