@@ -67,7 +67,11 @@ func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Se
 	if err != nil {
 		return err
 	}
-	input, err := p.input(ctx, tx, set, in.Shop, &prof, balance, &asOf{at: e.OccurredAt(), event: eventID})
+	happened := make(map[int64]time.Time, len(in.Records))
+	for k := range in.Records {
+		happened[in.Records[k].ID] = in.History[k].OccurredAt()
+	}
+	input, err := p.input(ctx, tx, set, in.Shop, &prof, balance, &asOf{at: e.OccurredAt(), event: eventID, happened: happened})
 	if err != nil {
 		return err
 	}
@@ -91,6 +95,10 @@ func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Se
 	return p.apply(ctx, tx, in.Shop, in.Profile.CustomerID, res, rerun)
 }
 
+// retracted is the reason of an action cancelled because a late step made
+// its event no longer plan it.
+const retracted = "no longer planned: an earlier step of the journey arrived late"
+
 // retract cancels the pending actions an event planned that its evaluation
 // with the complete journey no longer plans.
 func (p *RulesPlanner) retract(ctx context.Context, tx PlanStore, customerID, eventID int64, res rules.Result) error {
@@ -104,7 +112,7 @@ func (p *RulesPlanner) retract(ctx context.Context, tx PlanStore, customerID, ev
 	}
 	for _, a := range pending {
 		if a.TriggerEventID == eventID && !keep[a.IdempotencyKey] {
-			if _, err := tx.CancelAction(ctx, a.ID, "no longer planned: an earlier step of the journey arrived late"); err != nil {
+			if _, err := tx.CancelAction(ctx, a.ID, retracted); err != nil {
 				return err
 			}
 		}
@@ -133,6 +141,17 @@ func (p *RulesPlanner) Scan(ctx context.Context, tx PlanStore, shop *models.Shop
 type asOf struct {
 	at    time.Time
 	event int64
+	// happened maps the journey's event ids to when they happened.
+	happened map[int64]time.Time
+}
+
+// planned reports whether action a existed at that moment: planned for an
+// event that happened by then, or by the periodic scan. An action planned
+// for a later event (which arrived first) is not there for the rules to
+// cancel or count.
+func (w *asOf) planned(a *models.Action) bool {
+	at, ok := w.happened[a.TriggerEventID]
+	return !ok || !at.After(w.at)
 }
 
 // input gathers what an evaluation needs; when, when set, limits the
@@ -147,6 +166,9 @@ func (p *RulesPlanner) input(ctx context.Context, tx PlanStore, set *rules.Set, 
 	}
 	in := rules.Input{Shop: rules.ShopInfo{Location: shop.Location(), Currency: shop.Currency}, Profile: profile, Now: now}
 	for _, a := range pending {
+		if when != nil && !when.planned(&a) {
+			continue
+		}
 		in.Pending = append(in.Pending, rules.Pending{ID: a.ID, RuleID: a.RuleID, Type: a.Type, DueAt: a.DueAt,
 			SKU: a.SKU, OrderRef: a.OrderRef, Category: a.Category, Marketing: a.Marketing})
 	}
