@@ -91,10 +91,15 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 			switch mode {
 			case "concurrent":
 				proc.BatchSize = 20
+				deadline := time.Now().Add(2 * time.Minute)
 				var wg sync.WaitGroup
 				for range 4 {
 					wg.Go(func() {
 						for {
+							if time.Now().After(deadline) {
+								t.Error("concurrent processors did not drain the inbox in 2 minutes")
+								return
+							}
 							n, err := proc.ProcessBatch(ctx)
 							if errors.Is(err, models.ErrUnavailable) {
 								continue // as Run does, after a pause
