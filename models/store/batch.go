@@ -142,9 +142,16 @@ type identityKey struct {
 // locking read of the customers found, in id order. A customer created
 // concurrently answers ErrRetry.
 func (s *Store) ResolveCustomers(ctx context.Context, keys []CustomerKey) ([]int64, error) {
+	ids, _, err := s.resolveCustomers(ctx, keys)
+	return ids, err
+}
+
+// resolveCustomers is ResolveCustomers, with the customers' public ids.
+func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int64, []string, error) {
 	out := make([]int64, len(keys))
+	public := make([]string, len(keys))
 	if len(keys) == 0 {
-		return out, nil
+		return out, public, nil
 	}
 	db := s.db.WithContext(ctx)
 	// Who owns each identity the keys name.
@@ -170,7 +177,7 @@ func (s *Store) ResolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 	var found []identityRow
 	if len(conds) > 0 {
 		if err := db.Where(strings.Join(conds, " OR "), args...).Find(&found).Error; err != nil {
-			return nil, translate("resolve customers", err)
+			return nil, nil, translate("resolve customers", err)
 		}
 	}
 	// Every identity of the customers found, for the compatibility check.
@@ -186,7 +193,7 @@ func (s *Store) ResolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 	if len(cands) > 0 {
 		var rows []identityRow
 		if err := db.Where("customer_id IN ?", cands).Find(&rows).Error; err != nil {
-			return nil, translate("customer identities", err)
+			return nil, nil, translate("customer identities", err)
 		}
 		for _, r := range rows {
 			have[r.CustomerID] = append(have[r.CustomerID], Identity{r.Kind, r.Value})
@@ -197,7 +204,7 @@ func (s *Store) ResolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 	for i, k := range keys {
 		ids := Identities(k.Ref)
 		if len(ids) == 0 {
-			return nil, fmt.Errorf("store: resolve customer: %w", models.ErrInvalid)
+			return nil, nil, fmt.Errorf("store: resolve customer: %w", models.ErrInvalid)
 		}
 		var id int64
 		for _, x := range ids {
@@ -215,15 +222,15 @@ func (s *Store) ResolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 					fresh = append(fresh, x)
 				}
 			}
-			newID, _, err := s.createCustomer(ctx, k.ShopID, fresh)
+			newID, newPublic, err := s.createCustomer(ctx, k.ShopID, fresh)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			for _, x := range fresh {
 				owner[identityKey{k.ShopID, x.Kind, x.Value}] = newID
 			}
 			have[newID] = fresh
-			out[i] = newID
+			out[i], public[i] = newID, newPublic
 			continue
 		}
 		for _, x := range ids {
@@ -234,7 +241,7 @@ func (s *Store) ResolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 			// Another customer may own this identity already; then it stays theirs.
 			res := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&identityRow{ShopID: k.ShopID, Kind: x.Kind, Value: x.Value, CustomerID: id, CreatedAt: now})
 			if res.Error != nil {
-				return nil, translate("link identity", res.Error)
+				return nil, nil, translate("link identity", res.Error)
 			}
 			if res.RowsAffected == 1 {
 				owner[ik] = id
@@ -250,18 +257,28 @@ func (s *Store) ResolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 			ids = append(ids, id)
 		}
 		slices.Sort(ids)
-		var locked []int64
-		if err := db.Raw("SELECT id FROM customers WHERE id IN ? ORDER BY id"+s.forUpdate(false), ids).Scan(&locked).Error; err != nil {
-			return nil, translate("lock customers", err)
+		var locked []customerRow
+		if err := db.Raw("SELECT id, public_id FROM customers WHERE id IN ? ORDER BY id"+s.forUpdate(false), ids).Scan(&locked).Error; err != nil {
+			return nil, nil, translate("lock customers", err)
 		}
 		if len(locked) != len(ids) {
-			return nil, fmt.Errorf("store: resolve customers: a customer was removed meanwhile: %w", ErrRetry)
+			return nil, nil, fmt.Errorf("store: resolve customers: a customer was removed meanwhile: %w", ErrRetry)
+		}
+		byID := make(map[int64]string, len(locked))
+		for _, c := range locked {
+			byID[c.ID] = c.PublicID
+		}
+		for i, id := range out {
+			if public[i] == "" {
+				public[i] = byID[id]
+			}
 		}
 	}
-	return out, nil
+	return out, public, nil
 }
 
-// compatibleWith is compatible for a candidate whose identities are known.
+// compatibleWith reports whether a candidate customer with identities have,
+// matched through kind, has no stronger identity that contradicts ids.
 func compatibleWith(have, ids []Identity, kind string) bool {
 	if kind == IdentityID {
 		return true

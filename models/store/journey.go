@@ -80,82 +80,11 @@ var ErrRetry = fmt.Errorf("concurrent update: %w", models.ErrUnavailable)
 // e-mail; a weaker match is refused when the candidate already has a different
 // stronger identity (a guest and an account sharing an e-mail stay apart).
 func (s *Store) ResolveCustomer(ctx context.Context, shopID int64, ref models.CustomerRef) (id int64, publicID string, err error) {
-	ids := Identities(ref)
-	if len(ids) == 0 {
-		return 0, "", fmt.Errorf("store: resolve customer: %w", models.ErrInvalid)
+	ids, public, err := s.resolveCustomers(ctx, []CustomerKey{{ShopID: shopID, Ref: ref}})
+	if err != nil {
+		return 0, "", err
 	}
-	db := s.db.WithContext(ctx)
-	q := db.Model(&identityRow{}).Where("shop_id = ?", shopID)
-	cond := db.Where("kind = ? AND value = ?", ids[0].Kind, ids[0].Value)
-	for _, x := range ids[1:] {
-		cond = cond.Or("kind = ? AND value = ?", x.Kind, x.Value)
-	}
-	var found []identityRow
-	if err := q.Where(cond).Find(&found).Error; err != nil {
-		return 0, "", translate("resolve customer", err)
-	}
-	byKind := map[string]int64{}
-	for _, f := range found {
-		byKind[f.Kind] = f.CustomerID
-	}
-	for _, x := range ids {
-		cand, ok := byKind[x.Kind]
-		if !ok {
-			continue
-		}
-		if ok, err := s.compatible(ctx, shopID, cand, ids, x.Kind); err != nil {
-			return 0, "", err
-		} else if ok {
-			id = cand
-			break
-		}
-	}
-	if id == 0 {
-		// Identities another customer already owns stay theirs.
-		var fresh []Identity
-		for _, x := range ids {
-			if _, taken := byKind[x.Kind]; !taken {
-				fresh = append(fresh, x)
-			}
-		}
-		return s.createCustomer(ctx, shopID, fresh)
-	}
-	var c customerRow
-	if err := db.Raw("SELECT * FROM customers WHERE id = ?"+s.forUpdate(false), id).Scan(&c).Error; err != nil {
-		return 0, "", translate("lock customer", err)
-	}
-	if c.ID == 0 {
-		return 0, "", fmt.Errorf("store: customer %d has identities but no row: %w", id, models.ErrNotFound)
-	}
-	now := s.Now()
-	for _, x := range ids {
-		if _, ok := byKind[x.Kind]; ok {
-			continue
-		}
-		// Another customer may own this identity already; then it stays theirs.
-		err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&identityRow{ShopID: shopID, Kind: x.Kind, Value: x.Value, CustomerID: id, CreatedAt: now}).Error
-		if err != nil {
-			return 0, "", translate("link identity", err)
-		}
-	}
-	return c.ID, c.PublicID, nil
-}
-
-// compatible reports whether customer cand, matched through kind, has no
-// stronger identity that contradicts ids.
-func (s *Store) compatible(ctx context.Context, shopID, cand int64, ids []Identity, kind string) (bool, error) {
-	if kind == IdentityID {
-		return true, nil
-	}
-	var rows []identityRow
-	if err := s.db.WithContext(ctx).Where("customer_id = ?", cand).Find(&rows).Error; err != nil {
-		return false, translate("customer identities", err)
-	}
-	have := make([]Identity, len(rows))
-	for i, r := range rows {
-		have[i] = Identity{r.Kind, r.Value}
-	}
-	return compatibleWith(have, ids, kind), nil
+	return ids[0], public[0], nil
 }
 
 func (s *Store) createCustomer(ctx context.Context, shopID int64, ids []Identity) (int64, string, error) {
