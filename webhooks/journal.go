@@ -279,11 +279,14 @@ func (j *batchJournal) InsertAction(ctx context.Context, a *models.Action) (bool
 	c := j.state(a.CustomerID)
 	saved := *a
 	saved.DueAt = dbTime(saved.DueAt)
-	i, _ := slices.BinarySearchFunc(c.actions, saved, func(x, y models.Action) int {
-		return cmp.Or(x.DueAt.Compare(y.DueAt), cmp.Compare(x.ID, y.ID))
-	})
+	i, _ := slices.BinarySearchFunc(c.actions, saved, byDue)
 	c.actions = slices.Insert(c.actions, i, saved)
 	return true, nil
+}
+
+// byDue is the order of a customer's actions, as the store lists them.
+func byDue(x, y models.Action) int {
+	return cmp.Or(x.DueAt.Compare(y.DueAt), cmp.Compare(x.ID, y.ID))
 }
 
 // action finds a loaded action by id.
@@ -328,9 +331,7 @@ func (j *batchJournal) Replan(ctx context.Context, id int64, status models.Actio
 	if a := j.action(id); a != nil {
 		a.Status, a.Reason, a.DueAt = status, reason, dbTime(due)
 		c := j.state(a.CustomerID)
-		slices.SortFunc(c.actions, func(x, y models.Action) int {
-			return cmp.Or(x.DueAt.Compare(y.DueAt), cmp.Compare(x.ID, y.ID))
-		})
+		slices.SortFunc(c.actions, byDue)
 	}
 	return true, nil
 }
