@@ -3,8 +3,12 @@ package webhooks
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"maps"
 	"slices"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store"
@@ -58,16 +62,42 @@ func (d direct) Journey(ctx context.Context, customerID int64) ([]store.EventRec
 
 // batchJournal holds, for the customers of one inbox batch, everything
 // recording and planning read: loaded in a few queries for the whole batch
-// and kept current by the writes that go through it (each still goes to the
-// store at once, in the batch's transaction). The batch has the customers
-// locked, so only the dispatcher changes their rows meanwhile, and only the
-// status of actions on their way out, which every write below re-checks in
-// its WHERE clause.
+// and kept current by the writes that go through it. The writes are kept
+// until flush stores them, one statement per kind; new events and actions
+// carry provisional ids until then.
+//
+// The batch has the customers locked, so only the dispatcher changes their
+// rows meanwhile, and only the status of actions on their way out. What the
+// batch decides from its state is checked when it is stored: a cancellation
+// that finds its action gone out, or an event or action that conflicts with
+// a row the batch did not load, fails the flush, and the batch is run again
+// the careful way.
 type batchJournal struct {
 	tx        *store.Store
 	customers map[int64]*customerState
 	eventAt   map[int64]time.Time // event id → when it happened, for every loaded event
+
+	lastID     int64                // the last provisional id handed out
+	newEvents  []*store.EventRecord // in the order they were recorded
+	newActions []int64              // provisional ids, in the order they were planned
+	bookings   []store.Booking      // ActionID may be provisional
+	cancels    map[int64]string     // stored action → reason
 }
+
+// firstProvisional is above every stored id, so provisional ids sort after
+// the stored ones and among themselves in the order handed out, as the ids
+// the database assigns at flush will.
+const firstProvisional = 1 << 62
+
+func (j *batchJournal) provisionalID() int64 {
+	if j.lastID == 0 {
+		j.lastID = firstProvisional
+	}
+	j.lastID++
+	return j.lastID
+}
+
+func provisional(id int64) bool { return id > firstProvisional }
 
 type customerState struct {
 	records []store.EventRecord
@@ -101,7 +131,7 @@ func loadBatchJournal(ctx context.Context, tx *store.Store, ids []int64) (*batch
 	if err != nil {
 		return nil, err
 	}
-	j := &batchJournal{tx: tx, customers: make(map[int64]*customerState, len(ids)), eventAt: map[int64]time.Time{}}
+	j := &batchJournal{tx: tx, customers: make(map[int64]*customerState, len(ids)), eventAt: map[int64]time.Time{}, cancels: map[int64]string{}}
 	for _, id := range ids {
 		p, ok := profiles[id]
 		if !ok {
@@ -133,12 +163,16 @@ func (j *batchJournal) state(id int64) *customerState {
 // the batch compares matches what a fresh read would return.
 func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-func (j *batchJournal) InsertEvent(ctx context.Context, r *store.EventRecord) (bool, error) {
-	inserted, err := j.tx.InsertEvent(ctx, r)
-	if err != nil || !inserted {
-		return inserted, err
-	}
+// InsertEvent records an event unless the customer has its step already
+// (the events' unique key); the step of another customer is found at flush.
+func (j *batchJournal) InsertEvent(_ context.Context, r *store.EventRecord) (bool, error) {
 	c := j.state(r.CustomerID)
+	if slices.ContainsFunc(c.records, func(x store.EventRecord) bool { return x.StepKey == r.StepKey }) {
+		return false, nil
+	}
+	r.ID = j.provisionalID()
+	stored := *r
+	j.newEvents = append(j.newEvents, &stored)
 	rec := *r
 	rec.OccurredAt, rec.ReceivedAt = dbTime(rec.OccurredAt), dbTime(rec.ReceivedAt)
 	e, err := rec.Event()
@@ -189,8 +223,73 @@ func (j *batchJournal) SaveProfile(_ context.Context, p *models.Profile) error {
 	return nil
 }
 
-// flush writes the profiles changed in the batch.
+// flush stores what the batch recorded and decided: events, then the
+// actions (with their events' ids), the bookings (with their actions' ids),
+// the cancellations and the profiles.
 func (j *batchJournal) flush(ctx context.Context) error {
+	ids := make(map[int64]int64, len(j.newEvents)+len(j.newActions)) // provisional → stored
+	prov := make([]int64, len(j.newEvents))
+	for i, r := range j.newEvents {
+		prov[i], r.ID = r.ID, 0
+	}
+	if err := j.tx.InsertEvents(ctx, j.newEvents); err != nil {
+		return err
+	}
+	for i, r := range j.newEvents {
+		ids[prov[i]] = r.ID
+	}
+	actions := make([]*models.Action, len(j.newActions))
+	for i, id := range j.newActions {
+		a := *j.action(id)
+		a.ID = 0
+		if t, ok := ids[a.TriggerEventID]; ok {
+			a.TriggerEventID = t
+		}
+		actions[i] = &a
+	}
+	if err := j.tx.InsertActions(ctx, actions); err != nil {
+		return err
+	}
+	for i, id := range j.newActions {
+		ids[id] = actions[i].ID
+	}
+	for i := range j.bookings {
+		if id, ok := ids[j.bookings[i].ActionID]; ok {
+			j.bookings[i].ActionID = id
+		}
+	}
+	if err := j.tx.BookPoints(ctx, j.bookings); err != nil {
+		return err
+	}
+	if err := j.flushCancels(ctx); err != nil {
+		return err
+	}
+	return j.flushProfiles(ctx)
+}
+
+// flushCancels cancels the stored actions the batch cancelled, one statement
+// per reason; each must still have been open.
+func (j *batchJournal) flushCancels(ctx context.Context) error {
+	byReason := map[string][]int64{}
+	for id, reason := range j.cancels {
+		byReason[reason] = append(byReason[reason], id)
+	}
+	for _, reason := range slices.Sorted(maps.Keys(byReason)) {
+		ids := byReason[reason]
+		slices.Sort(ids)
+		n, err := j.tx.CancelActions(ctx, ids, reason)
+		if err != nil {
+			return err
+		}
+		if n != int64(len(ids)) {
+			return fmt.Errorf("cancel: %d of %d actions had left their state meanwhile", int64(len(ids))-n, len(ids))
+		}
+	}
+	return nil
+}
+
+// flushProfiles writes the profiles changed in the batch.
+func (j *batchJournal) flushProfiles(ctx context.Context) error {
 	var ps []*models.Profile
 	for _, c := range j.customers {
 		if c.dirty {
@@ -271,12 +370,16 @@ func (j *batchJournal) RecentMarketingAsOf(_ context.Context, customerID int64, 
 	return due, nil
 }
 
-func (j *batchJournal) InsertAction(ctx context.Context, a *models.Action) (bool, error) {
-	inserted, err := j.tx.InsertAction(ctx, a)
-	if err != nil || !inserted {
-		return inserted, err
-	}
+// InsertAction plans an action unless the customer has one with its key
+// (the key is scoped to the customer, so no other customer's can clash).
+func (j *batchJournal) InsertAction(_ context.Context, a *models.Action) (bool, error) {
 	c := j.state(a.CustomerID)
+	if slices.ContainsFunc(c.actions, func(x models.Action) bool { return x.ShopID == a.ShopID && x.IdempotencyKey == a.IdempotencyKey }) {
+		return false, nil
+	}
+	now := j.tx.Now()
+	a.ID, a.PublicID, a.CreatedAt, a.UpdatedAt = j.provisionalID(), uuid.NewString(), now, now
+	j.newActions = append(j.newActions, a.ID)
 	saved := *a
 	saved.DueAt = dbTime(saved.DueAt)
 	i, _ := slices.BinarySearchFunc(c.actions, saved, byDue)
@@ -301,15 +404,31 @@ func (j *batchJournal) action(id int64) *models.Action {
 	return nil
 }
 
+// CancelAction cancels an open action in the batch's state; flush stores
+// the cancellation and checks that the action was still open. An action the
+// state does not show open is asked of the store at once.
 func (j *batchJournal) CancelAction(ctx context.Context, id int64, reason string) (bool, error) {
-	ok, err := j.tx.CancelAction(ctx, id, reason)
-	if err != nil || !ok {
-		return ok, err
+	a := j.action(id)
+	if a == nil || !cancellable(a.Status) {
+		if a != nil && provisional(id) {
+			return false, nil
+		}
+		ok, err := j.tx.CancelAction(ctx, id, reason)
+		if err != nil || !ok {
+			return ok, err
+		}
+	} else if !provisional(id) {
+		j.cancels[id] = reason
 	}
-	if a := j.action(id); a != nil {
+	if a != nil {
 		a.Status, a.Reason = models.ActionCancelled, reason
 	}
 	return true, nil
+}
+
+// cancellable mirrors store.CancelAction's condition.
+func cancellable(s models.ActionStatus) bool {
+	return s == models.ActionScheduled || s == models.ActionRetrying || s == models.ActionDead
 }
 
 func (j *batchJournal) ActionByKey(ctx context.Context, shopID int64, key string) (models.Action, error) {
@@ -323,12 +442,24 @@ func (j *batchJournal) ActionByKey(ctx context.Context, shopID int64, key string
 	return j.tx.ActionByKey(ctx, shopID, key)
 }
 
+// Replan changes a planned action's verdict: a new one in the batch's
+// state, a stored one in the store at once (unless the batch cancelled it,
+// which Replan's condition would find).
 func (j *batchJournal) Replan(ctx context.Context, id int64, status models.ActionStatus, reason string, due time.Time) (bool, error) {
-	ok, err := j.tx.Replan(ctx, id, status, reason, due)
-	if err != nil || !ok {
-		return ok, err
+	a := j.action(id)
+	_, cancelled := j.cancels[id]
+	switch {
+	case provisional(id) || cancelled:
+		if a == nil || (a.Status != models.ActionScheduled && a.Status != models.ActionSuppressed) {
+			return false, nil
+		}
+	default:
+		ok, err := j.tx.Replan(ctx, id, status, reason, due)
+		if err != nil || !ok {
+			return ok, err
+		}
 	}
-	if a := j.action(id); a != nil {
+	if a != nil {
 		a.Status, a.Reason, a.DueAt = status, reason, dbTime(due)
 		c := j.state(a.CustomerID)
 		slices.SortFunc(c.actions, byDue)
@@ -342,9 +473,7 @@ func (j *batchJournal) AddPoints(ctx context.Context, shopID, customerID, action
 	if slices.ContainsFunc(c.ledger, func(l store.LedgerEntry) bool { return l.ActionID == actionID }) {
 		return nil
 	}
-	if err := j.tx.AddPoints(ctx, shopID, customerID, actionID, delta, reason); err != nil {
-		return err
-	}
+	j.bookings = append(j.bookings, store.Booking{ShopID: shopID, CustomerID: customerID, ActionID: actionID, Delta: delta, Reason: reason})
 	l := store.LedgerEntry{CustomerID: customerID, ActionID: actionID, Delta: delta}
 	if a := j.action(actionID); a != nil {
 		if at, ok := j.eventAt[a.TriggerEventID]; ok {

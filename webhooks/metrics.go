@@ -7,6 +7,7 @@ type Metrics struct {
 	Processed  prometheus.Counter
 	ProcessLag prometheus.Histogram
 	Deadlocks  prometheus.Counter
+	Careful    prometheus.Counter
 }
 
 // NewMetrics registers the processor's metrics with reg.
@@ -22,7 +23,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Deadlocks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "treue_inbox_deadlocks_total", Help: "Inbox batches the database rolled back to break a deadlock between processors (each is run again).",
 		}),
+		Careful: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "treue_inbox_careful_batches_total", Help: "Inbox batches run again with a savepoint per delivery because a delivery failed or the batch's state was out of date.",
+		}),
 	}
-	reg.MustRegister(m.Processed, m.ProcessLag, m.Deadlocks)
+	reg.MustRegister(m.Processed, m.ProcessLag, m.Deadlocks, m.Careful)
 	return m
 }

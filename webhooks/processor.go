@@ -84,7 +84,7 @@ func (p *Processor) Run(ctx context.Context) error {
 
 // errCareful aborts a batch processed without savepoints when one of its
 // deliveries fails: it is processed again, each delivery on its own savepoint.
-var errCareful = errors.New("a delivery failed: processing the batch again with savepoints")
+var errCareful = errors.New("processing the batch again with savepoints")
 
 // ProcessBatch claims and processes up to BatchSize due deliveries in one
 // transaction and returns how many it handled.
@@ -102,7 +102,10 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 	for try := 0; try < 4; try++ {
 		n, done, err = p.processBatch(ctx, careful)
 		if errors.Is(err, errCareful) {
-			p.Log.DebugContext(ctx, "inbox batch run again with savepoints: a delivery failed")
+			p.Log.DebugContext(ctx, "inbox batch run again with savepoints", "err", err)
+			if p.Metrics != nil {
+				p.Metrics.Careful.Inc()
+			}
 			careful = true
 			n, done, err = p.processBatch(ctx, true)
 		}
@@ -179,7 +182,7 @@ func (p *Processor) processBatch(ctx context.Context, careful bool) (n int, done
 		}
 		if j != nil {
 			if err := j.flush(ctx); err != nil {
-				return err
+				return carefulUnless(err)
 			}
 		}
 		return tx.FinishInbox(ctx, finished...)
@@ -340,10 +343,10 @@ func (p *Processor) applyLoaded(ctx context.Context, j *batchJournal, w *work) e
 // errCareful, except the faults that the careful run would meet as well (a
 // lost connection) or that need the whole transaction again (a deadlock).
 func carefulUnless(err error) error {
-	if errors.Is(err, store.ErrDeadlock) || (errors.Is(err, models.ErrUnavailable) && !errors.Is(err, store.ErrRetry)) {
+	if errors.Is(err, errCareful) || errors.Is(err, store.ErrDeadlock) || (errors.Is(err, models.ErrUnavailable) && !errors.Is(err, store.ErrRetry)) {
 		return err
 	}
-	return errCareful
+	return fmt.Errorf("%w: %w", errCareful, err)
 }
 
 // applyItem records a delivery's events on a savepoint, undone when it

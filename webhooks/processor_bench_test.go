@@ -97,6 +97,7 @@ func BenchmarkProcessor(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "deliveries/s")
 			b.ReportMetric(testutil.ToFloat64(proc.Metrics.Deadlocks), "deadlocks")
+			b.ReportMetric(testutil.ToFloat64(proc.Metrics.Careful), "careful")
 			b.StopTimer()
 			pending, _, err := st.InboxBacklog(ctx)
 			if err != nil || pending != 0 {

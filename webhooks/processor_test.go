@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/treue/treue/journey"
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store"
@@ -80,6 +83,7 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 				Receivers: map[models.Platform]plugin.Receiver{models.PlatformStandard: standard.New(time.Minute)},
 				Planner:   &webhooks.RulesPlanner{Rules: rules.NewHolder(set), Log: log, Now: now, Options: journey.DefaultOptions},
 				Log:       log, Options: journey.DefaultOptions, BatchSize: 200, MaxAttempts: 3, Now: now,
+				Metrics: webhooks.NewMetrics(prometheus.NewRegistry()),
 			}
 			for _, it := range items {
 				c := *it
@@ -138,6 +142,11 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 			if pending, _, err := st.InboxBacklog(ctx); err != nil || pending != 0 {
 				t.Fatalf("backlog %d, %v", pending, err)
 			}
+			// Nothing in these journeys fails: a batch run again the
+			// careful way means its own state was wrong.
+			if n := testutil.ToFloat64(proc.Metrics.Careful); mode == "batch" && n != 0 {
+				t.Errorf("batch: %v batches were run again the careful way", n)
+			}
 			// Everything a customer has, by the shop's customer id.
 			out := map[string]string{}
 			for c := 0; ; c++ {
@@ -149,9 +158,26 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				evs, err := st.CustomerEvents(ctx, prof.CustomerID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				step := map[int64]string{}
+				for _, e := range evs {
+					step[e.ID] = e.StepKey
+				}
+				ledger, err := st.LedgerOf(ctx, []int64{prof.CustomerID})
+				if err != nil {
+					t.Fatal(err)
+				}
+				booked := map[int64]int64{}
+				for _, l := range ledger[prof.CustomerID] {
+					booked[l.ActionID] += l.Delta
+				}
 				var lines []string
 				for _, a := range acts {
-					lines = append(lines, fmt.Sprintf("%s %s %s %s %s %s ¦%s", a.RuleID, a.Type, a.Status, a.OrderRef, a.SKU, a.DueAt.Format(time.RFC3339), a.Reason))
+					lines = append(lines, fmt.Sprintf("%s %s %s %s %s %s for %q booked %d ¦%s", a.RuleID, a.Type, a.Status, a.OrderRef, a.SKU,
+						a.DueAt.Format(time.RFC3339), step[a.TriggerEventID], booked[a.ID], a.Reason))
 				}
 				slices.Sort(lines)
 				balance, err := st.PointsBalance(ctx, prof.CustomerID)

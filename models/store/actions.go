@@ -82,26 +82,10 @@ func toActions(rows []ActionRow) ([]models.Action, error) {
 // InsertAction stores a planned action unless one with the same idempotency
 // key exists; inserted reports which. a.ID and a.PublicID are set on insert.
 func (s *Store) InsertAction(ctx context.Context, a *models.Action) (inserted bool, err error) {
-	params := "{}"
-	if len(a.Params) > 0 {
-		b, err := json.Marshal(a.Params)
-		if err != nil {
-			return false, fmt.Errorf("store: action params: %w", err)
-		}
-		params = string(b)
-	}
 	now := s.Now()
-	r := &ActionRow{
-		ShopID: a.ShopID, PublicID: uuid.NewString(), CustomerID: a.CustomerID, Type: string(a.Type),
-		Status: string(a.Status), RuleID: a.RuleID, RulesVersion: a.RulesVersion,
-		DueAt: a.DueAt.UTC(), NextAttemptAt: a.DueAt.UTC(), IdempotencyKey: a.IdempotencyKey, Marketing: a.Marketing,
-		OrderRef: a.OrderRef, SKU: a.SKU, Category: a.Category, Params: params, CreatedAt: now, UpdatedAt: now,
-	}
-	if a.TriggerEventID != 0 {
-		r.TriggerEventID = &a.TriggerEventID
-	}
-	if a.Reason != "" {
-		r.Reason = &a.Reason
+	r, err := newActionRow(a, now)
+	if err != nil {
+		return false, err
 	}
 	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(r)
 	if res.Error != nil {
@@ -112,6 +96,34 @@ func (s *Store) InsertAction(ctx context.Context, a *models.Action) (inserted bo
 	}
 	a.ID, a.PublicID, a.CreatedAt, a.UpdatedAt = r.ID, r.PublicID, now, now
 	return true, nil
+}
+
+// newActionRow is the row that stores a; a public id is made unless a has one.
+func newActionRow(a *models.Action, now time.Time) (*ActionRow, error) {
+	params := "{}"
+	if len(a.Params) > 0 {
+		b, err := json.Marshal(a.Params)
+		if err != nil {
+			return nil, fmt.Errorf("store: action params: %w", err)
+		}
+		params = string(b)
+	}
+	r := &ActionRow{
+		ShopID: a.ShopID, PublicID: a.PublicID, CustomerID: a.CustomerID, Type: string(a.Type),
+		Status: string(a.Status), RuleID: a.RuleID, RulesVersion: a.RulesVersion,
+		DueAt: a.DueAt.UTC(), NextAttemptAt: a.DueAt.UTC(), IdempotencyKey: a.IdempotencyKey, Marketing: a.Marketing,
+		OrderRef: a.OrderRef, SKU: a.SKU, Category: a.Category, Params: params, CreatedAt: now, UpdatedAt: now,
+	}
+	if r.PublicID == "" {
+		r.PublicID = uuid.NewString()
+	}
+	if a.TriggerEventID != 0 {
+		r.TriggerEventID = &a.TriggerEventID
+	}
+	if a.Reason != "" {
+		r.Reason = &a.Reason
+	}
+	return r, nil
 }
 
 // PendingActions lists a customer's actions that are scheduled, not yet sent.
@@ -138,11 +150,14 @@ func (s *Store) RecentMarketing(ctx context.Context, customerID int64, from, to 
 	return due, nil
 }
 
+// cancellable are the statuses an action can be cancelled from.
+var cancellable = []string{string(models.ActionScheduled), string(models.ActionRetrying), string(models.ActionDead)}
+
 // CancelAction moves a not-yet-sent action to cancelled with a reason;
 // cancelled is false when it had already left that state.
 func (s *Store) CancelAction(ctx context.Context, id int64, reason string) (cancelled bool, err error) {
 	res := s.db.WithContext(ctx).Model(&ActionRow{}).
-		Where("id = ? AND status IN ?", id, []string{string(models.ActionScheduled), string(models.ActionRetrying), string(models.ActionDead)}).
+		Where("id = ? AND status IN ?", id, cancellable).
 		Updates(map[string]any{"status": string(models.ActionCancelled), "reason": reason, "lease_owner": nil, "lease_until": nil, "updated_at": s.Now()})
 	if res.Error != nil {
 		return false, translate("cancel action", res.Error)

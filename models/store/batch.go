@@ -341,3 +341,88 @@ func (s *Store) SaveProfiles(ctx context.Context, ps []*models.Profile) error {
 	}
 	return nil
 }
+
+// The writers below store what a processing batch decided, one statement per
+// kind. Unlike their single-row counterparts they do not skip a row that
+// conflicts with a stored one: the batch checked its own state for that, so a
+// conflict means it did not see the whole picture, and the error
+// (models.ErrDuplicate) tells the caller to run the batch the careful way.
+
+// InsertEvents stores events in one statement and sets their ids, in order.
+func (s *Store) InsertEvents(ctx context.Context, rs []*EventRecord) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	return createRows(ctx, s, "insert events", rs)
+}
+
+// createRows inserts rows and sets their ids. One INSERT of several rows
+// gets consecutive ids, which GORM counts on to set them; where the server
+// steps its ids by more than one (Galera, multi-primary setups), each row
+// gets a statement of its own.
+func createRows[T any](ctx context.Context, s *Store, op string, rows []*T) error {
+	if s.idStep == 1 {
+		return translate(op, s.db.WithContext(ctx).Create(rows).Error)
+	}
+	for _, r := range rows {
+		if err := s.db.WithContext(ctx).Create(r).Error; err != nil {
+			return translate(op, err)
+		}
+	}
+	return nil
+}
+
+// InsertActions stores actions in one statement and sets their ids (and
+// public ids where they have none), in order.
+func (s *Store) InsertActions(ctx context.Context, as []*models.Action) error {
+	if len(as) == 0 {
+		return nil
+	}
+	now := s.Now()
+	rows := make([]*ActionRow, len(as))
+	for i, a := range as {
+		r, err := newActionRow(a, now)
+		if err != nil {
+			return err
+		}
+		rows[i] = r
+	}
+	if err := createRows(ctx, s, "insert actions", rows); err != nil {
+		return err
+	}
+	for i, a := range as {
+		a.ID, a.PublicID, a.CreatedAt, a.UpdatedAt = rows[i].ID, rows[i].PublicID, now, now
+	}
+	return nil
+}
+
+// Booking is one entry of the points ledger: delta points for an action.
+type Booking struct {
+	ShopID, CustomerID, ActionID, Delta int64
+	Reason                              string
+}
+
+// BookPoints adds ledger entries in one statement.
+func (s *Store) BookPoints(ctx context.Context, bs []Booking) error {
+	if len(bs) == 0 {
+		return nil
+	}
+	now := s.Now()
+	rows := make([]pointsRow, len(bs))
+	for i, b := range bs {
+		rows[i] = pointsRow{ShopID: b.ShopID, CustomerID: b.CustomerID, ActionID: b.ActionID, Delta: b.Delta, Reason: b.Reason, CreatedAt: now}
+	}
+	return translate("book points", s.db.WithContext(ctx).Create(&rows).Error)
+}
+
+// CancelActions cancels actions with one reason, as CancelAction does, and
+// returns how many were still open to be cancelled.
+func (s *Store) CancelActions(ctx context.Context, ids []int64, reason string) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	res := s.db.WithContext(ctx).Model(&ActionRow{}).
+		Where("id IN ? AND status IN ?", ids, cancellable).
+		Updates(map[string]any{"status": string(models.ActionCancelled), "reason": reason, "lease_owner": nil, "lease_until": nil, "updated_at": s.Now()})
+	return res.RowsAffected, translate("cancel actions", res.Error)
+}

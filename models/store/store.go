@@ -42,6 +42,8 @@ type Store struct {
 	db     *gorm.DB
 	driver string
 	sealer Sealer
+	// idStep is the server's auto_increment_increment (1 on SQLite).
+	idStep int64
 	// Now is the clock for timestamps written by the store; tests replace it.
 	Now func() time.Time
 }
@@ -87,10 +89,16 @@ func Open(ctx context.Context, cfg Config, sealer Sealer, log *slog.Logger) (*St
 		// the server already closed.
 		sqlDB.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 	}
-	s := &Store{db: db, driver: cfg.Driver, sealer: sealer, Now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{db: db, driver: cfg.Driver, sealer: sealer, idStep: 1, Now: func() time.Time { return time.Now().UTC() }}
 	if err := s.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err
+	}
+	if cfg.Driver == "mysql" {
+		if err := db.WithContext(ctx).Raw("SELECT @@auto_increment_increment").Scan(&s.idStep).Error; err != nil {
+			sqlDB.Close()
+			return nil, translate("auto_increment_increment", err)
+		}
 	}
 	return s, nil
 }

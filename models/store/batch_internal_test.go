@@ -1,0 +1,64 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/treue/treue/models"
+	"github.com/treue/treue/security"
+)
+
+// TestInsertEvents_SteppedIDs: where the server steps ids by more than one,
+// the batch writers insert row by row and still hand back each row's id.
+func TestInsertEvents_SteppedIDs(t *testing.T) {
+	ctx := context.Background()
+	sealer, err := security.NewSealer(strings.Repeat("k", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "t.db")}, sealer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	shop := &models.Shop{Key: "s", Platform: models.PlatformStandard, Source: "cli"}
+	if err := s.SaveShop(ctx, shop); err != nil {
+		t.Fatal(err)
+	}
+	cust, _, err := s.ResolveCustomer(ctx, shop.ID, models.CustomerRef{ID: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []int64{1, 2} {
+		s.idStep = step
+		at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+		var rs []*EventRecord
+		for i := range 3 {
+			rs = append(rs, &EventRecord{ShopID: shop.ID, CustomerID: cust, Type: string(models.OrderPaid),
+				StepKey: fmt.Sprintf("s%d-%d", step, i), OccurredAt: at, ReceivedAt: at, Platform: "standard", Data: "{}"})
+		}
+		if err := s.InsertEvents(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+		stored, err := s.CustomerEvents(ctx, cust)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]int64{}
+		for _, r := range stored {
+			ids[r.StepKey] = r.ID
+		}
+		for _, r := range rs {
+			if r.ID == 0 || ids[r.StepKey] != r.ID {
+				t.Errorf("step %d: %s has id %d, stored %d", step, r.StepKey, r.ID, ids[r.StepKey])
+			}
+		}
+	}
+}
