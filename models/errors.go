@@ -63,3 +63,21 @@ type MalformedError struct{ Err error }
 func (e *MalformedError) Error() string        { return "malformed body: " + e.Err.Error() }
 func (e *MalformedError) Unwrap() error        { return e.Err }
 func (e *MalformedError) Is(target error) bool { return target == ErrInvalid }
+
+// FieldPath writes a decoder's dotted path to a field ("data.order.items.0.sku")
+// the way validation errors name fields ("data.order.items[0].sku").
+func FieldPath(dotted string) string {
+	parts := strings.Split(dotted, ".")
+	var b strings.Builder
+	for i, p := range parts {
+		switch {
+		case p != "" && strings.Trim(p, "0123456789") == "":
+			b.WriteString("[" + p + "]")
+		case i > 0:
+			b.WriteString("." + p)
+		default:
+			b.WriteString(p)
+		}
+	}
+	return b.String()
+}

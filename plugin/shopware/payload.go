@@ -3,9 +3,9 @@ package shopware
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/go-json-experiment/json/v1"
 	"reflect"
 	"slices"
 	"strconv"
@@ -402,7 +402,7 @@ func decodeError(err error, prefix string) error {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) && typeErr.Field != "" {
 		var v models.ValidationError
-		v.Add(prefix+typeErr.Field, "must be %s, not a JSON %s", jsonKind(typeErr.Type), typeErr.Value)
+		v.Add(models.FieldPath(prefix+typeErr.Field), "must be %s, not a JSON %s", jsonKind(typeErr.Type), typeErr.Value)
 		return &v
 	}
 	if errors.As(err, &typeErr) {

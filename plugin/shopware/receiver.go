@@ -8,8 +8,8 @@
 package shopware
 
 import (
-	"encoding/json"
 	"fmt"
+	json "github.com/go-json-experiment/json/v1"
 	"time"
 
 	"github.com/treue/treue/models"

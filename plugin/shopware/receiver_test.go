@@ -425,7 +425,7 @@ func TestReceiver_Parse_Errors(t *testing.T) {
 		{name: "ErrMissingEvent", body: []byte(`{"data":{"payload":[]},"source":{"shopId":"s","eventId":"e"},"timestamp":1781000000}`), field: "data.event"},
 		{name: "ErrTimestampNotANumber", body: []byte(`{"data":{"event":"app.installed","payload":[]},"source":{"eventId":"e"},"timestamp":"1781000000"}`), field: "timestamp"},
 		{name: "ErrBusinessPayloadIsAList", body: []byte(`{"data":{"event":"checkout.order.placed","payload":[]},"source":{"eventId":"e"},"timestamp":1781000000}`), field: "data.payload"},
-		{name: "ErrQuantityNotANumber", body: []byte(`{"data":{"event":"checkout.order.placed","payload":{"order":{"id":"o","lineItems":[{"type":"product","quantity":"2"}]}}},"source":{"eventId":"e"},"timestamp":1781000000}`), field: "data.payload.order.lineItems.quantity"},
+		{name: "ErrQuantityNotANumber", body: []byte(`{"data":{"event":"checkout.order.placed","payload":{"order":{"id":"o","lineItems":[{"type":"product","quantity":"2"}]}}},"source":{"eventId":"e"},"timestamp":1781000000}`), field: "data.payload.order.lineItems[0].quantity"},
 		{name: "ErrNoTimestamp", body: []byte(`{"data":{"event":"checkout.order.placed","payload":{"order":{"id":"o","orderCustomer":{"email":"a@example.de"}}}},"source":{"eventId":"e"}}`), field: "timestamp"},
 		{name: "ErrPlacedWithoutCustomer", body: []byte(`{"data":{"event":"checkout.order.placed","payload":{"order":{"id":"o"}}},"source":{"eventId":"e"},"timestamp":1781000000}`), field: "data.customer"},
 		{name: "ErrOrderWithoutID", body: []byte(`{"data":{"event":"checkout.order.placed","payload":{"order":{"orderCustomer":{"email":"a@example.de"}}}},"source":{"eventId":"e"},"timestamp":1781000000}`), field: "data.order.id"},

@@ -8,9 +8,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/go-json-experiment/json/v1"
 	"net/http"
 	"strconv"
 	"strings"
@@ -181,7 +181,7 @@ func validTypeName(s string) bool {
 func decodeError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return &models.ValidationError{Fields: []models.FieldError{{Field: te.Field, Message: "must be a JSON " + te.Type.String()}}}
+		return &models.ValidationError{Fields: []models.FieldError{{Field: models.FieldPath(te.Field), Message: "must be a JSON " + te.Type.String()}}}
 	}
 	var pe *time.ParseError
 	if errors.As(err, &pe) {

@@ -146,7 +146,7 @@ func TestReceiver_Parse(t *testing.T) {
 		{"ErrNoCustomer", `{"type":"order.paid","timestamp":"2026-11-02T09:15:00Z","data":{"order":{"id":"o"}}}`, "data.customer", false},
 		{"ErrMissingTimestamp", `{"type":"order.paid","data":{"customer":{"id":"c"},"order":{"id":"o"}}}`, "timestamp", false},
 		{"ErrBadTime", `{"type":"order.paid","timestamp":"yesterday","data":{"customer":{"id":"c"},"order":{"id":"o"}}}`, "(time)", false},
-		{"ErrQuantityType", `{"type":"order.placed","timestamp":"2026-11-02T09:15:00Z","data":{"customer":{"id":"c"},"order":{"id":"o","items":[{"sku":"x","quantity":"two"}]}}}`, "data.order.items.quantity", false},
+		{"ErrQuantityType", `{"type":"order.placed","timestamp":"2026-11-02T09:15:00Z","data":{"customer":{"id":"c"},"order":{"id":"o","items":[{"sku":"x","quantity":"two"}]}}}`, "data.order.items[0].quantity", false},
 		{"ErrMoneyAsNumber", `{"type":"order.placed","timestamp":"2026-11-02T09:15:00Z","data":{"customer":{"id":"c"},"order":{"id":"o","total":59.8}}}`, "data.order.total", false},
 		{"ErrBadMoney", `{"type":"order.placed","timestamp":"2026-11-02T09:15:00Z","data":{"customer":{"id":"c"},"order":{"id":"o","total":"59,80"}}}`, "data.order.total", false},
 		{"ErrMissingType", `{"timestamp":"2026-11-02T09:15:00Z","data":{"customer":{"id":"c"}}}`, "type", false},
