@@ -70,14 +70,15 @@ func (s *Store) OptOutsOf(ctx context.Context, ids []int64) (map[int64][]OptOut,
 	return out, nil
 }
 
-// ActionsOf loads every action of customers, by due time.
+// ActionsOf loads every action of customers, by due time, without their
+// params: planning reads the params of the actions it plans, not of these.
 func (s *Store) ActionsOf(ctx context.Context, ids []int64) (map[int64][]models.Action, error) {
 	out := make(map[int64][]models.Action, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
 	var rows []ActionRow
-	if err := s.db.WithContext(ctx).Where("customer_id IN ?", ids).Order("customer_id, due_at, id").Find(&rows).Error; err != nil {
+	if err := s.db.WithContext(ctx).Omit("params").Where("customer_id IN ?", ids).Order("customer_id, due_at, id").Find(&rows).Error; err != nil {
 		return nil, translate("customer actions", err)
 	}
 	for i := range rows {
