@@ -98,6 +98,7 @@ type Security struct {
 type Webhooks struct {
 	TimestampTolerance time.Duration `mapstructure:"timestamp_tolerance"`
 	BatchSize          int           `mapstructure:"batch_size"`
+	BacklogBatchSize   int           `mapstructure:"backlog_batch_size"`
 	PollInterval       time.Duration `mapstructure:"poll_interval"`
 	MaxAttempts        int           `mapstructure:"max_attempts"`
 	// GroupCommit commits concurrent deliveries in one inbox transaction.
@@ -190,6 +191,7 @@ var defaults = map[string]any{
 	"security.secret_key_file":        "",
 	"webhooks.timestamp_tolerance":    5 * time.Minute,
 	"webhooks.batch_size":             50,
+	"webhooks.backlog_batch_size":     0, // by driver, see Load
 	"webhooks.poll_interval":          200 * time.Millisecond,
 	"webhooks.max_attempts":           10,
 	"webhooks.group_commit":           true,
@@ -282,6 +284,15 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	}
 	if err := c.resolveSecrets(getenv); err != nil {
 		return Config{}, err
+	}
+	if c.Webhooks.BacklogBatchSize == 0 {
+		// On MySQL bigger batches while a backlog waits cost the intake a
+		// little latency and catch up much faster; on SQLite every webhook
+		// waits for the one connection while a batch holds it (bench/README.md).
+		c.Webhooks.BacklogBatchSize = c.Webhooks.BatchSize
+		if c.Database.Driver == "mysql" {
+			c.Webhooks.BacklogBatchSize = min(4*c.Webhooks.BatchSize, 1000)
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, src.locate(err)
@@ -394,6 +405,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Webhooks.BatchSize < 1 || c.Webhooks.BatchSize > 1000 {
 		bad("webhooks.batch_size", "must be between 1 and 1000")
+	}
+	if c.Webhooks.BacklogBatchSize < c.Webhooks.BatchSize || c.Webhooks.BacklogBatchSize > 1000 {
+		bad("webhooks.backlog_batch_size", "must be between webhooks.batch_size (%d) and 1000", c.Webhooks.BatchSize)
 	}
 	if c.Webhooks.MaxAttempts < 1 {
 		bad("webhooks.max_attempts", "must be at least 1")

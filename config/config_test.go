@@ -34,6 +34,27 @@ func TestLoad_Defaults(t *testing.T) {
 	}
 }
 
+func TestLoad_BacklogBatchSizeByDriver(t *testing.T) {
+	for _, tt := range []struct {
+		env  map[string]string
+		want int
+	}{
+		{map[string]string{}, 50},
+		{map[string]string{"TREUE_DATABASE_DRIVER": "mysql", "TREUE_SECURITY_SECRET_KEY": strings.Repeat("k", 32)}, 200},
+		{map[string]string{"TREUE_DATABASE_DRIVER": "mysql", "TREUE_SECURITY_SECRET_KEY": strings.Repeat("k", 32), "TREUE_WEBHOOKS_BATCH_SIZE": "400"}, 1000},
+		{map[string]string{"TREUE_DATABASE_DRIVER": "mysql", "TREUE_SECURITY_SECRET_KEY": strings.Repeat("k", 32), "TREUE_WEBHOOKS_BACKLOG_BATCH_SIZE": "50"}, 50},
+		{map[string]string{"TREUE_WEBHOOKS_BACKLOG_BATCH_SIZE": "120"}, 120},
+	} {
+		c, err := Load("", func(k string) string { return tt.env[k] })
+		if err != nil {
+			t.Fatalf("%v: %v", tt.env, err)
+		}
+		if c.Webhooks.BacklogBatchSize != tt.want {
+			t.Errorf("%v: backlog_batch_size %d, want %d", tt.env, c.Webhooks.BacklogBatchSize, tt.want)
+		}
+	}
+}
+
 func TestLoad_FileAndEnvPrecedence(t *testing.T) {
 	p := writeFile(t, "http:\n  addr: \":9000\"\n  max_body_bytes: 2048\ndatabase:\n  driver: mysql\n  dsn: root:@tcp(127.0.0.1:3306)/x\n")
 	c, err := Load(p, env(map[string]string{"TREUE_HTTP_ADDR": ":9100", "TREUE_HTTP_READ_TIMEOUT": "3s"}))
@@ -62,6 +83,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"ErrWrongType", "http:\n  max_body_bytes: lots\n", nil, []string{"treue.yaml:2: http.max_body_bytes"}},
 		{"ErrImpossible", "http:\n  max_body_bytes: 10\n", nil, []string{"treue.yaml:2: http.max_body_bytes: must be between"}},
 		{"ErrDriver", "", map[string]string{"TREUE_DATABASE_DRIVER": "oracle"}, []string{"database.driver: must be sqlite or mysql"}},
+		{"ErrBacklogBatch", "webhooks:\n  batch_size: 100\n  backlog_batch_size: 60\n", nil, []string{"treue.yaml:3: webhooks.backlog_batch_size: must be between webhooks.batch_size (100) and 1000"}},
 		{"ErrShop", "shops:\n  - key: acme\n    platform: standard\n", nil, []string{"treue.yaml:2: shops[0].secret: is required"}},
 		{"ErrShopUnknownKey", "shops:\n  - key: acme\n    platfrom: standard\n", nil, []string{"treue.yaml:3: shops[0].platfrom: unknown key"}},
 		{"ErrSecretEnvEmpty", "shops:\n  - key: acme\n    platform: standard\n    secret_env: NOPE\n", nil, []string{"shops[0].secret_env: environment variable NOPE is empty"}},

@@ -6,6 +6,6 @@ import "context"
 // delivery, everything read from the store): the reference the batch run is
 // compared with.
 func (p *Processor) ProcessBatchCareful(ctx context.Context) (int, error) {
-	n, _, err := p.processBatch(ctx, true)
+	n, _, err := p.processBatch(ctx, p.BatchSize, true)
 	return n, err
 }

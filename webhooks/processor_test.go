@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/treue/treue/journey"
 	"github.com/treue/treue/models"
@@ -234,4 +235,70 @@ type tLog struct{ t *testing.T }
 func (l tLog) Write(b []byte) (int, error) {
 	l.t.Log(string(b))
 	return len(b), nil
+}
+
+// TestProcessor_RunGrowsBatchesWhileBacklogged: Run takes BatchSize while
+// the inbox is nearly empty and grows its batches, up to BacklogBatchSize,
+// while a backlog waits.
+func TestProcessor_RunGrowsBatchesWhileBacklogged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		st := storetest.Open(t, driver)
+		shop := &models.Shop{Key: "bench", Platform: models.PlatformStandard, Source: "cli", Secrets: models.ShopSecrets{Webhook: []string{"x"}}}
+		if err := st.SaveShop(ctx, shop); err != nil {
+			t.Fatal(err)
+		}
+		items := journeyDeliveries(shop.ID, 300, 8, time.Now())
+		if _, err := st.InsertInboxBatch(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+		log := slog.New(slog.NewTextHandler(tLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		proc := &webhooks.Processor{
+			Store:     st,
+			Receivers: map[models.Platform]plugin.Receiver{models.PlatformStandard: standard.New(time.Minute)},
+			Log:       log, Options: journey.DefaultOptions, BatchSize: 10, BacklogBatchSize: 40, Poll: 10 * time.Millisecond,
+			MaxAttempts: 3, Now: time.Now, Metrics: webhooks.NewMetrics(prometheus.NewRegistry()),
+		}
+		done := make(chan error, 1)
+		go func() { done <- proc.Run(ctx) }()
+		deadline := time.Now().Add(time.Minute)
+		for {
+			pending, _, err := st.InboxBacklog(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pending == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d deliveries still pending after a minute", pending)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		// 300 deliveries: 10, 20, 40, 40, … — not 30 batches of 10, and none above 40.
+		var m dto.Metric
+		if err := proc.Metrics.Batch.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		h := m.GetHistogram()
+		if got := h.GetSampleSum(); got != float64(len(items)) {
+			t.Errorf("batches processed %v deliveries, want %d", got, len(items))
+		}
+		if n := h.GetSampleCount(); n > 12 {
+			t.Errorf("%d batches for %d deliveries: they did not grow", n, len(items))
+		}
+		for _, b := range h.GetBucket() {
+			if b.GetUpperBound() == 25 && b.GetCumulativeCount() > 2 {
+				t.Errorf("%d batches of at most 25 deliveries, want the first two only", b.GetCumulativeCount())
+			}
+			if b.GetUpperBound() == 50 && b.GetCumulativeCount() != h.GetSampleCount() {
+				t.Errorf("%d batches above BacklogBatchSize", h.GetSampleCount()-b.GetCumulativeCount())
+			}
+		}
+	})
 }

@@ -85,7 +85,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	planner := &webhooks.RulesPlanner{Rules: rl.holder, Log: log, Now: now, Options: journey.DefaultOptions}
 	proc := &webhooks.Processor{
 		Store: st, Receivers: receivers, Planner: planner, Log: log, Options: journey.DefaultOptions,
-		BatchSize: cfg.Webhooks.BatchSize, Poll: cfg.Webhooks.PollInterval, MaxAttempts: cfg.Webhooks.MaxAttempts,
+		BatchSize: cfg.Webhooks.BatchSize, BacklogBatchSize: cfg.Webhooks.BacklogBatchSize, Poll: cfg.Webhooks.PollInterval, MaxAttempts: cfg.Webhooks.MaxAttempts,
 		Now: now, Metrics: webhooks.NewMetrics(reg),
 	}
 	accessLog := &audit.Log{Store: st, Log: log, Every: 100 * time.Millisecond, Max: 1000}
