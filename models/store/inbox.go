@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -242,6 +243,9 @@ func (s *Store) InboxBacklog(ctx context.Context) (pending int64, oldest time.Du
 	// Selecting the column (not MIN of it) keeps its type on SQLite.
 	var first InboxItem
 	err = s.db.WithContext(ctx).Select("received_at").Where("status = ?", InboxPending).Order("id").Take(&first).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, 0, nil // processed between the two reads
+	}
 	if err != nil {
 		return 0, 0, translate("inbox backlog", err)
 	}
