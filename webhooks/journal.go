@@ -408,6 +408,9 @@ func (j *batchJournal) action(id int64) *models.Action {
 // the cancellation and checks that the action was still open. An action the
 // state does not show open is asked of the store at once.
 func (j *batchJournal) CancelAction(ctx context.Context, id int64, reason string) (bool, error) {
+	if _, done := j.cancels[id]; done {
+		return false, nil // as the store would answer once the first cancellation is stored
+	}
 	a := j.action(id)
 	if a == nil || !cancellable(a.Status) {
 		if a != nil && provisional(id) {

@@ -97,6 +97,9 @@ func TestBatchJournal_FlushFindsStaleState(t *testing.T) {
 				if ok, err := j.CancelAction(ctx, reminder.ID, "moot"); !ok || err != nil {
 					t.Fatalf("cancel: %v %v", ok, err)
 				}
+				if ok, err := j.CancelAction(ctx, reminder.ID, "again"); ok || err != nil {
+					t.Fatalf("cancel twice: %v %v", ok, err)
+				}
 			})
 			if err != nil {
 				t.Fatalf("flush: %v", err)
