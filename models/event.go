@@ -382,12 +382,14 @@ func (e *Event) StepKey() string {
 		}
 		return string(e.Type) + "|" + order + "|" + id
 	case CategoryOptedOut:
-		return string(e.Type) + "|" + e.customerKey() + "|" + d.OptOut.Category + "|" + e.OccurredAt().Format(time.RFC3339)
+		return string(e.Type) + "|" + e.CustomerKey() + "|" + d.OptOut.Category + "|" + e.OccurredAt().Format(time.RFC3339)
 	}
-	return string(e.Type) + "|" + e.customerKey() + "|" + e.OccurredAt().Format(time.RFC3339Nano)
+	return string(e.Type) + "|" + e.CustomerKey() + "|" + e.OccurredAt().Format(time.RFC3339Nano)
 }
 
-func (e *Event) customerKey() string {
+// CustomerKey names the customer by the strongest identity the event carries
+// (id, then number, then normalized e-mail); step keys are built on it.
+func (e *Event) CustomerKey() string {
 	c := e.Data.Customer
 	switch {
 	case c.ID != "":

@@ -90,15 +90,17 @@ func (p *Processor) Run(ctx context.Context) error {
 }
 
 // errCareful aborts a batch processed without savepoints when one of its
-// deliveries fails: it is processed again, each delivery on its own savepoint.
+// deliveries fails or its state proves out of date when stored: it is
+// processed again, each delivery on its own savepoint.
 var errCareful = errors.New("processing the batch again with savepoints")
 
 // ProcessBatch claims and processes up to BatchSize due deliveries in one
 // transaction and returns how many it handled.
 //
-// A batch first runs without savepoints (one round trip less per delivery);
-// only when a delivery fails is it rolled back and run again with a savepoint
-// per delivery, so that the failure is recorded and the rest still commits.
+// A batch first runs from state loaded for the whole batch, without
+// savepoints, and stores its writes at its end; only when that fails is it
+// rolled back and run again with a savepoint per delivery, so that a failing
+// delivery is recorded and the rest still commits.
 func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 	return p.processUpTo(ctx, p.BatchSize)
 }
@@ -248,14 +250,9 @@ func (p *Processor) prepare(ctx context.Context, tx *store.Store, items []store.
 
 // lockKey names the customer an event will lock, as far as the event tells.
 func lockKey(e models.Event) string {
-	c := e.Data.Customer
 	switch {
-	case c.ID != "":
-		return "id:" + c.ID
-	case c.Number != "":
-		return "number:" + c.Number
-	case c.Email != "":
-		return "email:" + models.NormalizeEmail(c.Email)
+	case !e.Data.Customer.Empty():
+		return e.CustomerKey()
 	case e.Data.Order != nil:
 		return "order:" + e.Data.Order.ID
 	}
