@@ -76,6 +76,7 @@ type batchJournal struct {
 	tx        *store.Store
 	customers map[int64]*customerState
 	eventAt   map[int64]time.Time // event id → when it happened, for every loaded event
+	owner     map[int64]int64     // action id → its customer, for every loaded and new action
 
 	lastID     int64                // the last provisional id handed out
 	newEvents  []*store.EventRecord // in the order they were recorded
@@ -131,13 +132,17 @@ func loadBatchJournal(ctx context.Context, tx *store.Store, ids []int64) (*batch
 	if err != nil {
 		return nil, err
 	}
-	j := &batchJournal{tx: tx, customers: make(map[int64]*customerState, len(ids)), eventAt: map[int64]time.Time{}, cancels: map[int64]string{}}
+	j := &batchJournal{tx: tx, customers: make(map[int64]*customerState, len(ids)), eventAt: map[int64]time.Time{},
+		owner: map[int64]int64{}, cancels: map[int64]string{}}
 	for _, id := range ids {
 		p, ok := profiles[id]
 		if !ok {
 			return nil, store.ErrRetry // resolved a moment ago: only a concurrent erasure removes it
 		}
 		c := &customerState{records: events[id], profile: p, optOuts: optOuts[id], actions: actions[id], ledger: ledger[id]}
+		for _, a := range c.actions {
+			j.owner[a.ID] = id
+		}
 		c.history = make([]models.Event, len(c.records))
 		for i := range c.records {
 			if c.history[i], err = c.records[i].Event(); err != nil {
@@ -384,6 +389,7 @@ func (j *batchJournal) InsertAction(_ context.Context, a *models.Action) (bool, 
 	saved.DueAt = dbTime(saved.DueAt)
 	i, _ := slices.BinarySearchFunc(c.actions, saved, byDue)
 	c.actions = slices.Insert(c.actions, i, saved)
+	j.owner[saved.ID] = saved.CustomerID
 	return true, nil
 }
 
@@ -392,41 +398,43 @@ func byDue(x, y models.Action) int {
 	return cmp.Or(x.DueAt.Compare(y.DueAt), cmp.Compare(x.ID, y.ID))
 }
 
-// action finds a loaded action by id.
+// action finds a loaded or new action by id. The pointer is valid until
+// the customer's actions change order (InsertAction, Replan).
 func (j *batchJournal) action(id int64) *models.Action {
-	for _, c := range j.customers {
-		for i := range c.actions {
-			if c.actions[i].ID == id {
-				return &c.actions[i]
-			}
+	c, ok := j.customers[j.owner[id]]
+	if !ok {
+		return nil
+	}
+	for i := range c.actions {
+		if c.actions[i].ID == id {
+			return &c.actions[i]
 		}
 	}
 	return nil
 }
 
-// CancelAction cancels an open action in the batch's state; flush stores
-// the cancellation and checks that the action was still open. An action the
-// state does not show open is asked of the store at once.
+// CancelAction cancels an action the batch's state shows open; flush
+// stores the cancellation and checks that the action was still open then.
+// Anything else is answered as the store would answer it.
 func (j *batchJournal) CancelAction(ctx context.Context, id int64, reason string) (bool, error) {
-	if _, done := j.cancels[id]; done {
-		return false, nil // as the store would answer once the first cancellation is stored
-	}
 	a := j.action(id)
-	if a == nil || !cancellable(a.Status) {
-		if a != nil && provisional(id) {
-			return false, nil
+	_, cancelledHere := j.cancels[id]
+	switch {
+	case a != nil && cancellable(a.Status):
+		if !provisional(id) {
+			j.cancels[id] = reason
 		}
-		ok, err := j.tx.CancelAction(ctx, id, reason)
-		if err != nil || !ok {
-			return ok, err
-		}
-	} else if !provisional(id) {
-		j.cancels[id] = reason
+		a.Status, a.Reason = models.ActionCancelled, reason
+		return true, nil
+	case cancelledHere || (a != nil && provisional(id)):
+		return false, nil // not open: the store would find the same
 	}
-	if a != nil {
+	// Not loaded, or not open as loaded: the store knows.
+	ok, err := j.tx.CancelAction(ctx, id, reason)
+	if ok && a != nil {
 		a.Status, a.Reason = models.ActionCancelled, reason
 	}
-	return true, nil
+	return ok, err
 }
 
 // cancellable mirrors store.CancelAction's condition.

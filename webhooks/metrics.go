@@ -27,11 +27,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Careful: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "treue_inbox_careful_batches_total", Help: "Inbox batches run again with a savepoint per delivery because a delivery failed or the batch's state was out of date.",
 		}),
+		Batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "treue_inbox_batch_deliveries", Help: "Deliveries per processing transaction (more while a backlog waits).",
+			Buckets: []float64{1, 5, 10, 25, 50, 100, 200, 500, 1000},
+		}),
 	}
-	m.Batch = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "treue_inbox_batch_deliveries", Help: "Deliveries per processing transaction (more while a backlog waits).",
-		Buckets: []float64{1, 5, 10, 25, 50, 100, 200, 500, 1000},
-	})
 	reg.MustRegister(m.Processed, m.ProcessLag, m.Deadlocks, m.Careful, m.Batch)
 	return m
 }

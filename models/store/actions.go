@@ -156,13 +156,8 @@ var cancellable = []string{string(models.ActionScheduled), string(models.ActionR
 // CancelAction moves a not-yet-sent action to cancelled with a reason;
 // cancelled is false when it had already left that state.
 func (s *Store) CancelAction(ctx context.Context, id int64, reason string) (cancelled bool, err error) {
-	res := s.db.WithContext(ctx).Model(&ActionRow{}).
-		Where("id = ? AND status IN ?", id, cancellable).
-		Updates(map[string]any{"status": string(models.ActionCancelled), "reason": reason, "lease_owner": nil, "lease_until": nil, "updated_at": s.Now()})
-	if res.Error != nil {
-		return false, translate("cancel action", res.Error)
-	}
-	return res.RowsAffected == 1, nil
+	n, err := s.CancelActions(ctx, []int64{id}, reason)
+	return n == 1, err
 }
 
 // CustomerActions lists every action of a customer, newest due first.
