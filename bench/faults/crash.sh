@@ -56,13 +56,5 @@ for k in $(seq 1 "$KILLS"); do
 	log "crash: restarted (pid $SERVER_PID)"
 done
 
-status=0
-wait "$LOAD_PID" || status=$?
-LOAD_PID=
-cat "$WORK/load.out"
-[ "$status" -eq 0 ] || die "crash: the load tool's checks failed (exit $status)"
-
-# The acks file alone, against the inbox: each acknowledged delivery once.
-"$LOAD_BIN" --check-acks "$WORK/acks.tsv" --dsn "$CHECK_DSN" || die "crash: acks file check failed"
-kill -0 "$SERVER_PID" 2>/dev/null || die "crash: treue serve is not running at the end"
+finish_load crash
 log "crash: ok: $KILLS kills, nothing acknowledged was lost, nothing doubled"

@@ -126,3 +126,17 @@ crash_server() {
 	wait "$SERVER_PID" 2>/dev/null || true
 	SERVER_PID=
 }
+
+# finish_load NAME waits for the load tool started in the background and
+# prints its report. NAME fails unless the load tool's checks pass, the acks
+# file alone checks against the inbox (each acknowledged delivery once) and
+# treue serve still runs.
+finish_load() {
+	local status=0
+	wait "$LOAD_PID" || status=$?
+	LOAD_PID=
+	cat "$WORK/load.out"
+	[ "$status" -eq 0 ] || die "$1: the load tool's checks failed (exit $status)"
+	"$LOAD_BIN" --check-acks "$WORK/acks.tsv" --dsn "$CHECK_DSN" || die "$1: acks file check failed"
+	kill -0 "$SERVER_PID" 2>/dev/null || die "$1: treue serve is not running at the end"
+}

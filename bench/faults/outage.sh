@@ -72,11 +72,5 @@ done
 [ "$code" = 200 ] || die "outage: /readyz still answers $code 30 s after the database came back"
 log "outage: ready again $((i / 5))s after MariaDB answered"
 
-status=0
-wait "$LOAD_PID" || status=$?
-LOAD_PID=
-cat "$WORK/load.out"
-[ "$status" -eq 0 ] || die "outage: the load tool's checks failed (exit $status)"
-"$LOAD_BIN" --check-acks "$WORK/acks.tsv" --dsn "$CHECK_DSN" || die "outage: acks file check failed"
-kill -0 "$SERVER_PID" 2>/dev/null || die "outage: treue serve is not running at the end"
+finish_load outage
 log "outage: ok: 503 during the outage, recovered without a restart, nothing acknowledged lost"

@@ -381,31 +381,30 @@ func (t *swTemplate) render(dst []byte, s *step, now time.Time) []byte {
 		case holeOrder:
 			dst = append(dst, s.orderID...)
 		case holeOrderNumber:
-			dst = append(dst, `"orderNumber":"`...)
-			dst = append(dst, s.orderID...)
-			dst = append(dst, '"')
+			dst = appendField(dst, "orderNumber", s.orderID)
 		case holeCustomerNumber:
-			dst = append(dst, `"customerNumber":"`...)
-			dst = append(dst, c.id...)
-			dst = append(dst, '"')
+			dst = appendField(dst, "customerNumber", c.id)
 		case holeEmail:
-			dst = append(dst, `"email":"`...)
-			dst = append(dst, c.email...)
-			dst = append(dst, '"')
+			dst = appendField(dst, "email", c.email)
 		case holeShop:
-			dst = append(dst, `"shopId":"`...)
-			dst = append(dst, c.shop.ShopwareID...)
-			dst = append(dst, '"')
+			dst = appendField(dst, "shopId", c.shop.ShopwareID)
 		case holeEvent:
-			dst = append(dst, `"eventId":"`...)
-			dst = append(dst, s.deliveryID...)
-			dst = append(dst, '"')
+			dst = appendField(dst, "eventId", s.deliveryID)
 		case holeTimestamp:
 			dst = append(dst, `"timestamp":`...)
 			dst = strconv.AppendInt(dst, now.Unix(), 10)
 		}
 	}
 	return dst
+}
+
+// appendField appends "name":"value" (value needs no escaping).
+func appendField(dst []byte, name, value string) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	dst = append(dst, `":"`...)
+	dst = append(dst, value...)
+	return append(dst, '"')
 }
 
 func (t *traffic) planShopware(c *customer, k int) []*step {
