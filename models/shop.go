@@ -111,7 +111,8 @@ func (s *Shop) Validate() error {
 
 var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 
-// Location returns the shop's time zone, UTC when unset or unknown.
+// Location returns the shop's time zone, UTC when unset or unknown. It
+// reads the zone file each time: callers on a hot path keep the result.
 func (s *Shop) Location() *time.Location {
 	if loc, err := time.LoadLocation(s.Timezone); err == nil && s.Timezone != "" {
 		return loc

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/treue/treue/journey"
@@ -26,9 +27,22 @@ type RulesPlanner struct {
 	Log     *slog.Logger
 	Now     func() time.Time
 	Options journey.Options
+
+	// zones keeps each time zone once: time.LoadLocation reads and parses
+	// a file on every call, and every evaluation needs the shop's zone.
+	zones sync.Map // name → *time.Location
 }
 
 var _ Planner = (*RulesPlanner)(nil)
+
+func (p *RulesPlanner) location(shop *models.Shop) *time.Location {
+	if loc, ok := p.zones.Load(shop.Timezone); ok {
+		return loc.(*time.Location)
+	}
+	loc := shop.Location()
+	p.zones.Store(shop.Timezone, loc)
+	return loc
+}
 
 // Plan implements Planner.
 func (p *RulesPlanner) Plan(ctx context.Context, tx PlanStore, in PlanInput) error {
@@ -164,7 +178,7 @@ func (p *RulesPlanner) input(ctx context.Context, tx PlanStore, set *rules.Set, 
 	if err != nil {
 		return rules.Input{}, err
 	}
-	in := rules.Input{Shop: rules.ShopInfo{Location: shop.Location(), Currency: shop.Currency}, Profile: profile, Now: now}
+	in := rules.Input{Shop: rules.ShopInfo{Location: p.location(shop), Currency: shop.Currency}, Profile: profile, Now: now}
 	for _, a := range pending {
 		if when != nil && !when.planned(&a) {
 			continue

@@ -40,7 +40,8 @@ func BenchmarkProcessor(b *testing.B) {
 		b.Run(fmt.Sprintf("%s/concurrent=%d", driver, c.concurrent), func(b *testing.B) {
 			ctx := context.Background()
 			st := storetest.Open(b, driver)
-			shop := &models.Shop{Key: "bench", Platform: models.PlatformStandard, Source: "cli", Secrets: models.ShopSecrets{Webhook: []string{"x"}}}
+			// A time zone as real shops have: the rules evaluate in it.
+			shop := &models.Shop{Key: "bench", Platform: models.PlatformStandard, Source: "cli", Timezone: "Europe/Berlin", Currency: "EUR", Secrets: models.ShopSecrets{Webhook: []string{"x"}}}
 			if err := st.SaveShop(ctx, shop); err != nil {
 				b.Fatal(err)
 			}
