@@ -174,6 +174,17 @@ func TestWebhook(t *testing.T) {
 		resp, m := do(t, "POST", url, bytes.NewReader(make([]byte, 2048)))
 		wantProblem(t, resp, m, 413)
 	})
+	// A body without Content-Length (chunked) is read to its end, and capped too.
+	t.Run("Chunked", func(t *testing.T) {
+		resp, m := do(t, "POST", url, io.MultiReader(strings.NewReader("o"), strings.NewReader("k")))
+		if resp.StatusCode != 200 || string(got.Body) != "ok" {
+			t.Fatalf("%d %v %q", resp.StatusCode, m, got.Body)
+		}
+	})
+	t.Run("ChunkedTooLarge", func(t *testing.T) {
+		resp, m := do(t, "POST", url, io.MultiReader(bytes.NewReader(make([]byte, 2048))))
+		wantProblem(t, resp, m, 413)
+	})
 	t.Run("ShopwareNotConfigured", func(t *testing.T) {
 		resp, m := do(t, "GET", srv.URL+"/shopware/register?shop-id=x", nil)
 		wantProblem(t, resp, m, 404)
