@@ -61,6 +61,7 @@ type options struct {
 	jsonOut      string
 	label        string
 	serverPID    int
+	dbPID        int
 	progress     time.Duration
 
 	printConfig  bool
@@ -111,7 +112,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.fixtures, "fixtures", "", "directory of the Shopware fixtures (default plugin/shopware/testdata)")
 	fs.StringVar(&o.jsonOut, "json", "", "write the results as JSON to this file")
 	fs.StringVar(&o.label, "label", "", "label stored in the JSON results (for --summarize)")
-	fs.IntVar(&o.serverPID, "server-pid", 0, "sample this process's RSS during the run")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "sample this process's RSS and CPU during the run")
+	fs.IntVar(&o.dbPID, "db-pid", 0, "measure this process's CPU during the run (the database server)")
 	fs.DurationVar(&o.progress, "progress", 5*time.Second, "print progress this often (0: never)")
 	fs.BoolVar(&o.printConfig, "print-config", false, "print a treue.yaml for these shops and exit")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "--print-config: http.addr")
@@ -230,6 +232,7 @@ func load(ctx context.Context, o *options, shops []*shop, stdout, stderr io.Writ
 	}
 	rss := startRSS(o.serverPID)
 	load0 := loadavg()
+	cpu0 := readCPU(o.serverPID, o.dbPID)
 	platforms := map[string]int{}
 	for _, s := range shops {
 		platforms[s.Platform]++
@@ -239,12 +242,14 @@ func load(ctx context.Context, o *options, shops []*shop, stdout, stderr io.Writ
 	l.run(ctx)
 	elapsed := time.Since(l.start)
 	end := time.Now()
+	cpu := readCPU(o.serverPID, o.dbPID).since(cpu0)
 	if l.acksOut != nil {
 		l.acksOut.Flush()
 	}
 	rep := l.report(elapsed)
 	rep.ServerMaxRSS = rss()
 	rep.LoadAvg = load0 + " → " + loadavg()
+	rep.CPU = cpu
 	printSend(stdout, o, rep)
 
 	failed := false
@@ -327,6 +332,7 @@ func printSend(w io.Writer, o *options, r sendReport) {
 	if r.ServerMaxRSS > 0 {
 		fmt.Fprintf(w, "server RSS max: %.1f MB\n", float64(r.ServerMaxRSS)/1024)
 	}
+	printCPU(w, r.CPU, float64(r.Acked), r.Seconds)
 	fmt.Fprintf(w, "load average: %s\n", r.LoadAvg)
 }
 
@@ -478,7 +484,7 @@ func summarize(files []string, stdout, stderr io.Writer) int {
 		return (xs[n/2-1] + xs[n/2]) / 2
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "label\truns\tacks/s\tslowest 5s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tprocessed/s\tlag p99 s\tlag max s\tRSS MB\tchecks")
+	fmt.Fprintln(tw, "label\truns\tacks/s\tslowest 5s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tprocessed/s\tlag p99 s\tlag max s\tRSS MB\tcores srv/db/all\tchecks")
 	for _, l := range labels {
 		rs := byLabel[l]
 		col := func(f func(r result) float64) float64 {
@@ -507,13 +513,26 @@ func summarize(files []string, stdout, stderr io.Writer) int {
 			return fmt.Sprintf("%.2f", v)
 		}
 		rss := col(func(r result) float64 { return float64(r.Send.ServerMaxRSS) / 1024 })
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%s\t%s\t%s\t%.0f\t%d/%d ok\n", l, len(rs),
+		cores := "-"
+		if rs[0].Send.CPU != nil {
+			c := func(f func(c *cpuReport) float64) float64 {
+				return col(func(r result) float64 {
+					if r.Send.CPU == nil {
+						return math.NaN()
+					}
+					return f(r.Send.CPU)
+				})
+			}
+			cores = fmt.Sprintf("%.2f/%.2f/%.2f", c(func(c *cpuReport) float64 { return c.Server }),
+				c(func(c *cpuReport) float64 { return c.Database }), c(func(c *cpuReport) float64 { return c.Machine }))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%s\t%s\t%s\t%.0f\t%s\t%d/%d ok\n", l, len(rs),
 			col(func(r result) float64 { return r.Send.Rate }), col(func(r result) float64 { return r.Send.MinWindow }),
 			col(func(r result) float64 { return r.Send.P50 }), col(func(r result) float64 { return r.Send.P95 }),
 			col(func(r result) float64 { return r.Send.P99 }), col(func(r result) float64 { return r.Send.Max }),
 			lag(func(c *checkReport) float64 { return c.ProcessRate }),
 			lag(func(c *checkReport) float64 { return c.LagP99 }), lag(func(c *checkReport) float64 { return c.LagMax }),
-			rss, ok, len(rs))
+			rss, cores, ok, len(rs))
 	}
 	tw.Flush()
 	return 0

@@ -344,6 +344,7 @@ type sendReport struct {
 	Max          float64          `json:"max_ms"`
 	ServerMaxRSS int64            `json:"server_max_rss_kb,omitempty"`
 	LoadAvg      string           `json:"loadavg,omitempty"`
+	CPU          *cpuReport       `json:"cpu,omitempty"`
 }
 
 func (l *loader) report(elapsed time.Duration) sendReport {
