@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,96 +71,55 @@ func (s *Store) InsertInbox(ctx context.Context, it *InboxItem) (duplicate bool,
 }
 
 // InsertInboxBatch stores several deliveries in one transaction with one
-// multi-row INSERT per shop; dup[i] reports whether items[i] was already
-// there, or came earlier in items. Used by the group committer: the commit
-// and the statement are shared, each row still counts once.
+// multi-row INSERT; dup[i] reports whether items[i] was already there, or
+// came earlier in items. Used by the group committer: the commit and the
+// statement are shared, each row still counts once.
 //
-// The rows already present are read first; the INSERT then skips conflicts
-// (ON DUPLICATE KEY UPDATE id = id / ON CONFLICT DO NOTHING). If it inserts
-// fewer rows than expected, another writer inserted one of them in between:
-// the transaction is rolled back and the batch written row by row, which
-// reports each duplicate exactly. Items' ID fields are not set.
+// The rows already present are read first, in one query; the INSERT then
+// skips conflicts (ON DUPLICATE KEY UPDATE id = id / ON CONFLICT DO NOTHING).
+// If it inserts fewer rows than expected, another writer inserted one of them
+// in between: the transaction is rolled back and the batch written row by
+// row, which reports each duplicate exactly. Items' ID fields are not set.
 func (s *Store) InsertInboxBatch(ctx context.Context, items []*InboxItem) (dup []bool, err error) {
 	dup = make([]bool, len(items))
 	if len(items) == 0 {
 		return dup, nil
 	}
 	now := s.Now()
-	type key struct {
-		shop int64
-		id   string
-	}
-	first := map[key]int{}
-	byShop := map[int64][]int{} // first occurrences, per shop
-	var shops []int64
+	seen := make(map[inboxKey]bool, len(items))
+	var fresh []int // first occurrences
 	for i, it := range items {
 		it.ReceivedAt, it.NextAttemptAt, it.Status = now, now, InboxPending
-		k := key{it.ShopID, it.DeliveryID}
-		if _, seen := first[k]; seen {
+		k := inboxKey{it.ShopID, it.DeliveryID}
+		if seen[k] {
 			dup[i] = true
 			continue
 		}
-		first[k] = i
-		if _, ok := byShop[it.ShopID]; !ok {
-			shops = append(shops, it.ShopID)
-		}
-		byShop[it.ShopID] = append(byShop[it.ShopID], i)
+		seen[k] = true
+		fresh = append(fresh, i)
 	}
 	raced := errors.New("inbox: concurrent insert")
-	err = s.InTx(ctx, func(tx *Store) error {
-		for _, shop := range shops {
-			idx := byShop[shop]
-			ids := make([]string, len(idx))
-			for j, i := range idx {
-				ids[j] = items[i].DeliveryID
+	// The default isolation: the transaction only reads what it is about to
+	// insert, and asking for another level costs a round trip of its own.
+	err = s.inTx(ctx, false, func(tx *Store) error {
+		stored, err := tx.storedInbox(ctx, items, fresh)
+		if err != nil {
+			return err
+		}
+		var rows []int
+		for _, i := range fresh {
+			if stored[inboxKey{items[i].ShopID, items[i].DeliveryID}] {
+				dup[i] = true
+			} else {
+				rows = append(rows, i)
 			}
-			var existing []string
-			if err := tx.db.WithContext(ctx).Model(&InboxItem{}).Where("shop_id = ? AND delivery_id IN ?", shop, ids).
-				Pluck("delivery_id", &existing).Error; err != nil {
-				return translate("insert inbox batch", err)
-			}
-			have := make(map[string]bool, len(existing))
-			for _, id := range existing {
-				have[id] = true
-			}
-			var rows []int
-			for _, i := range idx {
-				if have[items[i].DeliveryID] {
-					dup[i] = true
-				} else {
-					rows = append(rows, i)
-				}
-			}
-			// One statement per few MB, under max_allowed_packet.
-			for len(rows) > 0 {
-				var sb strings.Builder
-				var args []any
-				n, size := 0, 0
-				sb.WriteString("INSERT INTO inbox (shop_id, platform, delivery_id, topic, headers, body, received_at, status, attempts, next_attempt_at) VALUES ")
-				for n < len(rows) && (n == 0 || size < 4<<20) {
-					it := items[rows[n]]
-					if n > 0 {
-						sb.WriteByte(',')
-					}
-					sb.WriteString("(?,?,?,?,?,?,?,?,0,?)")
-					args = append(args, it.ShopID, it.Platform, it.DeliveryID, it.Topic, it.Headers, it.Body, now, InboxPending, now)
-					size += len(it.Body) + len(it.Headers) + len(it.DeliveryID) + len(it.Topic) + 64
-					n++
-				}
-				rows = rows[n:]
-				if s.driver == "mysql" {
-					sb.WriteString(" ON DUPLICATE KEY UPDATE id = id")
-				} else {
-					sb.WriteString(" ON CONFLICT DO NOTHING")
-				}
-				res := tx.db.WithContext(ctx).Exec(sb.String(), args...)
-				if res.Error != nil {
-					return translate("insert inbox batch", res.Error)
-				}
-				if res.RowsAffected != int64(n) {
-					return raced
-				}
-			}
+		}
+		inserted, err := tx.insertInboxMulti(ctx, items, rows, now)
+		if err != nil {
+			return err
+		}
+		if inserted != len(rows) {
+			return raced
 		}
 		return nil
 	})
@@ -173,6 +133,72 @@ func (s *Store) InsertInboxBatch(ctx context.Context, items []*InboxItem) (dup [
 		return dup, err
 	}
 	return dup, nil
+}
+
+// insertInboxMulti inserts items[rows] with multi-row INSERTs that skip the
+// rows stored already, and counts the rows inserted.
+func (s *Store) insertInboxMulti(ctx context.Context, items []*InboxItem, rows []int, now time.Time) (inserted int, err error) {
+	// One statement per few MB, under max_allowed_packet.
+	for len(rows) > 0 {
+		var sb strings.Builder
+		var args []any
+		n, size := 0, 0
+		sb.WriteString("INSERT INTO inbox (shop_id, platform, delivery_id, topic, headers, body, received_at, status, attempts, next_attempt_at) VALUES ")
+		for n < len(rows) && (n == 0 || size < 4<<20) {
+			it := items[rows[n]]
+			if n > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("(?,?,?,?,?,?,?,?,0,?)")
+			args = append(args, it.ShopID, it.Platform, it.DeliveryID, it.Topic, it.Headers, it.Body, now, InboxPending, now)
+			size += len(it.Body) + len(it.Headers) + len(it.DeliveryID) + len(it.Topic) + 64
+			n++
+		}
+		rows = rows[n:]
+		if s.driver == "mysql" {
+			sb.WriteString(" ON DUPLICATE KEY UPDATE id = id")
+		} else {
+			sb.WriteString(" ON CONFLICT DO NOTHING")
+		}
+		res := s.db.WithContext(ctx).Exec(sb.String(), args...)
+		if res.Error != nil {
+			return inserted, translate("insert inbox batch", res.Error)
+		}
+		inserted += int(res.RowsAffected)
+	}
+	return inserted, nil
+}
+
+type inboxKey struct {
+	shop int64
+	id   string
+}
+
+// storedInbox tells which of items[idx] are stored already. One query for
+// all shops: the unique index (shop_id, delivery_id) answers both IN lists,
+// and the pairs that only the cross product matches are left out here.
+func (s *Store) storedInbox(ctx context.Context, items []*InboxItem, idx []int) (map[inboxKey]bool, error) {
+	var shops []int64
+	ids := make([]string, 0, len(idx))
+	for _, i := range idx {
+		if !slices.Contains(shops, items[i].ShopID) {
+			shops = append(shops, items[i].ShopID)
+		}
+		ids = append(ids, items[i].DeliveryID)
+	}
+	var found []struct {
+		ShopID     int64
+		DeliveryID string
+	}
+	if err := s.db.WithContext(ctx).Model(&InboxItem{}).Select("shop_id, delivery_id").
+		Where("shop_id IN ? AND delivery_id IN ?", shops, ids).Scan(&found).Error; err != nil {
+		return nil, translate("insert inbox batch", err)
+	}
+	stored := make(map[inboxKey]bool, len(found))
+	for _, f := range found {
+		stored[inboxKey{f.ShopID, f.DeliveryID}] = true
+	}
+	return stored, nil
 }
 
 // insertInboxRows is InsertInboxBatch one row at a time, in one transaction.

@@ -173,8 +173,13 @@ func (s *Store) Close() error {
 // READ COMMITTED so that a row locked with FOR UPDATE is read as committed by
 // whoever held it before.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
+	return s.inTx(ctx, true, fn)
+}
+
+// inTx is InTx; readCommitted false keeps the server's default isolation.
+func (s *Store) inTx(ctx context.Context, readCommitted bool, fn func(tx *Store) error) error {
 	var opts []*sql.TxOptions
-	if s.driver == "mysql" {
+	if s.driver == "mysql" && readCommitted {
 		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	}
 	ran, fnErr := false, error(nil)
