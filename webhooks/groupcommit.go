@@ -447,8 +447,11 @@ func connectionLost(err error) bool {
 		errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// conflict reports a transient fault worth retrying at once: the store says
-// unavailable, but the database answered (a deadlock, a lock wait timeout).
+// conflict reports a batch the database refused for a lock conflict: it
+// wrote nothing, so running it again at once is safe. Any other failure may
+// have been committed (a COMMIT whose answer was lost): running it again
+// would answer "duplicate" for deliveries this very batch stored, so those
+// are answered 503 and left to the senders' retries.
 func conflict(err error) bool {
-	return errors.Is(err, models.ErrUnavailable) && !connectionLost(err)
+	return errors.Is(err, store.ErrDeadlock)
 }

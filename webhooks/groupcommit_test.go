@@ -56,6 +56,7 @@ type countingWriter struct {
 	batches atomic.Int64
 	largest atomic.Int64
 	before  func(items []*store.InboxItem) error
+	after   func(items []*store.InboxItem) error // replaces the answer of a write that succeeded
 }
 
 func (w *countingWriter) InsertInboxBatch(ctx context.Context, items []*store.InboxItem) ([]bool, error) {
@@ -71,7 +72,13 @@ func (w *countingWriter) InsertInboxBatch(ctx context.Context, items []*store.In
 			return nil, err
 		}
 	}
-	return w.next.InsertInboxBatch(ctx, items)
+	dup, err := w.next.InsertInboxBatch(ctx, items)
+	if err == nil && w.after != nil {
+		if err := w.after(items); err != nil {
+			return nil, err
+		}
+	}
+	return dup, err
 }
 
 // Many concurrent senders, every delivery sent three times at once: each
@@ -333,6 +340,78 @@ func TestGroupCommitter_RefusedDeliveryFailsAlone(t *testing.T) {
 		if got := pending(t, st); got != 4 {
 			t.Fatalf("inbox holds %d deliveries, want 4", got)
 		}
+	})
+}
+
+// A batch refused for a lock conflict wrote nothing and is run again at
+// once. A batch whose COMMIT answer was lost may have been written: running
+// it again would answer "duplicate" for deliveries it stored itself, so its
+// senders hear 503, and their retries are the duplicates.
+func TestGroupCommitter_RetriesOnlyWhatWroteNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		send := func(t *testing.T, g *webhooks.GroupCommitter, ids ...string) (dups []bool, errs []error) {
+			dups, errs = make([]bool, len(ids)), make([]error, len(ids))
+			var wg sync.WaitGroup
+			for i, id := range ids {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					dups[i], errs[i] = g.InsertInbox(context.Background(), inboxItem(1, id))
+				}()
+			}
+			wg.Wait()
+			return dups, errs
+		}
+		// Only the first batch fails.
+		once := func(err error) func([]*store.InboxItem) error {
+			var failed atomic.Bool
+			return func([]*store.InboxItem) error {
+				if failed.CompareAndSwap(false, true) {
+					return err
+				}
+				return nil
+			}
+		}
+
+		t.Run("Deadlock", func(t *testing.T) {
+			st := storetest.Open(t, driver)
+			w := &countingWriter{next: st, before: once(fmt.Errorf("store: insert inbox batch: %w", store.ErrDeadlock))}
+			g := &webhooks.GroupCommitter{Store: w, MaxBatch: 2, MaxWait: 5 * time.Second, Committers: 1}
+			startGC(t, g)
+			dups, errs := send(t, g, "a", "b")
+			for i := range dups {
+				if dups[i] || errs[i] != nil {
+					t.Errorf("delivery %d: dup=%v err=%v, want stored", i, dups[i], errs[i])
+				}
+			}
+			if n := w.batches.Load(); n != 2 {
+				t.Errorf("%d batches written, want 2 (the refused one again)", n)
+			}
+		})
+
+		t.Run("LostCommit", func(t *testing.T) {
+			st := storetest.Open(t, driver)
+			// What the store answers when the connection breaks during COMMIT.
+			lost := fmt.Errorf("store: transaction: %w: invalid connection", models.ErrUnavailable)
+			w := &countingWriter{next: st, after: once(lost)}
+			g := &webhooks.GroupCommitter{Store: w, MaxBatch: 2, MaxWait: 5 * time.Second, Committers: 1}
+			startGC(t, g)
+			dups, errs := send(t, g, "a", "b")
+			for i := range dups {
+				if !errors.Is(errs[i], models.ErrUnavailable) {
+					t.Errorf("delivery %d: dup=%v err=%v, want an error asking the sender to retry (503)", i, dups[i], errs[i])
+				}
+			}
+			if n := w.batches.Load(); n != 1 {
+				t.Errorf("%d batches written, want 1", n)
+			}
+			dups, errs = send(t, g, "a", "b")
+			for i := range dups {
+				if !dups[i] || errs[i] != nil {
+					t.Errorf("retry of delivery %d: dup=%v err=%v, want a duplicate", i, dups[i], errs[i])
+				}
+			}
+		})
 	})
 }
 

@@ -22,7 +22,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30, 60, 300},
 		}),
 		Deadlocks: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "treue_inbox_deadlocks_total", Help: "Inbox batches the database rolled back to break a deadlock between processors (each is run again).",
+			Name: "treue_inbox_deadlocks_total", Help: "Inbox batches the database refused for a lock conflict: a deadlock between processors, a lock wait timeout, a busy SQLite file (each is run again).",
 		}),
 		Careful: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "treue_inbox_careful_batches_total", Help: "Inbox batches run again with a savepoint per delivery because a delivery failed or the batch's state was out of date.",

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	gomysql "github.com/go-sql-driver/mysql"
+
 	"github.com/treue/treue/models"
 )
 
@@ -37,5 +39,33 @@ func TestInTx_CommitLost(t *testing.T) {
 	})
 	if err == nil || !errors.Is(err, models.ErrUnavailable) {
 		t.Fatalf("err = %v, want models.ErrUnavailable", err)
+	}
+	// Whether a COMMIT whose answer was lost was applied is unknown: it must
+	// not read as a lock conflict, which callers run again at once.
+	if errors.Is(err, ErrDeadlock) {
+		t.Fatalf("err = %v matches ErrDeadlock", err)
+	}
+}
+
+// Only a conflict the database settled by refusing the transaction is
+// ErrDeadlock; every other transient fault is merely unavailable.
+func TestTranslate_LockConflicts(t *testing.T) {
+	for _, tc := range []struct {
+		err            error
+		deadlock, down bool
+	}{
+		{&gomysql.MySQLError{Number: 1213, Message: "Deadlock found"}, true, true},
+		{&gomysql.MySQLError{Number: 1205, Message: "Lock wait timeout exceeded"}, true, true},
+		{errors.New("database is locked (5) (SQLITE_BUSY)"), true, true},
+		{&gomysql.MySQLError{Number: 1053, Message: "Server shutdown in progress"}, false, true},
+		{&gomysql.MySQLError{Number: 2013, Message: "Lost connection"}, false, true},
+		{gomysql.ErrInvalidConn, false, true},
+		{&gomysql.MySQLError{Number: 1406, Message: "Data too long"}, false, false},
+	} {
+		err := translate("op", tc.err)
+		if errors.Is(err, ErrDeadlock) != tc.deadlock || errors.Is(err, models.ErrUnavailable) != tc.down {
+			t.Errorf("%v: ErrDeadlock %v, ErrUnavailable %v; want %v, %v", tc.err,
+				errors.Is(err, ErrDeadlock), errors.Is(err, models.ErrUnavailable), tc.deadlock, tc.down)
+		}
 	}
 }

@@ -207,7 +207,7 @@ func translate(op string, err error) error {
 		return fmt.Errorf("store: %s: %w", op, models.ErrNotFound)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("store: %s: %w", op, models.ErrDuplicate)
-	case isDeadlock(err):
+	case isLockConflict(err):
 		return fmt.Errorf("store: %s: %w: %w", op, ErrDeadlock, err)
 	case isTransient(err):
 		return fmt.Errorf("store: %s: %w: %w", op, models.ErrUnavailable, err)
@@ -215,23 +215,31 @@ func translate(op string, err error) error {
 	return fmt.Errorf("store: %s: %w", op, err)
 }
 
-// ErrDeadlock marks a transaction the database rolled back to break a
-// deadlock (or a lock wait that timed out); running it again is the remedy.
-// It matches models.ErrUnavailable.
+// ErrDeadlock marks a lock conflict that the database settled by refusing
+// this transaction: InnoDB rolled it back to break a deadlock, a lock wait
+// timed out, or the SQLite file was busy. Nothing of it was written, so
+// running it again at once is the remedy. It matches models.ErrUnavailable.
+//
+// A lost connection is not one: a COMMIT whose answer was lost may have
+// been applied, and only the sender's retry can find out.
 var ErrDeadlock = fmt.Errorf("deadlock: %w", models.ErrUnavailable)
 
-func isDeadlock(err error) bool {
+func isLockConflict(err error) bool {
 	var me *gomysql.MySQLError
-	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+	if errors.As(err, &me) {
+		return me.Number == 1213 || me.Number == 1205
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
 }
 
 // isTransient reports faults that go away by themselves: a lost connection,
-// a deadlock, a lock wait timeout, a busy SQLite file.
+// a server shutting down or out of connections.
 func isTransient(err error) bool {
 	var me *gomysql.MySQLError
 	if errors.As(err, &me) {
 		switch me.Number {
-		case 1205, 1213, 1040, 1053, 2006, 2013:
+		case 1040, 1053, 2006, 2013:
 			return true
 		}
 	}
@@ -239,7 +247,7 @@ func isTransient(err error) bool {
 		return true
 	}
 	msg := err.Error()
-	for _, s := range []string{"connection refused", "broken pipe", "bad connection", "database is locked", "SQLITE_BUSY", "i/o timeout", "connection reset"} {
+	for _, s := range []string{"connection refused", "broken pipe", "bad connection", "i/o timeout", "connection reset"} {
 		if strings.Contains(msg, s) {
 			return true
 		}
