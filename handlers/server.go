@@ -158,6 +158,9 @@ func (s *server) webhook(p models.Platform) gin.HandlerFunc {
 		s.metrics.webhooks.WithLabelValues(string(p), string(res.Outcome)).Inc()
 		s.log.DebugContext(c.Request.Context(), "webhook accepted", "platform", p, "shop", res.Shop,
 			"delivery_id", res.DeliveryID, "topic", res.Topic, "outcome", res.Outcome)
+		if res.Outcome == webhooks.Uninstalled {
+			s.log.InfoContext(c.Request.Context(), "app removed from the shop: its secrets and credentials are forgotten", "platform", p, "shop", res.Shop)
+		}
 		c.JSON(http.StatusOK, gin.H{"status": res.Outcome, "delivery_id": res.DeliveryID})
 	}
 }

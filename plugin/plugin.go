@@ -45,6 +45,10 @@ type Parsed struct {
 	// Events are the canonical journey events; empty when the topic is one Treue
 	// does not use (the delivery is acknowledged and counted, not stored).
 	Events []models.Event
+	// Uninstalled says the app was removed from the shop (Shopware's
+	// app.deleted): the shop's credentials are void, and an installation
+	// after it registers afresh.
+	Uninstalled bool
 }
 
 // Receiver turns a platform's webhooks into canonical journey events.

@@ -22,6 +22,9 @@ const (
 	Stored    Outcome = "stored"
 	Duplicate Outcome = "duplicate"
 	Ignored   Outcome = "ignored" // a topic Treue does not use
+	// Uninstalled: the app was removed from the shop, and the shop's
+	// registration is forgotten.
+	Uninstalled Outcome = "uninstalled"
 )
 
 // ShopFinder looks shops up for the intake.
@@ -35,12 +38,20 @@ type InboxWriter interface {
 	InsertInbox(ctx context.Context, it *store.InboxItem) (duplicate bool, err error)
 }
 
+// Uninstaller forgets a shop's app registration once the platform reports
+// the app removed from the shop.
+type Uninstaller interface {
+	Uninstalled(ctx context.Context, shop *models.Shop) error
+}
+
 // Intake verifies deliveries and commits them to the inbox. It makes no
 // outbound calls: the sender gets its answer in milliseconds.
 type Intake struct {
 	Receivers map[models.Platform]plugin.Receiver
 	Shops     ShopFinder
 	Inbox     InboxWriter
+	// Uninstall handles app removals; nil acknowledges them and does nothing.
+	Uninstall Uninstaller
 	Now       func() time.Time
 }
 
@@ -95,6 +106,18 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 	res := Result{Shop: shop.Key, DeliveryID: parsed.DeliveryID, Topic: parsed.Topic}
 	if err != nil {
 		return res, err
+	}
+	if parsed.Uninstalled && in.Uninstall != nil {
+		// Before answering: Shopware sends this once, synchronously, and the
+		// merchant may reinstall right after.
+		if err := in.Uninstall.Uninstalled(ctx, shop); err != nil {
+			return res, fmt.Errorf("webhooks: app removed from shop %s: %w", shop.Key, err)
+		}
+		if f, ok := in.Shops.(interface{ Forget(*models.Shop) }); ok {
+			f.Forget(shop)
+		}
+		res.Outcome = Uninstalled
+		return res, nil
 	}
 	if len(parsed.Events) == 0 {
 		res.Outcome = Ignored

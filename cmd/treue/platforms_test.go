@@ -154,6 +154,26 @@ func TestShopware_EndToEnd(t *testing.T) {
 			t.Fatal("redelivery must be acknowledged")
 		}
 
+		// The merchant removes the app and installs it again: Shopware keeps
+		// the shop id but forgot the secret, so the new registration has no
+		// shop signature. The shop and its history stay.
+		if code, b := webhook(s2, "app_deleted.json", "ev-del"); code != 200 || !strings.Contains(string(b), `"status":"uninstalled"`) {
+			t.Fatalf("app.deleted: %d %s", code, b)
+		}
+		if code, b := webhook(s2, "order_completed.json", "ev-4"); code != 401 {
+			t.Fatalf("webhook signed with the removed app's secret: %d %s", code, b)
+		}
+		s3, code := register("")
+		if code != 200 {
+			t.Fatalf("registration after removal: %d", code)
+		}
+		if code := confirm(s3, ""); code != 204 {
+			t.Fatalf("confirmation after removal: %d", code)
+		}
+		if code, b := webhook(s3, "order_paid.json", "ev-2"); code != 200 || !strings.Contains(string(b), `"status":"duplicate"`) {
+			t.Fatalf("redelivery after the reinstall: %d %s, want the stored delivery's duplicate", code, b)
+		}
+
 		st := e.store(t)
 		ctx := context.Background()
 		shop, err := st.ShopByExternalID(ctx, models.PlatformShopware, shopID)

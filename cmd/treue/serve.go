@@ -91,11 +91,14 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	accessLog := &audit.Log{Store: st, Log: log, Every: 100 * time.Millisecond, Max: 1000}
 	var registrar handlers.ShopwareRegistrar
 	if cfg.Shopware.AppName != "" {
-		registrar = shopwareRegistrar{&shopware.Registrar{
+		r := &shopware.Registrar{
 			AppName: cfg.Shopware.AppName, AppSecret: cfg.Shopware.AppSecret,
 			ConfirmURL: strings.TrimSuffix(cfg.HTTP.PublicURL, "/") + "/shopware/confirm",
 			Store:      st, Now: now, Tolerance: cfg.Webhooks.TimestampTolerance,
-		}}
+		}
+		registrar = shopwareRegistrar{r}
+		// app.deleted forgets the registration, so that a reinstall registers afresh.
+		intake.Uninstall = r
 	}
 	engine, err := handlers.New(handlers.Config{
 		Log: log, Registry: reg, Health: st, Intake: intake, Shopware: registrar, AdobeChallenge: adobe.Challenge, Rules: rl,

@@ -22,6 +22,8 @@ const (
 	shopSignatureHeader = "shopware-shop-signature"
 	// eventIDHeader is sent by the reworked delivery (WEBHOOKS_REWORK) next to source.eventId.
 	eventIDHeader = "X-Shopware-Event-Id"
+	// appDeleted is sent, signed with the shop's secret, when the merchant removes the app.
+	appDeleted = "app.deleted"
 	// defaultTolerance bounds clock skew plus queueing; Shopware stamps every send attempt
 	// anew, so even a retry hours later arrives with a fresh timestamp.
 	defaultTolerance = 5 * time.Minute
@@ -170,5 +172,6 @@ func (r *Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 		}
 	}
 	out.Events = events
+	out.Uninstalled = out.Topic == appDeleted
 	return out, nil
 }

@@ -529,3 +529,20 @@ func TestReceiver_Parse_NewsletterRecipientStripped(t *testing.T) {
 		t.Fatalf("got %+v, %v; want no events and no error", p, err)
 	}
 }
+
+// app.deleted ends the registration; other lifecycle events are only acknowledged.
+func TestReceiver_Parse_AppDeleted(t *testing.T) {
+	r := New(0)
+	for _, tc := range []struct {
+		body []byte
+		want bool
+	}{
+		{mustFixture(t, "app_installed.json"), false},
+		{mustFixture(t, "app_deleted.json"), true},
+	} {
+		p, err := r.Parse(signedDelivery(tc.body, "s"))
+		if err != nil || p.Uninstalled != tc.want || len(p.Events) != 0 {
+			t.Errorf("%s: uninstalled %v, %d events, err %v; want uninstalled %v, no events", p.Topic, p.Uninstalled, len(p.Events), err, tc.want)
+		}
+	}
+}

@@ -233,6 +233,27 @@ func (r *Registrar) Confirm(ctx context.Context, h http.Header, body []byte) err
 	return nil
 }
 
+// Uninstalled forgets the registration of a shop whose merchant removed the
+// app (app.deleted): its webhook secrets, any unfinished handshake, and the
+// Admin API credentials, which Shopware deleted with the app's integration.
+// The shop and its journeys stay. Shopware keeps the shop id but forgets the
+// secret, so an installation after this registers like a new shop, without
+// the shop signature a known shop must send; a delivery signed with the old
+// secret is refused from now on.
+func (r *Registrar) Uninstalled(ctx context.Context, shop *models.Shop) error {
+	cur, err := r.Store.ShopByExternalID(ctx, models.PlatformShopware, shop.ExternalID)
+	if err != nil {
+		return fmt.Errorf("shopware: app removed: find shop: %w", err)
+	}
+	cur.Secrets.Webhook, cur.Secrets.PreviousUntil = nil, time.Time{}
+	cur.Secrets.Pending, cur.Secrets.PendingURL = "", ""
+	cur.Secrets.APIKey, cur.Secrets.APISecret = "", ""
+	if err := r.Store.SaveShop(ctx, cur); err != nil {
+		return fmt.Errorf("shopware: app removed: save shop: %w", err)
+	}
+	return nil
+}
+
 func (r *Registrar) now() time.Time {
 	if r.Now != nil {
 		return r.Now()

@@ -526,3 +526,55 @@ func TestShopKey(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistrar_Uninstalled: after app.deleted the shop's old secret verifies
+// nothing, and a reinstall (same shop id, no shop signature: Shopware forgot
+// the secret with the app) registers like a new shop, keeping the shop.
+func TestRegistrar_Uninstalled(t *testing.T) {
+	ctx := context.Background()
+	store := newMemStore()
+	c := &clock{t: time.Date(2026, 6, 10, 8, 0, 0, 0, time.UTC)}
+	r := newRegistrar(store, c)
+	recv := New(0)
+	install := func() string {
+		t.Helper()
+		q, h := registration(fixtureShopID, c.t, "")
+		resp, err := r.Register(ctx, q, h)
+		if err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+		body, h := confirmation(fixtureShopID, c.t, resp.Secret, "")
+		if err := r.Confirm(ctx, h, body); err != nil {
+			t.Fatalf("Confirm: %v", err)
+		}
+		return resp.Secret
+	}
+	first := install()
+	installed := store.get(t, fixtureShopID)
+
+	// Uninstalled mid-handshake: an unfinished rotation is forgotten too.
+	q, h := registration(fixtureShopID, c.t, first)
+	if _, err := r.Register(ctx, q, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Uninstalled(ctx, installed); err != nil {
+		t.Fatal(err)
+	}
+	shop := store.get(t, fixtureShopID)
+	if diff := cmp.Diff(models.ShopSecrets{}, shop.Secrets); diff != "" {
+		t.Fatalf("secrets after removal (-want +got):\n%s", diff)
+	}
+	if shop.ID != installed.ID || shop.Key != installed.Key || shop.URL != installed.URL {
+		t.Fatalf("the shop itself changed: %+v", shop)
+	}
+	if err := recv.Verify(webhook(fixtureShopID, c.t, first), shop, c.t); !errors.Is(err, models.ErrUnauthorized) {
+		t.Fatalf("webhook with the removed app's secret: %v", err)
+	}
+
+	c.t = c.t.Add(time.Minute)
+	second := install()
+	shop = store.get(t, fixtureShopID)
+	if shop.ID != installed.ID || len(shop.Secrets.Webhook) != 1 || shop.Secrets.Webhook[0] != second || shop.Secrets.APIKey == "" {
+		t.Fatalf("reinstalled shop: id %d (want %d), secrets %+v", shop.ID, installed.ID, shop.Secrets)
+	}
+}
