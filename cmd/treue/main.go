@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -84,13 +85,34 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return usageError{err.Error() + "\n" + usage}
 	}
 	rest := fs.Args()
-	if *configPath == "" {
-		*configPath = m.Getenv("TREUE_CONFIG")
-	}
 	if len(rest) == 0 {
 		return usageError{"no command\n" + usage}
 	}
-	switch cmd, cargs := rest[0], rest[1:]; cmd {
+	cmd, cargs := rest[0], rest[1:]
+	// `treue serve --config FILE` must not quietly run on the defaults.
+	cargs, after, err := liftConfig(cargs)
+	if err != nil {
+		return usageError{fmt.Sprintf("%s: %v\n%s", cmd, err, usage)}
+	}
+	switch {
+	case after != "" && *configPath != "" && after != *configPath:
+		return usageError{fmt.Sprintf("%s: --config given twice (%s and %s)", cmd, *configPath, after)}
+	case after != "":
+		*configPath = after
+	case *configPath == "":
+		*configPath = m.Getenv("TREUE_CONFIG")
+	}
+	switch cmd {
+	case "serve", "migrate", "version":
+		if len(cargs) > 0 {
+			if cargs[0] == "-h" || cargs[0] == "--help" || cargs[0] == "help" {
+				fmt.Fprintln(m.Stdout, usage)
+				return nil
+			}
+			return usageError{fmt.Sprintf("%s takes no arguments, got %q\n%s", cmd, cargs[0], usage)}
+		}
+	}
+	switch cmd {
 	case "serve":
 		return m.serve(ctx, *configPath)
 	case "migrate":
@@ -116,6 +138,35 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	default:
 		return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, usage)}
 	}
+}
+
+// liftConfig takes a --config flag out of a command's arguments: it is a
+// global flag, and no command has one of its own. Arguments after "--" are
+// left alone.
+func liftConfig(args []string) (rest []string, path string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(rest, args[i:]...), path, nil
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "config" {
+			rest = append(rest, a)
+			continue
+		}
+		if !hasValue {
+			if i+1 == len(args) {
+				return nil, "", errors.New("--config needs a FILE")
+			}
+			i++
+			value = args[i]
+		}
+		if path != "" && value != path {
+			return nil, "", fmt.Errorf("--config given twice (%s and %s)", path, value)
+		}
+		path = value
+	}
+	return rest, path, nil
 }
 
 func buildVersion() string {

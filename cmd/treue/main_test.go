@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -203,6 +204,26 @@ func TestRun_Errors(t *testing.T) {
 	err := e.main(&out, &out).Run(context.Background(), []string{"--config", bad, "serve"})
 	if err == nil || !strings.Contains(err.Error(), "bad.yaml:3: http.adress: unknown key") {
 		t.Fatalf("got %v", err)
+	}
+
+	// --config after the command is the same flag: never a server on the defaults.
+	for _, args := range [][]string{{"serve", "--config", bad}, {"serve", "--config=" + bad}, {"--config", bad, "serve", "--config", bad}} {
+		err := e.main(&out, &out).Run(context.Background(), args)
+		if err == nil || !strings.Contains(err.Error(), "bad.yaml:3: http.adress: unknown key") {
+			t.Errorf("%q: got %v", args, err)
+		}
+	}
+	for args, want := range map[string]string{
+		"serve extra":                      `serve takes no arguments, got "extra"`,
+		"migrate --config":                 "migrate: --config needs a FILE",
+		"--config a.yaml serve --config b": "--config given twice (a.yaml and b)",
+		"shops list --config a --config b": "--config given twice (a and b)",
+	} {
+		err := e.main(&out, &out).Run(context.Background(), strings.Fields(args))
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want a usage error saying %q", args, err, want)
+		}
 	}
 }
 
