@@ -73,6 +73,7 @@ commands:
   shops add ...         add or update a shop (treue shops add --help)
   shops remove KEY --yes
                         remove a shop and everything recorded for it
+  shops unregister KEY  forget a Shopware shop's app registration (as app.deleted does)
 
 Every setting can also come from TREUE_<SECTION>_<KEY> environment variables.`
 

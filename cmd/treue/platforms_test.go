@@ -173,6 +173,18 @@ func TestShopware_EndToEnd(t *testing.T) {
 		if code, b := webhook(s3, "order_paid.json", "ev-2"); code != 200 || !strings.Contains(string(b), `"status":"duplicate"`) {
 			t.Fatalf("redelivery after the reinstall: %d %s, want the stored delivery's duplicate", code, b)
 		}
+		// A removal Treue missed: the reinstall is refused until an operator
+		// does by hand what app.deleted does.
+		if _, code := register(""); code != 401 {
+			t.Fatalf("registration of a known shop without its signature: %d", code)
+		}
+		if out, err := e.run(t, "shops", "unregister", "sw-abc123xyzq7pl0mn"); err != nil || !strings.Contains(out, "forgot the app registration") {
+			t.Fatalf("shops unregister: %q %v", out, err)
+		}
+		s4, code := register("")
+		if code != 200 || confirm(s4, "") != 204 {
+			t.Fatalf("registration after shops unregister: %d", code)
+		}
 
 		st := e.store(t)
 		ctx := context.Background()

@@ -11,11 +11,12 @@ import (
 
 	"github.com/treue/treue/config"
 	"github.com/treue/treue/models"
+	"github.com/treue/treue/plugin/shopware"
 )
 
 func (m *Main) shops(ctx context.Context, configPath string, args []string) error {
 	if len(args) == 0 {
-		return usageError{"shops: want list, add or remove"}
+		return usageError{"shops: want list, add, remove or unregister"}
 	}
 	e, err := m.openReady(ctx, configPath, true)
 	if err != nil {
@@ -50,6 +51,24 @@ func (m *Main) shops(ctx context.Context, configPath string, args []string) erro
 			return err
 		}
 		fmt.Fprintf(m.Stdout, "removed shop %s\n", fs.Arg(0))
+		return nil
+	case "unregister":
+		// What app.deleted does, for a removal Treue missed (it was down):
+		// Shopware refuses nothing, but Treue would refuse the reinstall.
+		if len(args) != 2 {
+			return usageError{"usage: treue shops unregister KEY"}
+		}
+		shop, err := e.store.ShopByKey(ctx, args[1])
+		if err != nil {
+			return fmt.Errorf("shops unregister %s: %w", args[1], err)
+		}
+		if shop.Platform != models.PlatformShopware {
+			return fmt.Errorf("shops unregister %s: a %s shop; only Shopware shops register through the app", shop.Key, shop.Platform)
+		}
+		if err := (&shopware.Registrar{Store: e.store}).Uninstalled(ctx, shop); err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "forgot the app registration of shop %s (its data stays): installing the app again registers it afresh\n", shop.Key)
 		return nil
 	}
 	return usageError{fmt.Sprintf("shops: unknown command %q", args[0])}
