@@ -68,6 +68,9 @@ commands:
   actions retry ID | actions cancel ID
                         list, replay or cancel actions (dead ones above all)
   rules check FILE...   check rules files; print every problem as FILE:LINE:COL: message
+  rules simulate --shop KEY [--since DATE] [--customers N] FILE
+                        replay the shop's stored journeys through FILE's rules and
+                        compare with what the rules in force planned
   healthcheck [URL]     exit 0 when a running treue is ready (default http://127.0.0.1:8080/readyz)
   shops list            list shops
   shops add ...         add or update a shop (treue shops add --help)
@@ -124,7 +127,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	case "shops":
 		return m.shops(ctx, *configPath, cargs)
 	case "rules":
-		return m.rulesCmd(cargs)
+		return m.rulesCmd(ctx, *configPath, cargs)
 	case "customers":
 		return m.customers(ctx, *configPath, cargs)
 	case "actions":

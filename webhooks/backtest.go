@@ -1,0 +1,240 @@
+package webhooks
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/treue/treue/journey"
+	"github.com/treue/treue/models"
+	"github.com/treue/treue/models/store"
+	"github.com/treue/treue/rules"
+)
+
+// Backtest replays a shop's stored journeys through a rules set and reports
+// what it would have planned, next to what the rules in force planned. The
+// replay runs the processor's own recording and planning steps against a
+// scratch store, one event at a time in the order the events arrived, each
+// at the moment it arrived, so that caps, cancellations and late steps play
+// out as they would have. The live store is only read.
+//
+// Actions of the daily scan (win-back, birthdays) depend on the days the scan
+// ran, not on events; they are not replayed and are counted apart.
+type Backtest struct {
+	Live    *store.Store
+	Scratch *store.Store // migrated and empty
+	Rules   *rules.Set
+	Options journey.Options
+	Log     *slog.Logger
+}
+
+// BacktestCounts counts actions by outcome. Planned counts everything that
+// was or would be carried out (scheduled, sent, retried, dead).
+type BacktestCounts struct {
+	Planned, Suppressed, Cancelled int
+}
+
+func (c *BacktestCounts) add(s models.ActionStatus) {
+	switch s {
+	case models.ActionSuppressed:
+		c.Suppressed++
+	case models.ActionCancelled:
+		c.Cancelled++
+	default:
+		c.Planned++
+	}
+}
+
+// BacktestRule is one rule's line of the report.
+type BacktestRule struct {
+	RuleID          string
+	Simulated, Live BacktestCounts
+}
+
+// BacktestReport is what Run found.
+type BacktestReport struct {
+	Customers, Events int
+	// Rules lists every rule that planned anything in either run, by id.
+	Rules []BacktestRule
+	// ScanActions counts the live actions of the daily scan in the period;
+	// the replay has none.
+	ScanActions int
+}
+
+// Run replays the journeys of up to limit customers of shop (0: all) and
+// counts the actions triggered by events that happened at or after since.
+// Every customer's whole journey is replayed, also before since, so that
+// profiles and caps start from what the customer had done.
+func (b *Backtest) Run(ctx context.Context, shop *models.Shop, since time.Time, limit int) (BacktestReport, error) {
+	var rep BacktestReport
+	sim := *shop
+	sim.ID, sim.Secrets, sim.Source = 0, models.ShopSecrets{}, "cli"
+	if err := b.Scratch.SaveShop(ctx, &sim); err != nil {
+		return rep, fmt.Errorf("backtest: scratch shop: %w", err)
+	}
+	var now time.Time
+	planner := &RulesPlanner{Rules: rules.NewHolder(b.Rules), Log: b.Log, Now: func() time.Time { return now }, Options: b.Options}
+	rows := map[string]*BacktestRule{}
+	row := func(id string) *BacktestRule {
+		if rows[id] == nil {
+			rows[id] = &BacktestRule{RuleID: id}
+		}
+		return rows[id]
+	}
+	// count adds the actions of the period to the report.
+	count := func(acts []models.Action, happened map[int64]time.Time, live bool) {
+		for _, a := range acts {
+			at, ok := happened[a.TriggerEventID]
+			switch {
+			case !ok: // planned by the daily scan
+				if live && !a.CreatedAt.Before(since) {
+					rep.ScanActions++
+				}
+			case at.Before(since):
+			case live:
+				row(a.RuleID).Live.add(a.Status)
+			default:
+				row(a.RuleID).Simulated.add(a.Status)
+			}
+		}
+	}
+
+	for after := int64(0); limit <= 0 || rep.Customers < limit; {
+		page, err := b.Live.CustomersAfter(ctx, after, 500)
+		if err != nil {
+			return rep, fmt.Errorf("backtest: customers: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		after = page[len(page)-1].ID
+		for _, c := range page {
+			if c.ShopID != shop.ID {
+				continue
+			}
+			if limit > 0 && rep.Customers == limit {
+				break
+			}
+			live, simActs, happened, n, err := b.replay(ctx, &sim, c.ID, planner, &now)
+			if err != nil {
+				return rep, err
+			}
+			rep.Customers++
+			rep.Events += n
+			count(simActs, happened.sim, false)
+			count(live, happened.live, true)
+		}
+	}
+	for _, r := range rows {
+		rep.Rules = append(rep.Rules, *r)
+	}
+	slices.SortFunc(rep.Rules, func(a, b BacktestRule) int { return cmp.Compare(a.RuleID, b.RuleID) })
+	return rep, nil
+}
+
+// moments maps event ids to when the events happened, in each store.
+type moments struct{ live, sim map[int64]time.Time }
+
+// replay records one live customer's events in the scratch store, in the
+// order they arrived, planning after each as the processor does, and returns
+// both stores' actions for that customer.
+func (b *Backtest) replay(ctx context.Context, shop *models.Shop, liveID int64, planner *RulesPlanner, now *time.Time) (live, sim []models.Action, m moments, events int, err error) {
+	recs, err := b.Live.CustomerEvents(ctx, liveID)
+	if err != nil {
+		return nil, nil, m, 0, fmt.Errorf("backtest: customer %d: %w", liveID, err)
+	}
+	prof, err := b.Live.Profile(ctx, liveID)
+	if err != nil {
+		return nil, nil, m, 0, fmt.Errorf("backtest: customer %d: %w", liveID, err)
+	}
+	liveActs, err := b.Live.ActionsOf(ctx, []int64{liveID})
+	if err != nil {
+		return nil, nil, m, 0, fmt.Errorf("backtest: live actions: %w", err)
+	}
+	m = moments{live: make(map[int64]time.Time, len(recs)), sim: make(map[int64]time.Time, len(recs))}
+	for _, r := range recs {
+		m.live[r.ID] = r.OccurredAt
+	}
+	var simID int64
+	// One transaction per customer: the scratch store is thrown away, and a
+	// commit per statement would take most of the time.
+	err = b.Scratch.InTx(ctx, func(tx *store.Store) error {
+		simID, events, err = b.record(ctx, tx, shop, liveID, prof.PublicID, recs, planner, now, m.sim)
+		return err
+	})
+	if err != nil {
+		return nil, nil, m, 0, err
+	}
+	simActs, err := b.Scratch.ActionsOf(ctx, []int64{simID})
+	if err != nil {
+		return nil, nil, m, 0, fmt.Errorf("backtest: simulated actions: %w", err)
+	}
+	return liveActs[liveID], simActs[simID], m, events, nil
+}
+
+// record is replay's part in the scratch store: it adds recs, in the order
+// they arrived, to a new customer and plans after each one, at the moment
+// it arrived. happened gets the new events' ids.
+func (b *Backtest) record(ctx context.Context, tx *store.Store, shop *models.Shop, liveID int64, publicID string, recs []store.EventRecord,
+	planner *RulesPlanner, now *time.Time, happened map[int64]time.Time) (simID int64, events int, err error) {
+	// A customer of its own, whatever identities the live one shares.
+	ids, err := tx.ResolveCustomers(ctx, []store.CustomerKey{{ShopID: shop.ID, Ref: models.CustomerRef{ID: fmt.Sprint("backtest-", liveID)}}})
+	if err != nil {
+		return 0, 0, fmt.Errorf("backtest: scratch customer: %w", err)
+	}
+	simID = ids[0]
+	recs = slices.Clone(recs)
+	slices.SortStableFunc(recs, func(a, b store.EventRecord) int {
+		return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(a.ID, b.ID))
+	})
+	j := sameCustomer{direct{tx}, publicID}
+	for _, r := range recs {
+		e, err := r.Event()
+		if err != nil {
+			return 0, 0, fmt.Errorf("backtest: %w", err)
+		}
+		rec := r
+		rec.ID, rec.ShopID, rec.CustomerID, rec.InboxID = 0, shop.ID, simID, 0
+		inserted, err := j.InsertEvent(ctx, &rec)
+		if err != nil {
+			return 0, 0, fmt.Errorf("backtest: record event %d: %w", r.ID, err)
+		}
+		if !inserted {
+			continue
+		}
+		happened[rec.ID] = rec.OccurredAt
+		events++
+		if e.Type == models.CategoryOptedOut && e.Data.OptOut != nil {
+			if _, err := j.AddOptOut(ctx, shop.ID, simID, e.Data.OptOut.Category, rec.Platform); err != nil {
+				return 0, 0, fmt.Errorf("backtest: opt-out: %w", err)
+			}
+		}
+		*now = r.ReceivedAt
+		prof, history, all, err := rebuildProfile(ctx, j, simID, *now, b.Options)
+		if err != nil {
+			return 0, 0, fmt.Errorf("backtest: profile: %w", err)
+		}
+		if err := planner.Plan(ctx, j, PlanInput{Shop: shop, Event: e, Record: &rec, Profile: prof, History: history, Records: all}); err != nil {
+			return 0, 0, fmt.Errorf("backtest: plan event %d: %w", r.ID, err)
+		}
+	}
+	return simID, events, nil
+}
+
+// sameCustomer is the scratch journal, with the live customer's public id:
+// holdout membership is derived from it.
+type sameCustomer struct {
+	direct
+	publicID string
+}
+
+func (s sameCustomer) Profile(ctx context.Context, customerID int64) (*models.Profile, error) {
+	p, err := s.direct.Profile(ctx, customerID)
+	if err == nil {
+		p.PublicID = s.publicID
+	}
+	return p, err
+}
