@@ -225,8 +225,8 @@ func (m *Main) rulesSimulate(ctx context.Context, configPath string, args []stri
 	if !since.IsZero() {
 		period = "events since " + since.Format(time.DateOnly)
 	}
-	fmt.Fprintf(m.Stdout, "%s (version %s) replayed over shop %s: %d customers, %d events; actions of %s\n\n",
-		file, set.Version, shop.Key, rep.Customers, rep.Events, period)
+	fmt.Fprintf(m.Stdout, "%s (version %s) replayed over shop %s: %s, %s; actions of %s\n\n",
+		file, set.Version, shop.Key, count(rep.Customers, "customer"), count(rep.Events, "event"), period)
 	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "RULE\tSIMULATED planned/suppressed/cancelled\tRECORDED planned/suppressed/cancelled\tPLANNED CHANGE")
 	for _, r := range rep.Rules {
@@ -268,4 +268,12 @@ func openScratch(ctx context.Context, log *slog.Logger) (*store.Store, func(), e
 		return nil, nil, fmt.Errorf("rules simulate: scratch database: %w", err)
 	}
 	return st, func() { st.Close(); os.RemoveAll(dir) }, nil
+}
+
+// count writes n and noun, in the plural unless n is 1.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
