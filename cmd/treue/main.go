@@ -165,6 +165,9 @@ func liftConfig(args []string) (rest []string, path string, err error) {
 			i++
 			value = args[i]
 		}
+		if value == "" {
+			return nil, "", errors.New("--config needs a FILE")
+		}
 		if path != "" && value != path {
 			return nil, "", fmt.Errorf("--config given twice (%s and %s)", path, value)
 		}
