@@ -88,6 +88,11 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error() + "\n" + usage}
 	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	if explicit && *configPath == "" {
+		return usageError{"--config needs a FILE\n" + usage}
+	}
 	rest := fs.Args()
 	if len(rest) == 0 {
 		return usageError{"no command\n" + usage}

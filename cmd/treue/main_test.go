@@ -217,6 +217,7 @@ func TestRun_Errors(t *testing.T) {
 		"serve extra":                      `serve takes no arguments, got "extra"`,
 		"migrate --config":                 "migrate: --config needs a FILE",
 		"migrate --config=":                "migrate: --config needs a FILE",
+		"--config= migrate":                "--config needs a FILE",
 		"--config a.yaml serve --config b": "--config given twice (a.yaml and b)",
 		"shops list --config a --config b": "--config given twice (a and b)",
 	} {
