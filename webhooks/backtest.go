@@ -70,13 +70,12 @@ type BacktestReport struct {
 // profiles and caps start from what the customer had done.
 func (b *Backtest) Run(ctx context.Context, shop *models.Shop, since time.Time, limit int) (BacktestReport, error) {
 	var rep BacktestReport
-	sim := *shop
-	sim.ID, sim.Secrets, sim.Source = 0, models.ShopSecrets{}, "cli"
-	if err := b.Scratch.SaveShop(ctx, &sim); err != nil {
+	r := &backtestRun{Backtest: b, shop: *shop}
+	r.shop.ID, r.shop.Secrets, r.shop.Source = 0, models.ShopSecrets{}, "cli"
+	if err := b.Scratch.SaveShop(ctx, &r.shop); err != nil {
 		return rep, fmt.Errorf("backtest: scratch shop: %w", err)
 	}
-	var now time.Time
-	planner := &RulesPlanner{Rules: rules.NewHolder(b.Rules), Log: b.Log, Now: func() time.Time { return now }, Options: b.Options}
+	r.planner = &RulesPlanner{Rules: rules.NewHolder(b.Rules), Log: b.Log, Now: func() time.Time { return r.now }, Options: b.Options}
 	rows := map[string]*BacktestRule{}
 	row := func(id string) *BacktestRule {
 		if rows[id] == nil {
@@ -118,14 +117,14 @@ func (b *Backtest) Run(ctx context.Context, shop *models.Shop, since time.Time, 
 			if limit > 0 && rep.Customers == limit {
 				break
 			}
-			live, simActs, happened, n, err := b.replay(ctx, &sim, c.ID, planner, &now)
+			got, err := r.replay(ctx, c.ID)
 			if err != nil {
 				return rep, err
 			}
 			rep.Customers++
-			rep.Events += n
-			count(simActs, happened.sim, false)
-			count(live, happened.live, true)
+			rep.Events += got.events
+			count(got.sim, got.simAt, false)
+			count(got.live, got.liveAt, true)
 		}
 	}
 	for _, r := range rows {
@@ -135,55 +134,70 @@ func (b *Backtest) Run(ctx context.Context, shop *models.Shop, since time.Time, 
 	return rep, nil
 }
 
-// moments maps event ids to when the events happened, in each store.
-type moments struct{ live, sim map[int64]time.Time }
+// backtestRun is one Run: the shop's copy in the scratch store, and the
+// planner with its clock, which the replay sets to each event's arrival.
+type backtestRun struct {
+	*Backtest
+	shop    models.Shop
+	planner *RulesPlanner
+	now     time.Time
+}
+
+// replayed is one customer's replay: both stores' actions, and when each
+// store's events happened (by event id).
+type replayed struct {
+	live, sim     []models.Action
+	liveAt, simAt map[int64]time.Time
+	events        int
+}
 
 // replay records one live customer's events in the scratch store, in the
-// order they arrived, planning after each as the processor does, and returns
-// both stores' actions for that customer.
-func (b *Backtest) replay(ctx context.Context, shop *models.Shop, liveID int64, planner *RulesPlanner, now *time.Time) (live, sim []models.Action, m moments, events int, err error) {
-	recs, err := b.Live.CustomerEvents(ctx, liveID)
+// order they arrived, planning after each as the processor does.
+func (r *backtestRun) replay(ctx context.Context, liveID int64) (replayed, error) {
+	var out replayed
+	recs, err := r.Live.CustomerEvents(ctx, liveID)
 	if err != nil {
-		return nil, nil, m, 0, fmt.Errorf("backtest: customer %d: %w", liveID, err)
+		return out, fmt.Errorf("backtest: customer %d: %w", liveID, err)
 	}
-	prof, err := b.Live.Profile(ctx, liveID)
+	prof, err := r.Live.Profile(ctx, liveID)
 	if err != nil {
-		return nil, nil, m, 0, fmt.Errorf("backtest: customer %d: %w", liveID, err)
+		return out, fmt.Errorf("backtest: customer %d: %w", liveID, err)
 	}
-	liveActs, err := b.Live.ActionsOf(ctx, []int64{liveID})
+	live, err := r.Live.ActionsOf(ctx, []int64{liveID})
 	if err != nil {
-		return nil, nil, m, 0, fmt.Errorf("backtest: live actions: %w", err)
+		return out, fmt.Errorf("backtest: live actions: %w", err)
 	}
-	m = moments{live: make(map[int64]time.Time, len(recs)), sim: make(map[int64]time.Time, len(recs))}
-	for _, r := range recs {
-		m.live[r.ID] = r.OccurredAt
+	out.live = live[liveID]
+	out.liveAt, out.simAt = make(map[int64]time.Time, len(recs)), make(map[int64]time.Time, len(recs))
+	for _, rec := range recs {
+		out.liveAt[rec.ID] = rec.OccurredAt
 	}
 	var simID int64
 	// One transaction per customer: the scratch store is thrown away, and a
 	// commit per statement would take most of the time.
-	err = b.Scratch.InTx(ctx, func(tx *store.Store) error {
-		simID, events, err = b.record(ctx, tx, shop, liveID, prof.PublicID, recs, planner, now, m.sim)
+	err = r.Scratch.InTx(ctx, func(tx *store.Store) error {
+		simID, err = r.record(ctx, tx, liveID, prof.PublicID, recs, &out)
 		return err
 	})
 	if err != nil {
-		return nil, nil, m, 0, err
+		return out, err
 	}
-	simActs, err := b.Scratch.ActionsOf(ctx, []int64{simID})
+	sim, err := r.Scratch.ActionsOf(ctx, []int64{simID})
 	if err != nil {
-		return nil, nil, m, 0, fmt.Errorf("backtest: simulated actions: %w", err)
+		return out, fmt.Errorf("backtest: simulated actions: %w", err)
 	}
-	return liveActs[liveID], simActs[simID], m, events, nil
+	out.sim = sim[simID]
+	return out, nil
 }
 
 // record is replay's part in the scratch store: it adds recs, in the order
 // they arrived, to a new customer and plans after each one, at the moment
-// it arrived. happened gets the new events' ids.
-func (b *Backtest) record(ctx context.Context, tx *store.Store, shop *models.Shop, liveID int64, publicID string, recs []store.EventRecord,
-	planner *RulesPlanner, now *time.Time, happened map[int64]time.Time) (simID int64, events int, err error) {
+// it arrived.
+func (r *backtestRun) record(ctx context.Context, tx *store.Store, liveID int64, publicID string, recs []store.EventRecord, out *replayed) (simID int64, err error) {
 	// A customer of its own, whatever identities the live one shares.
-	ids, err := tx.ResolveCustomers(ctx, []store.CustomerKey{{ShopID: shop.ID, Ref: models.CustomerRef{ID: fmt.Sprint("backtest-", liveID)}}})
+	ids, err := tx.ResolveCustomers(ctx, []store.CustomerKey{{ShopID: r.shop.ID, Ref: models.CustomerRef{ID: fmt.Sprint("backtest-", liveID)}}})
 	if err != nil {
-		return 0, 0, fmt.Errorf("backtest: scratch customer: %w", err)
+		return 0, fmt.Errorf("backtest: scratch customer: %w", err)
 	}
 	simID = ids[0]
 	recs = slices.Clone(recs)
@@ -191,37 +205,37 @@ func (b *Backtest) record(ctx context.Context, tx *store.Store, shop *models.Sho
 		return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(a.ID, b.ID))
 	})
 	j := sameCustomer{direct{tx}, publicID}
-	for _, r := range recs {
-		e, err := r.Event()
+	for _, live := range recs {
+		e, err := live.Event()
 		if err != nil {
-			return 0, 0, fmt.Errorf("backtest: %w", err)
+			return 0, fmt.Errorf("backtest: %w", err)
 		}
-		rec := r
-		rec.ID, rec.ShopID, rec.CustomerID, rec.InboxID = 0, shop.ID, simID, 0
+		rec := live
+		rec.ID, rec.ShopID, rec.CustomerID, rec.InboxID = 0, r.shop.ID, simID, 0
 		inserted, err := j.InsertEvent(ctx, &rec)
 		if err != nil {
-			return 0, 0, fmt.Errorf("backtest: record event %d: %w", r.ID, err)
+			return 0, fmt.Errorf("backtest: record event %d: %w", live.ID, err)
 		}
 		if !inserted {
 			continue
 		}
-		happened[rec.ID] = rec.OccurredAt
-		events++
+		out.simAt[rec.ID] = rec.OccurredAt
+		out.events++
 		if e.Type == models.CategoryOptedOut && e.Data.OptOut != nil {
-			if _, err := j.AddOptOut(ctx, shop.ID, simID, e.Data.OptOut.Category, rec.Platform); err != nil {
-				return 0, 0, fmt.Errorf("backtest: opt-out: %w", err)
+			if _, err := j.AddOptOut(ctx, r.shop.ID, simID, e.Data.OptOut.Category, rec.Platform); err != nil {
+				return 0, fmt.Errorf("backtest: opt-out: %w", err)
 			}
 		}
-		*now = r.ReceivedAt
-		prof, history, all, err := rebuildProfile(ctx, j, simID, *now, b.Options)
+		r.now = live.ReceivedAt
+		prof, history, all, err := rebuildProfile(ctx, j, simID, r.now, r.Options)
 		if err != nil {
-			return 0, 0, fmt.Errorf("backtest: profile: %w", err)
+			return 0, fmt.Errorf("backtest: profile: %w", err)
 		}
-		if err := planner.Plan(ctx, j, PlanInput{Shop: shop, Event: e, Record: &rec, Profile: prof, History: history, Records: all}); err != nil {
-			return 0, 0, fmt.Errorf("backtest: plan event %d: %w", r.ID, err)
+		if err := r.planner.Plan(ctx, j, PlanInput{Shop: &r.shop, Event: e, Record: &rec, Profile: prof, History: history, Records: all}); err != nil {
+			return 0, fmt.Errorf("backtest: plan event %d: %w", live.ID, err)
 		}
 	}
-	return simID, events, nil
+	return simID, nil
 }
 
 // sameCustomer is the scratch journal, with the live customer's public id:
