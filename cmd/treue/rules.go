@@ -254,9 +254,7 @@ func openScratch(ctx context.Context, log *slog.Logger) (*store.Store, func(), e
 		os.RemoveAll(dir)
 		return nil, nil, err
 	}
-	// Nothing here needs to survive a crash: no fsync.
-	dsn := "file:" + filepath.Join(dir, "simulate.db") + "?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_txlock=immediate"
-	st, err := store.Open(ctx, store.Config{Driver: "sqlite", DSN: dsn}, sealer, log)
+	st, err := store.Open(ctx, store.Config{Driver: "sqlite", DSN: filepath.Join(dir, "simulate.db"), Scratch: true}, sealer, log)
 	if err == nil {
 		_, err = st.Migrate(ctx)
 	}

@@ -29,6 +29,9 @@ type Config struct {
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
 	SlowQuery       time.Duration
+	// Scratch marks a SQLite database that is thrown away afterwards (the
+	// rules backtest): commits skip the fsync.
+	Scratch bool
 }
 
 // Sealer encrypts secrets before they are written and decrypts them on read.
@@ -61,7 +64,7 @@ func Open(ctx context.Context, cfg Config, sealer Sealer, log *slog.Logger) (*St
 		// the server, and ON DUPLICATE KEY then reports a duplicate as 0 rows.
 		dial = mysql.New(mysql.Config{DSN: dsn, DisableWithReturning: true})
 	case "sqlite":
-		dial = sqlite.Open(sqliteDSN(cfg.DSN))
+		dial = sqlite.Open(sqliteDSN(cfg.DSN, cfg.Scratch))
 	default:
 		return nil, fmt.Errorf("store: unknown driver %q", cfg.Driver)
 	}
@@ -125,14 +128,18 @@ func mysqlDSN(dsn string) (string, error) {
 
 // sqliteDSN turns a file path into a DSN with WAL, a busy timeout and
 // immediate write transactions.
-func sqliteDSN(dsn string) string {
+func sqliteDSN(dsn string, scratch bool) string {
 	if strings.Contains(dsn, "?") || strings.HasPrefix(dsn, "file:") {
 		return dsn
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
+	if scratch {
+		q.Add("_pragma", "synchronous(OFF)")
+	} else {
+		q.Add("_pragma", "synchronous(FULL)")
+	}
 	q.Add("_pragma", "foreign_keys(1)")
 	// Checkpoint every ~40 MB of WAL instead of SQLite's 4 MB: a hot page
 	// (an index the inbox and the journeys keep writing) is copied into the
@@ -142,6 +149,13 @@ func sqliteDSN(dsn string) string {
 	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Add("_pragma", "journal_size_limit(67108864)")
 	q.Set("_txlock", "immediate")
+	if scratch {
+		// Measured, cause unknown: opened as a URI the backtest's replay ran
+		// 14.5 s instead of 20 s (9,592 events), with a third of the mmap
+		// calls. The processor benchmark moved within the noise, so the
+		// durable form is left as it is.
+		return "file:" + dsn + "?" + q.Encode()
+	}
 	return dsn + "?" + q.Encode()
 }
 
