@@ -80,9 +80,8 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 		return Result{}, err
 	}
 	err = recv.Verify(d, shop, in.Now())
-	if f, ok := in.Shops.(interface{ Forget(*models.Shop) }); ok && errors.Is(err, models.ErrUnauthorized) && !errors.Is(err, models.ErrUnavailable) {
+	if errors.Is(err, models.ErrUnauthorized) && !errors.Is(err, models.ErrUnavailable) && in.forget(shop) {
 		// The cached shop may predate a secret rotation: check the stored one.
-		f.Forget(shop)
 		if shop, err = in.identify(ctx, recv, d); err != nil {
 			return Result{}, err
 		}
@@ -113,9 +112,7 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 		if err := in.Uninstall.Uninstalled(ctx, shop); err != nil {
 			return res, fmt.Errorf("webhooks: app removed from shop %s: %w", shop.Key, err)
 		}
-		if f, ok := in.Shops.(interface{ Forget(*models.Shop) }); ok {
-			f.Forget(shop)
-		}
+		in.forget(shop)
 		res.Outcome = Uninstalled
 		return res, nil
 	}
@@ -135,6 +132,16 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 		res.Outcome = Duplicate
 	}
 	return res, nil
+}
+
+// forget drops shop from a caching ShopFinder and reports whether there
+// was a cache to drop it from.
+func (in *Intake) forget(shop *models.Shop) bool {
+	f, ok := in.Shops.(interface{ Forget(*models.Shop) })
+	if ok {
+		f.Forget(shop)
+	}
+	return ok
 }
 
 func (in *Intake) identify(ctx context.Context, recv plugin.Receiver, d *plugin.Delivery) (*models.Shop, error) {
