@@ -33,15 +33,21 @@ func exampleRules(t *testing.T, dir string) string {
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
+// serveExampleRules runs Treue with the example rules; it returns the rules
+// file and shop acme's webhook URL.
+func serveExampleRules(t *testing.T, driver string) (e *testEnv, in *instance, rulesPath, url string) {
+	t.Helper()
+	rulesPath = exampleRules(t, t.TempDir())
+	e = newEnv(t, driver, "rules:\n  file: "+rulesPath+"\n")
+	in = e.serve(t)
+	return e, in, rulesPath, in.URL + "/webhooks/standard/acme"
+}
+
 // TestRules_Journey posts a realistic journey through the real endpoint and
 // checks the actions the example rules plan, on both databases.
 func TestRules_Journey(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
-		dir := t.TempDir()
-		rulesPath := exampleRules(t, dir)
-		e := newEnv(t, driver, "rules:\n  file: "+rulesPath+"\n")
-		in := e.serve(t)
-		url := in.URL + "/webhooks/standard/acme"
+		e, _, _, url := serveExampleRules(t, driver)
 		t0 := time.Now().UTC().Add(-20 * 24 * time.Hour).Truncate(time.Second)
 		journey := journeyFor(t0, "c-1", "o-1", "o-2")
 		post2 := func(prefix string) {
@@ -301,11 +307,7 @@ func TestRules_ArrivalOrder(t *testing.T) {
 // file shows its change.
 func TestRules_Simulate(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
-		dir := t.TempDir()
-		rulesPath := exampleRules(t, dir)
-		e := newEnv(t, driver, "rules:\n  file: "+rulesPath+"\n")
-		in := e.serve(t)
-		url := in.URL + "/webhooks/standard/acme"
+		e, in, rulesPath, url := serveExampleRules(t, driver)
 		t0 := time.Now().UTC().Add(-20 * 24 * time.Hour).Truncate(time.Second)
 		for c, steps := range [][]string{journeyFor(t0, "c-1", "o-1", "o-2"), journeyFor(t0.Add(time.Hour), "c-2", "o-3", "o-4")} {
 			for i, body := range steps {
@@ -346,7 +348,7 @@ func TestRules_Simulate(t *testing.T) {
 		}
 
 		// A renamed rule: the old one plans nothing any more, the new one what it did.
-		changed := filepath.Join(dir, "changed.yaml")
+		changed := filepath.Join(filepath.Dir(rulesPath), "changed.yaml")
 		b := must(os.ReadFile(rulesPath))
 		os.WriteFile(changed, []byte(strings.Replace(string(b), "id: second-purchase-sample", "id: sample-v2", 1)), 0o600)
 		out, err = e.run(t, "rules", "simulate", changed, "--shop", "acme")
