@@ -83,6 +83,14 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
+// handshake is an empty shop store, a clock on 2026-06-10 08:00 UTC, and
+// the Registrar and Receiver of one Treue using them.
+func handshake() (*memStore, *clock, *Registrar, *Receiver) {
+	store := newMemStore()
+	c := &clock{t: time.Date(2026, 6, 10, 8, 0, 0, 0, time.UTC)}
+	return store, c, newRegistrar(store, c), New(0)
+}
+
 func newRegistrar(store ShopStore, c *clock) *Registrar {
 	return &Registrar{AppName: testAppName, AppSecret: testAppSecret, ConfirmURL: testConfirm, Store: store, Now: c.now}
 }
@@ -132,10 +140,7 @@ func webhook(shopID string, at time.Time, secret string) *plugin.Delivery {
 // end to end, checking what Shopware checks on its side.
 func TestRegistrar_Handshake(t *testing.T) {
 	ctx := context.Background()
-	store := newMemStore()
-	c := &clock{t: time.Date(2026, 6, 10, 8, 0, 0, 0, time.UTC)}
-	r := newRegistrar(store, c)
-	recv := New(0)
+	store, c, r, recv := handshake()
 
 	// 1. Registration.
 	q, h := registration(fixtureShopID, c.t, "")
@@ -532,10 +537,7 @@ func TestShopKey(t *testing.T) {
 // the secret with the app) registers like a new shop, keeping the shop.
 func TestRegistrar_Uninstalled(t *testing.T) {
 	ctx := context.Background()
-	store := newMemStore()
-	c := &clock{t: time.Date(2026, 6, 10, 8, 0, 0, 0, time.UTC)}
-	r := newRegistrar(store, c)
-	recv := New(0)
+	store, c, r, recv := handshake()
 	install := func() string {
 		t.Helper()
 		q, h := registration(fixtureShopID, c.t, "")
