@@ -101,31 +101,22 @@ func (b *Backtest) Run(ctx context.Context, shop *models.Shop, since time.Time, 
 		}
 	}
 
-	for after := int64(0); limit <= 0 || rep.Customers < limit; {
-		page, err := b.Live.CustomersAfter(ctx, after, 500)
+	ids, err := b.Live.ShopCustomerIDs(ctx, shop.ID)
+	if err != nil {
+		return rep, fmt.Errorf("backtest: customers: %w", err)
+	}
+	if limit > 0 && len(ids) > limit {
+		ids = ids[:limit]
+	}
+	for _, id := range ids {
+		got, err := r.replay(ctx, id)
 		if err != nil {
-			return rep, fmt.Errorf("backtest: customers: %w", err)
+			return rep, err
 		}
-		if len(page) == 0 {
-			break
-		}
-		after = page[len(page)-1].ID
-		for _, c := range page {
-			if c.ShopID != shop.ID {
-				continue
-			}
-			if limit > 0 && rep.Customers == limit {
-				break
-			}
-			got, err := r.replay(ctx, c.ID)
-			if err != nil {
-				return rep, err
-			}
-			rep.Customers++
-			rep.Events += got.events
-			count(got.sim, got.simAt, false)
-			count(got.live, got.liveAt, true)
-		}
+		rep.Customers++
+		rep.Events += got.events
+		count(got.sim, got.simAt, false)
+		count(got.live, got.liveAt, true)
 	}
 	for _, r := range rows {
 		rep.Rules = append(rep.Rules, *r)
