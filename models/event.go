@@ -51,6 +51,18 @@ func (t EventType) Valid() bool {
 	return false
 }
 
+// FollowsOrder reports whether t is a step of an order that was placed
+// before it (payment, cancellation, shipment, return, refund): such an
+// event belongs to the order's customer, whoever it names.
+func (t EventType) FollowsOrder() bool {
+	switch t {
+	case OrderPaid, OrderCancelled, OrderCompleted, ShipmentShipped, ShipmentDelivered,
+		ReturnRequested, ReturnReceived, RefundIssued:
+		return true
+	}
+	return false
+}
+
 // Event is one canonical journey event: what every platform's payload is normalized to,
 // and the body of a Standard Webhooks delivery.
 type Event struct {

@@ -54,8 +54,12 @@ type Processor struct {
 	Poll             time.Duration
 	// MaxAttempts bounds retries of a delivery that fails for a reason of its own.
 	MaxAttempts int
-	Now         func() time.Time
-	Metrics     *Metrics
+	// OrderWait is how long a follow-up (payment, shipment, return, refund)
+	// that names no shop customer id waits for its order before it is
+	// resolved by e-mail or number; 0 means a minute, negative not at all.
+	OrderWait time.Duration
+	Now       func() time.Time
+	Metrics   *Metrics
 }
 
 // Run processes until ctx is cancelled. Transient database faults are
@@ -189,7 +193,11 @@ func (p *Processor) processBatch(ctx context.Context, limit int, careful bool) (
 			if w.it.Attempts+1 < p.MaxAttempts {
 				retryAt = p.Now().Add(time.Duration(1<<min(w.it.Attempts, 10)) * time.Second)
 			}
-			p.Log.ErrorContext(ctx, "delivery could not be processed", "inbox_id", w.it.ID, "shop_id", w.it.ShopID,
+			level := slog.LevelError
+			if errors.Is(err, errOrderNotKnown) && !retryAt.IsZero() {
+				level = slog.LevelInfo // the order's first event is on its way
+			}
+			p.Log.Log(ctx, level, "delivery could not be processed", "inbox_id", w.it.ID, "shop_id", w.it.ShopID,
 				"delivery_id", w.it.DeliveryID, "attempt", w.it.Attempts+1, "final", retryAt.IsZero(), "err", err)
 			if err := tx.FailInbox(ctx, w.it.ID, err.Error(), retryAt); err != nil {
 				return err
@@ -281,8 +289,7 @@ func (p *Processor) parse(it *store.InboxItem, shop *models.Shop) ([]models.Even
 // an erasure request (it changes journeys behind the loaded state), an event
 // whose order is not known yet, or a conflict with a concurrent batch.
 func (p *Processor) load(ctx context.Context, tx *store.Store, work []work) (*batchJournal, error) {
-	// Customers named by the events are resolved together; events that
-	// name only their order, one by one.
+	// The customers of all events are resolved together, in the batch's order.
 	type at struct{ w, k int }
 	var keys []store.CustomerKey
 	var keyed []at
@@ -296,9 +303,11 @@ func (p *Processor) load(ctx context.Context, tx *store.Store, work []work) (*ba
 			switch {
 			case e.Type == models.CustomerRedactRequested || e.Type == models.ShopRedactRequested:
 				return nil, errCareful
-			case !e.Data.Customer.Empty():
-				keys = append(keys, store.CustomerKey{ShopID: w.shop.ID, Ref: e.Data.Customer})
+			case names(e):
+				keys = append(keys, p.customerKey(w.shop, w.it, e))
 				keyed = append(keyed, at{i, k})
+			default:
+				p.Log.InfoContext(ctx, "event without customer", "inbox_id", w.it.ID, "type", e.Type)
 			}
 		}
 	}
@@ -307,23 +316,21 @@ func (p *Processor) load(ctx context.Context, tx *store.Store, work []work) (*ba
 		return nil, carefulUnless(err)
 	}
 	for n, a := range keyed {
-		work[a.w].customers[a.k] = resolved[n]
+		w := &work[a.w]
+		if resolved[n] == 0 && w.err == nil {
+			// The delivery waits for its order, and records nothing meanwhile.
+			w.err = orderNotKnown(w.events[a.k])
+		}
+		w.customers[a.k] = resolved[n]
 	}
 	var ids []int64
 	seen := map[int64]bool{}
 	for i := range work {
 		w := &work[i]
-		for k, e := range w.events {
-			if w.err != nil {
-				break
-			}
-			id := w.customers[k]
-			if id == 0 {
-				if id, err = p.resolve(ctx, tx, w.shop, w.it, e); err != nil {
-					return nil, carefulUnless(err)
-				}
-				w.customers[k] = id
-			}
+		if w.err != nil {
+			continue
+		}
+		for _, id := range w.customers {
 			if id != 0 && !seen[id] {
 				seen[id] = true
 				ids = append(ids, id)
@@ -398,7 +405,7 @@ func (p *Processor) applyItem(ctx context.Context, tx *store.Store, w *work, sp 
 func (p *Processor) record(ctx context.Context, tx *store.Store, shop *models.Shop, it *store.InboxItem, e models.Event) error {
 	switch e.Type {
 	case models.CustomerRedactRequested:
-		return p.eraseRequested(ctx, tx, shop, e)
+		return p.eraseRequested(ctx, tx, shop, it, e)
 	case models.ShopRedactRequested:
 		return p.eraseShop(ctx, tx, shop)
 	}
@@ -412,22 +419,54 @@ func (p *Processor) record(ctx context.Context, tx *store.Store, shop *models.Sh
 // resolve finds and locks the customer an event belongs to; 0 when the
 // event names none.
 func (p *Processor) resolve(ctx context.Context, tx *store.Store, shop *models.Shop, it *store.InboxItem, e models.Event) (int64, error) {
-	switch {
-	case !e.Data.Customer.Empty():
-		id, _, err := tx.ResolveCustomer(ctx, shop.ID, e.Data.Customer)
-		return id, err
-	case e.Data.Order != nil && e.Data.Order.ID != "":
-		id, _, err := tx.CustomerByOrder(ctx, shop.ID, e.Data.Order.ID)
-		if errors.Is(err, models.ErrNotFound) {
-			// The order's first event has not arrived yet; the delivery is
-			// retried with backoff until it has.
-			return 0, fmt.Errorf("order %s is not known yet: %w", e.Data.Order.ID, err)
-		}
-		return id, err
+	if !names(e) {
+		// A shop-wide request (shop/redact) names no customer; nothing to append.
+		p.Log.InfoContext(ctx, "event without customer", "inbox_id", it.ID, "type", e.Type)
+		return 0, nil
 	}
-	// A shop-wide request (shop/redact) names no customer; nothing to append.
-	p.Log.InfoContext(ctx, "event without customer", "inbox_id", it.ID, "type", e.Type)
-	return 0, nil
+	ids, err := tx.ResolveCustomers(ctx, []store.CustomerKey{p.customerKey(shop, it, e)})
+	if err != nil {
+		return 0, err
+	}
+	if ids[0] == 0 {
+		return 0, orderNotKnown(e)
+	}
+	return ids[0], nil
+}
+
+// names reports whether an event names a customer, directly or through its order.
+func names(e models.Event) bool {
+	return !e.Data.Customer.Empty() || (e.Data.Order != nil && e.Data.Order.ID != "")
+}
+
+// defaultOrderWait is how long a follow-up that names its customer only by
+// e-mail or number waits for its order. Senders deliver an order's topics
+// concurrently (Shopify's fulfillments/create can overtake orders/create);
+// resolved by the e-mail at once, such a follow-up would start a second
+// customer whenever the order's e-mail differs from the account's.
+const defaultOrderWait = time.Minute
+
+// customerKey is how the store resolves an event's customer: by its order
+// where Treue knows the order, else by the identities it names.
+func (p *Processor) customerKey(shop *models.Shop, it *store.InboxItem, e models.Event) store.CustomerKey {
+	k := store.CustomerKey{ShopID: shop.ID, Ref: e.Data.Customer}
+	if e.Data.Order != nil {
+		k.Order = truncate(e.Data.Order.ID, 191) // as the event's order_ref is stored
+	}
+	wait := p.OrderWait
+	if wait == 0 {
+		wait = defaultOrderWait
+	}
+	k.WaitForOrder = e.Type.FollowsOrder() && e.Data.Customer.ID == "" && p.Now().Sub(it.ReceivedAt) < wait
+	return k
+}
+
+// errOrderNotKnown marks a delivery that waits for its order's first event;
+// it is retried with backoff until that has arrived.
+var errOrderNotKnown = fmt.Errorf("order is not known yet: %w", models.ErrNotFound)
+
+func orderNotKnown(e models.Event) error {
+	return fmt.Errorf("order %s: %w", e.Data.Order.ID, errOrderNotKnown)
 }
 
 // appendEvent records an event of customer custID, refreshes the profile
@@ -501,17 +540,23 @@ func rebuildProfile(ctx context.Context, j journal, customerID int64, now time.T
 }
 
 // eraseRequested erases the customer a shop's redact request names (Shopify
-// customers/redact); a customer Treue never saw needs nothing.
-func (p *Processor) eraseRequested(ctx context.Context, tx *store.Store, shop *models.Shop, e models.Event) error {
-	id, found, err := tx.FindCustomer(ctx, shop.ID, e.Data.Customer)
-	if err != nil || !found {
-		return err
-	}
-	er, err := tx.EraseCustomer(ctx, shop.ID, id, "shop:"+string(shop.Platform))
+// customers/redact); a customer Treue never saw needs nothing. The log says
+// which identity matched, or why none did, and no personal data.
+func (p *Processor) eraseRequested(ctx context.Context, tx *store.Store, shop *models.Shop, it *store.InboxItem, e models.Event) error {
+	m, err := tx.FindCustomer(ctx, shop.ID, e.Data.Customer)
 	if err != nil {
 		return err
 	}
-	p.Log.InfoContext(ctx, "customer erased on the shop's request", "shop", shop.Key, "erasure_id", er.ID)
+	if m.CustomerID == 0 {
+		p.Log.InfoContext(ctx, "erasure request matched no customer", "shop", shop.Key, "inbox_id", it.ID, "refused", m.Refused)
+		return nil
+	}
+	er, err := tx.EraseCustomer(ctx, shop.ID, m.CustomerID, "shop:"+string(shop.Platform))
+	if err != nil {
+		return err
+	}
+	p.Log.InfoContext(ctx, "customer erased on the shop's request", "shop", shop.Key, "inbox_id", it.ID,
+		"matched_by", m.By, "erasure_id", er.ID)
 	return nil
 }
 

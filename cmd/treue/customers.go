@@ -50,14 +50,18 @@ func (m *Main) customers(ctx context.Context, configPath string, args []string) 
 		if ref.Empty() {
 			return usageError{usageText}
 		}
-		id, found, err := e.store.FindCustomer(ctx, shop.ID, ref)
+		match, err := e.store.FindCustomer(ctx, shop.ID, ref)
 		if err != nil {
 			return err
 		}
-		if !found {
+		if match.CustomerID == 0 {
+			if match.Refused != "" {
+				return fmt.Errorf("no such customer in shop %s (%s): %w", shop.Key, match.Refused, models.ErrNotFound)
+			}
 			return fmt.Errorf("no such customer in shop %s: %w", shop.Key, models.ErrNotFound)
 		}
-		custID = id
+		custID = match.CustomerID
+		e.log.InfoContext(ctx, "customer found", "shop", shop.Key, "command", "customers "+args[0], "matched_by", match.By)
 	}
 	priv := &webhooks.Privacy{Store: e.store, Options: journey.DefaultOptions, Log: e.log, Now: e.store.Now}
 	if args[0] == "export" {

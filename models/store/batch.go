@@ -126,10 +126,17 @@ func (s *Store) LedgerOf(ctx context.Context, ids []int64) (map[int64][]LedgerEn
 	return out, nil
 }
 
-// CustomerKey is a customer reference within a shop.
+// CustomerKey is a customer reference within a shop, as an event gives it.
 type CustomerKey struct {
 	ShopID int64
 	Ref    models.CustomerRef
+	// Order is the shop's order id the event names, if any. An order Treue
+	// knows decides the customer, whatever Ref says: a follow-up's e-mail
+	// may differ from the one of the account that placed the order.
+	Order string
+	// WaitForOrder answers 0 instead of resolving Ref when Order is not
+	// known yet, for a follow-up that arrived before its order.
+	WaitForOrder bool
 }
 
 type identityKey struct {
@@ -139,12 +146,59 @@ type identityKey struct {
 
 // ResolveCustomers resolves keys in order exactly as ResolveCustomer would
 // one after the other (creating and linking on the way), but with one read
-// of the identities involved, one of the candidates' identities, and one
-// locking read of the customers found, in id order. A customer created
-// concurrently answers ErrRetry.
+// of the orders named, one of the identities involved, one of the
+// candidates' identities, and one locking read of the customers found, in id
+// order. A customer created concurrently answers ErrRetry.
+//
+// A key whose order is known (stored, or named by an earlier key) resolves
+// to that order's customer and links nothing. A key whose order is not
+// known resolves by its identities, or to 0 when it has none or WaitForOrder
+// is set: the caller waits for the order.
 func (s *Store) ResolveCustomers(ctx context.Context, keys []CustomerKey) ([]int64, error) {
 	ids, _, err := s.resolveCustomers(ctx, keys)
 	return ids, err
+}
+
+type orderKey struct {
+	shop  int64
+	order string
+}
+
+// orderOwners maps the orders keys name to the customer of each order's
+// first stored event.
+func (s *Store) orderOwners(ctx context.Context, keys []CustomerKey) (map[orderKey]int64, error) {
+	owners := map[orderKey]int64{}
+	seen := map[orderKey]bool{}
+	byShop := map[int64][]string{}
+	for _, k := range keys {
+		ord := orderKey{k.ShopID, k.Order}
+		if k.Order != "" && !seen[ord] {
+			seen[ord] = true
+			byShop[k.ShopID] = append(byShop[k.ShopID], k.Order)
+		}
+	}
+	if len(byShop) == 0 {
+		return owners, nil
+	}
+	var conds []string
+	var args []any
+	for shop, orders := range byShop {
+		conds = append(conds, "(shop_id = ? AND order_ref IN ?)")
+		args = append(args, shop, orders)
+	}
+	var rows []EventRecord
+	err := s.db.WithContext(ctx).Select("shop_id, order_ref, customer_id").
+		Where(strings.Join(conds, " OR "), args...).Order("id").Find(&rows).Error
+	if err != nil {
+		return nil, translate("customers of orders", err)
+	}
+	for _, r := range rows {
+		ord := orderKey{r.ShopID, r.OrderRef}
+		if _, taken := owners[ord]; !taken {
+			owners[ord] = r.CustomerID
+		}
+	}
+	return owners, nil
 }
 
 // resolveCustomers is ResolveCustomers, with the customers' public ids.
@@ -181,15 +235,26 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 			return nil, nil, translate("resolve customers", err)
 		}
 	}
-	// Every identity of the customers found, for the compatibility check.
+	orders, err := s.orderOwners(ctx, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Every identity of the customers found and of the orders' customers,
+	// for the compatibility check.
 	have := map[int64][]Identity{}
 	var cands []int64
+	candidate := func(id int64) {
+		if _, ok := have[id]; !ok {
+			have[id] = nil
+			cands = append(cands, id)
+		}
+	}
 	for _, f := range found {
 		owner[identityKey{f.ShopID, f.Kind, f.Value}] = f.CustomerID
-		if _, ok := have[f.CustomerID]; !ok {
-			have[f.CustomerID] = nil
-			cands = append(cands, f.CustomerID)
-		}
+		candidate(f.CustomerID)
+	}
+	for _, id := range orders {
+		candidate(id)
 	}
 	if len(cands) > 0 {
 		var rows []identityRow
@@ -203,16 +268,29 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 	now := s.Now()
 	lock := map[int64]bool{}
 	for i, k := range keys {
+		ord := orderKey{k.ShopID, k.Order}
 		ids := Identities(k.Ref)
-		if len(ids) == 0 {
-			return nil, nil, fmt.Errorf("store: resolve customer: %w", models.ErrInvalid)
+		id := orders[ord]
+		if id != 0 && !agrees(have[id], ids) {
+			// The order decides; identities that contradict the order's
+			// customer (another e-mail on the order) are not linked to them.
+			out[i] = id
+			lock[id] = true
+			continue
 		}
-		var id int64
-		for _, x := range ids {
-			cand, ok := owner[identityKey{k.ShopID, x.Kind, x.Value}]
-			if ok && compatibleWith(have[cand], ids, x.Kind) {
-				id = cand
-				break
+		if id == 0 {
+			if k.Order == "" && len(ids) == 0 {
+				return nil, nil, fmt.Errorf("store: resolve customer: %w", models.ErrInvalid)
+			}
+			if len(ids) == 0 || (k.Order != "" && k.WaitForOrder) {
+				continue // 0: the order is not known yet
+			}
+			for _, x := range ids {
+				cand, ok := owner[identityKey{k.ShopID, x.Kind, x.Value}]
+				if ok && compatibleWith(have[cand], ids, x.Kind) {
+					id = cand
+					break
+				}
 			}
 		}
 		if id == 0 {
@@ -232,6 +310,9 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 			}
 			have[newID] = fresh
 			out[i], public[i] = newID, newPublic
+			if k.Order != "" {
+				orders[ord] = newID
+			}
 			continue
 		}
 		for _, x := range ids {
@@ -251,6 +332,9 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 		}
 		out[i] = id
 		lock[id] = true
+		if k.Order != "" {
+			orders[ord] = id
+		}
 	}
 	if len(lock) > 0 {
 		ids := make([]int64, 0, len(lock))
@@ -276,6 +360,19 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 		}
 	}
 	return out, public, nil
+}
+
+// agrees reports whether none of ids contradicts an identity of the same
+// kind among have.
+func agrees(have, ids []Identity) bool {
+	for _, x := range ids {
+		for _, h := range have {
+			if h.Kind == x.Kind && h.Value != x.Value {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // compatibleWith reports whether a candidate customer with identities have,

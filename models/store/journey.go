@@ -215,21 +215,6 @@ func (s *Store) CustomerByIdentity(ctx context.Context, shopID int64, kind, valu
 	return s.Profile(ctx, r.CustomerID)
 }
 
-// CustomerByOrder finds (and locks) the customer an earlier event of the order
-// belongs to, for events that name only the order.
-func (s *Store) CustomerByOrder(ctx context.Context, shopID int64, orderRef string) (int64, string, error) {
-	var r EventRecord
-	err := s.db.WithContext(ctx).Select("customer_id").Where("shop_id = ? AND order_ref = ?", shopID, orderRef).Take(&r).Error
-	if err != nil {
-		return 0, "", translate("customer by order", err)
-	}
-	var c customerRow
-	if err := s.db.WithContext(ctx).Raw("SELECT * FROM customers WHERE id = ?"+s.forUpdate(false), r.CustomerID).Scan(&c).Error; err != nil {
-		return 0, "", translate("lock customer", err)
-	}
-	return c.ID, c.PublicID, nil
-}
-
 // CustomerRef names one customer for a scan.
 type CustomerRef struct {
 	ShopID int64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -73,20 +74,84 @@ func (s *Store) CancelPendingByCategory(ctx context.Context, customerID int64, c
 	return res.RowsAffected, translate("cancel by category", res.Error)
 }
 
-// FindCustomer finds the customer ref names without creating one; found is
-// false when none matches.
-func (s *Store) FindCustomer(ctx context.Context, shopID int64, ref models.CustomerRef) (id int64, found bool, err error) {
-	for _, x := range Identities(ref) {
-		var r identityRow
-		err := s.db.WithContext(ctx).Where("shop_id = ? AND kind = ? AND value = ?", shopID, x.Kind, x.Value).Limit(1).Find(&r).Error
-		if err != nil {
-			return 0, false, translate("find customer", err)
+// CustomerMatch is whom FindCustomer found and why; it holds no personal
+// data, so that it can be logged.
+type CustomerMatch struct {
+	CustomerID int64 // 0: none
+	// By is the identity kind that matched: IdentityID, IdentityNumber or IdentityEmail.
+	By string
+	// Refused says why a customer that a weaker identity names was not taken.
+	Refused string
+}
+
+// FindCustomer finds the customer ref names without creating one, for
+// export and erasure. The strongest identity that Treue knows decides; a
+// weaker one (number, e-mail) only counts when its customer has no
+// contradicting stronger identity: a redact for one shop customer id never
+// widens, through a shared e-mail, to a customer with another id.
+func (s *Store) FindCustomer(ctx context.Context, shopID int64, ref models.CustomerRef) (CustomerMatch, error) {
+	ids := Identities(ref)
+	if len(ids) == 0 {
+		return CustomerMatch{}, nil
+	}
+	db := s.db.WithContext(ctx)
+	var conds []string
+	var args []any
+	for _, x := range ids {
+		conds = append(conds, "(kind = ? AND value = ?)")
+		args = append(args, x.Kind, x.Value)
+	}
+	var found []identityRow
+	if err := db.Where("shop_id = ?", shopID).Where(strings.Join(conds, " OR "), args...).Find(&found).Error; err != nil {
+		return CustomerMatch{}, translate("find customer", err)
+	}
+	owner := map[string]int64{}
+	var cands []int64
+	for _, f := range found {
+		owner[f.Kind] = f.CustomerID
+		cands = append(cands, f.CustomerID)
+	}
+	have := map[int64][]Identity{}
+	if len(cands) > 0 {
+		var rows []identityRow
+		if err := db.Where("customer_id IN ?", cands).Find(&rows).Error; err != nil {
+			return CustomerMatch{}, translate("find customer: identities", err)
 		}
-		if r.CustomerID != 0 {
-			return r.CustomerID, true, nil
+		for _, r := range rows {
+			have[r.CustomerID] = append(have[r.CustomerID], Identity{r.Kind, r.Value})
 		}
 	}
-	return 0, false, nil
+	var m CustomerMatch
+	for _, x := range ids {
+		cand, ok := owner[x.Kind]
+		if !ok {
+			continue
+		}
+		if compatibleWith(have[cand], ids, x.Kind) {
+			m.CustomerID, m.By = cand, x.Kind
+			return m, nil
+		}
+		if m.Refused == "" {
+			m.Refused = "the " + x.Kind + " belongs to a customer with another " + contradicting(have[cand], ids, x.Kind)
+		}
+	}
+	return m, nil
+}
+
+// contradicting names the stronger identity kind on which have and ids
+// disagree (see compatibleWith).
+func contradicting(have, ids []Identity, kind string) string {
+	for _, x := range ids {
+		if x.Kind == kind {
+			break
+		}
+		for _, h := range have {
+			if h.Kind == x.Kind && h.Value != x.Value {
+				return x.Kind
+			}
+		}
+	}
+	return "identity"
 }
 
 // Erasure is the audit record of one erased customer: no personal data, only

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -269,6 +270,115 @@ func TestResolveCustomers(t *testing.T) {
 			if want[i] != got[i] {
 				t.Fatalf("%+v:\none by one: %s\nbatched:    %s", refs[i], want[i], got[i])
 			}
+		}
+	})
+}
+
+// TestResolveCustomers_ByOrder: an event naming a known order resolves to
+// the order's customer, links what agrees with them and nothing that
+// contradicts; a follow-up waiting for an unknown order gets 0.
+func TestResolveCustomers_ByOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		resolve := func(keys ...store.CustomerKey) []int64 {
+			t.Helper()
+			var ids []int64
+			if err := s.InTx(ctx, func(tx *store.Store) error {
+				var err error
+				ids, err = tx.ResolveCustomers(ctx, keys)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return ids
+		}
+		// An order placed by account c-1 with john@, and in the same batch a
+		// fulfillment naming only the order's e-mail jon@.
+		got := resolve(
+			store.CustomerKey{ShopID: 1, Ref: models.CustomerRef{ID: "c-1", Email: "john@example.com"}, Order: "o-1"},
+			store.CustomerKey{ShopID: 1, Ref: models.CustomerRef{Email: "jon@example.com"}, Order: "o-1", WaitForOrder: true},
+		)
+		if got[0] == 0 || got[1] != got[0] {
+			t.Fatalf("the follow-up in the same batch went to %d, the order's customer is %d", got[1], got[0])
+		}
+		john := got[0]
+		if err := s.InTx(ctx, func(tx *store.Store) error {
+			_, err := tx.InsertEvent(ctx, &store.EventRecord{ShopID: 1, CustomerID: john, Type: "order.placed", StepKey: "o-1",
+				OccurredAt: s.Now(), ReceivedAt: s.Now(), Platform: "shopify", OrderRef: "o-1", Data: "{}"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got = resolve(
+			store.CustomerKey{ShopID: 1, Ref: models.CustomerRef{Email: "jon@example.com"}, Order: "o-1"},
+			store.CustomerKey{ShopID: 1, Ref: models.CustomerRef{ID: "c-2"}, Order: "o-1"},
+			store.CustomerKey{ShopID: 1, Ref: models.CustomerRef{ID: "c-1", Number: "K-1"}, Order: "o-1"},
+			store.CustomerKey{ShopID: 1, Ref: models.CustomerRef{Email: "jon@example.com"}, Order: "o-2", WaitForOrder: true},
+			store.CustomerKey{ShopID: 1, Order: "o-3"},
+			store.CustomerKey{ShopID: 2, Ref: models.CustomerRef{Email: "jon@example.com"}, Order: "o-1"},
+		)
+		if got[0] != john || got[1] != john || got[2] != john {
+			t.Fatalf("events of the known order went to %v, want %d", got[:3], john)
+		}
+		if got[3] != 0 || got[4] != 0 {
+			t.Fatalf("unknown orders resolved to %v, want 0 (waiting)", got[3:5])
+		}
+		if got[5] == 0 || got[5] == john {
+			t.Fatalf("another shop's order o-1 went to %d", got[5])
+		}
+		ids, _ := s.CustomerIdentities(ctx, john)
+		var kinds []string
+		for _, x := range ids {
+			kinds = append(kinds, x.Kind+"="+x.Value)
+		}
+		slices.Sort(kinds)
+		if want := []string{"email=john@example.com", "id=c-1", "number=K-1"}; !slices.Equal(kinds, want) {
+			t.Fatalf("identities %v, want %v: only what agrees with the customer is linked", kinds, want)
+		}
+	})
+}
+
+// TestFindCustomer: the strongest known identity decides, and a weaker one
+// never widens to a customer whose stronger identity contradicts.
+func TestFindCustomer(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		var account, guest int64
+		if err := s.InTx(ctx, func(tx *store.Store) error {
+			var err error
+			if account, _, err = tx.ResolveCustomer(ctx, 1, models.CustomerRef{ID: "115310627314723954", Email: "john@example.com"}); err != nil {
+				return err
+			}
+			guest, _, err = tx.ResolveCustomer(ctx, 1, models.CustomerRef{Email: "guest@example.com"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			ref      models.CustomerRef
+			want     int64
+			by       string
+			refusing bool
+		}{
+			{models.CustomerRef{ID: "115310627314723954", Email: "other@example.com"}, account, store.IdentityID, false},
+			{models.CustomerRef{ID: "191167", Email: "john@example.com"}, 0, "", true},
+			{models.CustomerRef{Email: "john@example.com"}, account, store.IdentityEmail, false},
+			{models.CustomerRef{ID: "191167", Email: "guest@example.com"}, guest, store.IdentityEmail, false},
+			{models.CustomerRef{ID: "191167"}, 0, "", false},
+			{models.CustomerRef{Email: "john@example.com"}, account, store.IdentityEmail, false},
+		} {
+			m, err := s.FindCustomer(ctx, 1, c.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.CustomerID != c.want || m.By != c.by || (m.Refused != "") != c.refusing {
+				t.Errorf("%+v: got %+v, want customer %d by %q (refusing: %v)", c.ref, m, c.want, c.by, c.refusing)
+			}
+		}
+		if m, _ := s.FindCustomer(ctx, 2, models.CustomerRef{Email: "john@example.com"}); m.CustomerID != 0 {
+			t.Fatalf("another shop's customer found: %+v", m)
 		}
 	})
 }
