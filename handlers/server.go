@@ -161,6 +161,20 @@ func (s *server) webhook(p models.Platform) gin.HandlerFunc {
 		if res.Outcome == webhooks.Uninstalled {
 			s.log.InfoContext(c.Request.Context(), "app removed from the shop: its secrets and credentials are forgotten", "platform", p, "shop", res.Shop)
 		}
+		if res.Outcome == webhooks.Unparsed {
+			s.log.WarnContext(c.Request.Context(), "webhook stored unparsed", "platform", p, "shop", res.Shop,
+				"delivery_id", res.DeliveryID, "topic", res.Topic, "err", res.Problem)
+			// 2xx all the same: a sender drops a delivery answered 4xx for
+			// good, and this one is authentic. The body says what is wrong.
+			body := gin.H{"status": res.Outcome, "delivery_id": res.DeliveryID, "detail": res.Problem.Error() +
+				" (stored; fix the mapping or the sender, then run treue inbox replay)"}
+			var ve *models.ValidationError
+			if errors.As(res.Problem, &ve) {
+				body["errors"] = ve.Fields
+			}
+			c.JSON(http.StatusOK, body)
+			return
+		}
 		c.JSON(http.StatusOK, gin.H{"status": res.Outcome, "delivery_id": res.DeliveryID})
 	}
 }

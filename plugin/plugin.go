@@ -23,6 +23,9 @@ type Delivery struct {
 	// stored delivery is parsed again); parsers use it for events whose
 	// payload carries no time at all.
 	ReceivedAt time.Time
+	// Location is the shop's time zone, for payload times that are dates
+	// only; nil means UTC.
+	Location *time.Location
 	// Decoded is the receiver's own decoding of Body, kept from Identify for
 	// Verify and Parse so that a large body is decoded once. Only the
 	// receiver that set it reads it.

@@ -4,9 +4,12 @@ package webhooks
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/treue/treue/models"
@@ -25,6 +28,9 @@ const (
 	// Uninstalled: the app was removed from the shop, and the shop's
 	// registration is forgotten.
 	Uninstalled Outcome = "uninstalled"
+	// Unparsed: authentic, but its content could not be turned into events;
+	// stored as it came, for `treue inbox replay` after a fix.
+	Unparsed Outcome = "unparsed"
 )
 
 // ShopFinder looks shops up for the intake.
@@ -48,6 +54,7 @@ type Uninstaller interface {
 // outbound calls: the sender gets its answer in milliseconds.
 type Intake struct {
 	Receivers map[models.Platform]plugin.Receiver
+	Zones     *Zones
 	Shops     ShopFinder
 	Inbox     InboxWriter
 	// Uninstall handles app removals; nil acknowledges them and does nothing.
@@ -61,6 +68,9 @@ type Result struct {
 	Shop       string
 	DeliveryID string
 	Topic      string
+	// Problem is why an Unparsed delivery could not be parsed: a
+	// *models.MalformedError or *models.ValidationError.
+	Problem error
 }
 
 // ErrUnknownShopOrSignature is the one answer for an unknown shop, a missing or
@@ -68,8 +78,10 @@ type Result struct {
 var ErrUnknownShopOrSignature = fmt.Errorf("webhook signature could not be verified: %w", models.ErrUnauthorized)
 
 // Receive verifies, validates and stores one delivery. Errors match
-// models.ErrUnauthorized (401), *models.MalformedError (400),
-// *models.ValidationError (422) or models.ErrUnavailable (503).
+// models.ErrUnauthorized (401) or models.ErrUnavailable (503). An authentic
+// delivery whose content cannot be parsed is stored as Unparsed, never
+// refused: senders drop a delivery answered 4xx for good (Adobe I/O at once,
+// Shopify after its retries).
 func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plugin.Delivery) (Result, error) {
 	recv, ok := in.Receivers[platform]
 	if !ok {
@@ -101,10 +113,16 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 	if d.ReceivedAt.IsZero() {
 		d.ReceivedAt = in.Now()
 	}
+	d.Location = in.Zones.Of(shop)
 	parsed, err := recv.Parse(d)
 	res := Result{Shop: shop.Key, DeliveryID: parsed.DeliveryID, Topic: parsed.Topic}
 	if err != nil {
-		return res, err
+		var me *models.MalformedError
+		var ve *models.ValidationError
+		if !errors.As(err, &me) && !errors.As(err, &ve) {
+			return res, err
+		}
+		return in.storeUnparsed(ctx, platform, shop, d, res, err)
 	}
 	if parsed.Uninstalled && in.Uninstall != nil {
 		// Before answering: Shopware sends this once, synchronously, and the
@@ -128,6 +146,29 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 		return res, fmt.Errorf("webhooks: store delivery: %w", err)
 	}
 	res.Outcome = Stored
+	if dup {
+		res.Outcome = Duplicate
+	}
+	return res, nil
+}
+
+// storeUnparsed keeps an authentic delivery that could not be parsed, under
+// its delivery id or, where the body is too broken to tell it, under a hash
+// of the body (a sender's retry then is a duplicate).
+func (in *Intake) storeUnparsed(ctx context.Context, platform models.Platform, shop *models.Shop, d *plugin.Delivery, res Result, problem error) (Result, error) {
+	if res.DeliveryID == "" {
+		sum := sha256.Sum256(d.Body)
+		res.DeliveryID = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	reason := truncate(problem.Error(), 4000)
+	dup, err := in.Inbox.InsertInbox(ctx, &store.InboxItem{
+		ShopID: shop.ID, Platform: string(platform), DeliveryID: res.DeliveryID, Topic: truncate(res.Topic, 191),
+		Headers: store.EncodeHeaders(keepHeaders(d.Header)), Body: d.Body, Status: store.InboxUnparsed, Error: &reason,
+	})
+	if err != nil {
+		return res, fmt.Errorf("webhooks: store unparsed delivery: %w", err)
+	}
+	res.Outcome, res.Problem = Unparsed, problem
 	if dup {
 		res.Outcome = Duplicate
 	}
@@ -182,4 +223,21 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// Zones loads each shop time zone once: time.LoadLocation reads a file.
+type Zones struct{ m sync.Map }
+
+// Of returns the shop's time zone, UTC when unset or unknown; a nil Zones
+// loads it each time.
+func (z *Zones) Of(shop *models.Shop) *time.Location {
+	if z == nil {
+		return shop.Location()
+	}
+	if loc, ok := z.m.Load(shop.Timezone); ok {
+		return loc.(*time.Location)
+	}
+	loc := shop.Location()
+	z.m.Store(shop.Timezone, loc)
+	return loc
 }

@@ -9,6 +9,7 @@ type Metrics struct {
 	Deadlocks  prometheus.Counter
 	Careful    prometheus.Counter
 	Batch      prometheus.Histogram
+	Unparsed   prometheus.Counter
 }
 
 // NewMetrics registers the processor's metrics with reg.
@@ -31,7 +32,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "treue_inbox_batch_deliveries", Help: "Deliveries per processing transaction (more while a backlog waits).",
 			Buckets: []float64{1, 5, 10, 25, 50, 100, 200, 500, 1000},
 		}),
+		Unparsed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "treue_inbox_unparsed_total", Help: "Stored deliveries the processor could not parse (marked unparsed; treue inbox replay processes them again). Deliveries the intake could not parse count as treue_webhooks_total{outcome=\"unparsed\"}.",
+		}),
 	}
-	reg.MustRegister(m.Processed, m.ProcessLag, m.Deadlocks, m.Careful, m.Batch)
+	reg.MustRegister(m.Processed, m.ProcessLag, m.Deadlocks, m.Careful, m.Batch, m.Unparsed)
 	return m
 }

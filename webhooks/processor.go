@@ -42,6 +42,7 @@ type PlanInput struct {
 type Processor struct {
 	Store     *store.Store
 	Receivers map[models.Platform]plugin.Receiver
+	Zones     *Zones  // optional
 	Planner   Planner // optional
 	Log       *slog.Logger
 	Options   journey.Options
@@ -150,8 +151,9 @@ func (p *Processor) processUpTo(ctx context.Context, limit int) (int, error) {
 }
 
 func (p *Processor) processBatch(ctx context.Context, limit int, careful bool) (n int, done []time.Time, err error) {
+	unparsed := 0
 	err = p.Store.InTx(ctx, func(tx *store.Store) error {
-		n, done = 0, done[:0]
+		n, done, unparsed = 0, done[:0], 0
 		items, err := tx.ClaimInbox(ctx, limit)
 		if err != nil {
 			return err
@@ -189,6 +191,17 @@ func (p *Processor) processBatch(ctx context.Context, limit int, careful bool) (
 			if errors.Is(err, models.ErrUnavailable) {
 				return err // the whole batch is retried
 			}
+			if unparsable(err) {
+				// Parsing is pure: another attempt would fail alike.
+				p.Log.WarnContext(ctx, "delivery stored unparsed", "inbox_id", w.it.ID, "shop_id", w.it.ShopID,
+					"delivery_id", w.it.DeliveryID, "err", err)
+				if err := tx.MarkUnparsed(ctx, w.it.ID, truncate(err.Error(), 4000)); err != nil {
+					return err
+				}
+				unparsed++
+				n++
+				continue
+			}
 			retryAt := time.Time{}
 			if w.it.Attempts+1 < p.MaxAttempts {
 				retryAt = p.Now().Add(time.Duration(1<<min(w.it.Attempts, 10)) * time.Second)
@@ -211,7 +224,17 @@ func (p *Processor) processBatch(ctx context.Context, limit int, careful bool) (
 		}
 		return tx.FinishInbox(ctx, finished...)
 	})
+	if err == nil && unparsed > 0 && p.Metrics != nil {
+		p.Metrics.Unparsed.Add(float64(unparsed))
+	}
 	return n, done, err
+}
+
+// unparsable reports whether err says a stored body cannot be parsed.
+func unparsable(err error) bool {
+	var me *models.MalformedError
+	var ve *models.ValidationError
+	return errors.As(err, &me) || errors.As(err, &ve)
 }
 
 // work is a claimed delivery, parsed.
@@ -276,7 +299,7 @@ func (p *Processor) parse(it *store.InboxItem, shop *models.Shop) ([]models.Even
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := recv.Parse(&plugin.Delivery{Header: h, Body: it.Body, ShopKey: shop.Key, ReceivedAt: it.ReceivedAt})
+	parsed, err := recv.Parse(&plugin.Delivery{Header: h, Body: it.Body, ShopKey: shop.Key, ReceivedAt: it.ReceivedAt, Location: p.Zones.Of(shop)})
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}

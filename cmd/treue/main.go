@@ -67,6 +67,9 @@ commands:
   actions list --shop KEY [--status dead]
   actions retry ID | actions cancel ID
                         list, replay or cancel actions (dead ones above all)
+  inbox list [--shop KEY] [--status unparsed|failed|pending|done] [--limit N]
+  inbox replay [--shop KEY] [--status unparsed|failed] [ID...]
+                        list stored deliveries; process unparsed or failed ones again
   rules check FILE...   check rules files; print every problem as FILE:LINE:COL: message
   rules simulate --shop KEY [--since DATE] [--customers N] FILE
                         replay the shop's stored journeys through FILE's rules and
@@ -137,6 +140,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.customers(ctx, *configPath, cargs)
 	case "actions":
 		return m.actions(ctx, *configPath, cargs)
+	case "inbox":
+		return m.inbox(ctx, *configPath, cargs)
 	case "tokens":
 		return m.tokens(ctx, *configPath, cargs)
 	case "healthcheck":

@@ -61,7 +61,8 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		models.PlatformAdobe:    adobe.New(adobeKeys),
 	}
 	// A short shop cache saves a read (and a decryption) per delivery.
-	intake := &webhooks.Intake{Receivers: receivers, Shops: &webhooks.ShopCache{Shops: st, TTL: 2 * time.Second, Now: now}, Inbox: st, Now: now}
+	zones := &webhooks.Zones{}
+	intake := &webhooks.Intake{Receivers: receivers, Zones: zones, Shops: &webhooks.ShopCache{Shops: st, TTL: 2 * time.Second, Now: now}, Inbox: st, Now: now}
 	// Group commit: concurrent deliveries share one inbox transaction (one
 	// fsync); each is still answered only after the commit that holds it.
 	var groupCommit *webhooks.GroupCommitter
@@ -84,7 +85,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	}
 	planner := &webhooks.RulesPlanner{Rules: rl.holder, Log: log, Now: now, Options: journey.DefaultOptions}
 	proc := &webhooks.Processor{
-		Store: st, Receivers: receivers, Planner: planner, Log: log, Options: journey.DefaultOptions,
+		Store: st, Receivers: receivers, Zones: zones, Planner: planner, Log: log, Options: journey.DefaultOptions,
 		BatchSize: cfg.Webhooks.BatchSize, BacklogBatchSize: cfg.Webhooks.BacklogBatchSize, Poll: cfg.Webhooks.PollInterval, MaxAttempts: cfg.Webhooks.MaxAttempts,
 		Now: now, Metrics: webhooks.NewMetrics(reg),
 	}

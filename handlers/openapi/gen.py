@@ -15,11 +15,11 @@ def errors(*codes):
 shop_p = {"name": "shop", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Treue shop key"}
 id_p = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}, "description": "Treue customer id"}
 bearer = [{"bearer": []}]
-webhook_ok = resp("Durably stored, a duplicate, or an event type Treue does not use", ref("WebhookAccepted"))
+webhook_ok = resp("Durably stored, a duplicate, an event type Treue does not use, or authentic but unparsed (stored for treue inbox replay; detail and errors say what is wrong)", ref("WebhookAccepted"))
 def webhook(summary, params=(), desc=""):
     return {"post": {"summary": summary, "description": desc, "tags": ["webhooks"], "parameters": list(params),
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
-        "responses": {"200": webhook_ok, **errors(400, 401, 413, 422, 503)}}}
+        "responses": {"200": webhook_ok, **errors(401, 413, 503)}}}
 
 paths = {
  "/healthz": {"get": {"summary": "The process is alive", "tags": ["operations"], "responses": {"200": resp("alive", {"type": "object"})}}},
@@ -87,7 +87,8 @@ schemas = {
    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
      "instance": {"type": "string"}, "request_id": {"type": "string"},
      "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}},
- "WebhookAccepted": {"type": "object", "properties": {"status": {"enum": ["stored", "duplicate", "ignored"]}, "delivery_id": {"type": "string"}}},
+ "WebhookAccepted": {"type": "object", "properties": {"status": {"enum": ["stored", "duplicate", "ignored", "uninstalled", "unparsed"]}, "delivery_id": {"type": "string"},
+   "detail": {"type": "string", "description": "unparsed: why"}, "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}},
  "ShopwareRegistration": {"type": "object", "properties": {"proof": {"type": "string"}, "secret": {"type": "string"}, "confirmation_url": {"type": "string"}}},
  "Rules": {"type": "object", "properties": {"file": {"type": "string"}, "version": {"type": "string"}, "loaded_at": {"type": "string", "format": "date-time"},
    "last_error": {"type": "string"}, "defaults": {"type": "object"}, "rules": {"type": "array", "items": {"type": "object"}}}},

@@ -12,6 +12,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/treue/treue/models"
 )
 
 // Inbox statuses.
@@ -19,6 +21,9 @@ const (
 	InboxPending = "pending"
 	InboxDone    = "done"
 	InboxFailed  = "failed"
+	// InboxUnparsed: authentic, but the body could not be turned into
+	// events (see Error). Kept for `treue inbox replay` after a fix.
+	InboxUnparsed = "unparsed"
 )
 
 // InboxItem is one verified delivery waiting to be (or already) processed.
@@ -62,7 +67,10 @@ func DecodeHeaders(s string) (http.Header, error) {
 // when it was already there; then nothing changes.
 func (s *Store) InsertInbox(ctx context.Context, it *InboxItem) (duplicate bool, err error) {
 	now := s.Now()
-	it.ReceivedAt, it.NextAttemptAt, it.Status = now, now, InboxPending
+	it.ReceivedAt, it.NextAttemptAt = now, now
+	if it.Status == "" {
+		it.Status = InboxPending
+	}
 	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(it)
 	if res.Error != nil {
 		return false, translate("insert inbox", res.Error)
@@ -89,7 +97,10 @@ func (s *Store) InsertInboxBatch(ctx context.Context, items []*InboxItem) (dup [
 	seen := make(map[inboxKey]bool, len(items))
 	var fresh []int // first occurrences
 	for i, it := range items {
-		it.ReceivedAt, it.NextAttemptAt, it.Status = now, now, InboxPending
+		it.ReceivedAt, it.NextAttemptAt = now, now
+		if it.Status == "" {
+			it.Status = InboxPending
+		}
 		k := inboxKey{it.ShopID, it.DeliveryID}
 		if seen[k] {
 			dup[i] = true
@@ -143,14 +154,14 @@ func (s *Store) insertInboxMulti(ctx context.Context, items []*InboxItem, rows [
 		var sb strings.Builder
 		var args []any
 		n, size := 0, 0
-		sb.WriteString("INSERT INTO inbox (shop_id, platform, delivery_id, topic, headers, body, received_at, status, attempts, next_attempt_at) VALUES ")
+		sb.WriteString("INSERT INTO inbox (shop_id, platform, delivery_id, topic, headers, body, received_at, status, attempts, next_attempt_at, error) VALUES ")
 		for n < len(rows) && (n == 0 || size < 4<<20) {
 			it := items[rows[n]]
 			if n > 0 {
 				sb.WriteByte(',')
 			}
-			sb.WriteString("(?,?,?,?,?,?,?,?,0,?)")
-			args = append(args, it.ShopID, it.Platform, it.DeliveryID, it.Topic, it.Headers, it.Body, now, InboxPending, now)
+			sb.WriteString("(?,?,?,?,?,?,?,?,0,?,?)")
+			args = append(args, it.ShopID, it.Platform, it.DeliveryID, it.Topic, it.Headers, it.Body, now, it.Status, now, it.Error)
 			size += len(it.Body) + len(it.Headers) + len(it.DeliveryID) + len(it.Topic) + 64
 			n++
 		}
@@ -255,6 +266,70 @@ func (s *Store) FailInbox(ctx context.Context, id int64, reason string, retryAt 
 	}
 	err := s.db.WithContext(ctx).Model(&InboxItem{}).Where("id = ?", id).Updates(upd).Error
 	return translate("fail inbox", err)
+}
+
+// MarkUnparsed records that a stored delivery cannot be turned into events:
+// parsing is pure, so trying again only helps after a fix (InboxReplay).
+func (s *Store) MarkUnparsed(ctx context.Context, id int64, reason string) error {
+	err := s.db.WithContext(ctx).Model(&InboxItem{}).Where("id = ?", id).
+		Updates(map[string]any{"status": InboxUnparsed, "error": reason, "attempts": clause.Expr{SQL: "attempts + 1"}}).Error
+	return translate("mark unparsed", err)
+}
+
+// InboxFilter selects deliveries for support: by shop (0: all), status
+// ("": all) and ids (none: all).
+type InboxFilter struct {
+	ShopID int64
+	Status string
+	IDs    []int64
+}
+
+func (f InboxFilter) apply(db *gorm.DB) *gorm.DB {
+	if f.ShopID != 0 {
+		db = db.Where("shop_id = ?", f.ShopID)
+	}
+	if f.Status != "" {
+		db = db.Where("status = ?", f.Status)
+	}
+	if len(f.IDs) > 0 {
+		db = db.Where("id IN ?", f.IDs)
+	}
+	return db
+}
+
+// ListInbox lists deliveries, newest first, without their bodies.
+func (s *Store) ListInbox(ctx context.Context, f InboxFilter, limit int) ([]InboxItem, error) {
+	var out []InboxItem
+	err := f.apply(s.db.WithContext(ctx).Model(&InboxItem{})).
+		Select("id, shop_id, platform, delivery_id, topic, received_at, status, attempts, next_attempt_at, processed_at, error").
+		Order("id DESC").Limit(limit).Find(&out).Error
+	return out, translate("list inbox", err)
+}
+
+// ReplayInbox puts the unparsed and failed deliveries f selects back into
+// the queue, with their attempts reset; deliveries whose body the retention
+// purge or an erasure has blanked cannot be replayed and are left alone
+// (skipped counts them). Processed deliveries are never replayed: their
+// events are recorded.
+func (s *Store) ReplayInbox(ctx context.Context, f InboxFilter) (replayed, skipped int64, err error) {
+	statuses := []string{InboxUnparsed, InboxFailed}
+	if f.Status != "" {
+		if !slices.Contains(statuses, f.Status) {
+			return 0, 0, fmt.Errorf("store: replay: only %s deliveries can be replayed, not %q: %w", strings.Join(statuses, " and "), f.Status, models.ErrInvalid)
+		}
+		statuses = []string{f.Status}
+	}
+	f.Status = ""
+	db := s.db.WithContext(ctx)
+	res := f.apply(db.Model(&InboxItem{})).Where("status IN ? AND body IS NOT NULL", statuses).
+		Updates(map[string]any{"status": InboxPending, "attempts": 0, "next_attempt_at": s.Now(), "error": nil})
+	if res.Error != nil {
+		return 0, 0, translate("replay inbox", res.Error)
+	}
+	if err := f.apply(db.Model(&InboxItem{})).Where("status IN ? AND body IS NULL", statuses).Count(&skipped).Error; err != nil {
+		return res.RowsAffected, 0, translate("replay inbox", err)
+	}
+	return res.RowsAffected, skipped, nil
 }
 
 // InboxBacklog counts deliveries waiting and the age of the oldest.

@@ -315,7 +315,7 @@ func nonNilSlice[T any](s []T) []T {
 func (s *Store) PurgeRawPayloads(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
 	var ids []int64
 	db := s.db.WithContext(ctx)
-	if err := db.Model(&InboxItem{}).Where("status IN ? AND received_at < ? AND body IS NOT NULL", []string{InboxDone, InboxFailed}, cutoff).
+	if err := db.Model(&InboxItem{}).Where("status IN ? AND received_at < ? AND body IS NOT NULL", []string{InboxDone, InboxFailed, InboxUnparsed}, cutoff).
 		Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
 		return 0, translate("purge payloads", err)
 	}

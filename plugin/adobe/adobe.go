@@ -213,7 +213,7 @@ func (*Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 		return p, &v
 	}
 	for i := range envs {
-		events, err := envs[i].events()
+		events, err := envs[i].events(d.Location)
 		if err != nil {
 			return p, err
 		}

@@ -479,3 +479,32 @@ func TestQuantity(t *testing.T) {
 		}
 	}
 }
+
+// TestMagentoTime_DateOnly: a date alone is midnight in the shop's time
+// zone; the other forms are UTC as Commerce stores them.
+func TestMagentoTime_DateOnly(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		loc  *time.Location
+		in   string
+		want string
+	}{
+		{berlin, "2026-03-02", "2026-03-01T23:00:00Z"},
+		{berlin, "2026-07-02", "2026-07-01T22:00:00Z"},
+		{nil, "2026-03-02", "2026-03-02T00:00:00Z"},
+		{berlin, "2026-03-02 10:14:05", "2026-03-02T10:14:05Z"},
+	} {
+		var v models.ValidationError
+		got := magentoTime(c.loc, &v, "created_at", str(c.in))
+		if err := v.Err(); err != nil || got == nil || got.Format(time.RFC3339) != c.want {
+			t.Errorf("%q in %v: %v %v, want %s", c.in, c.loc, got, err, c.want)
+		}
+	}
+	var v models.ValidationError
+	if magentoTime(berlin, &v, "created_at", "02.03.2026") != nil || v.Err() == nil {
+		t.Error("a German date must be refused with the field named")
+	}
+}

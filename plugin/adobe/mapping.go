@@ -45,7 +45,7 @@ func mapperFor(eventType string) mapFunc {
 
 // events maps one CloudEvent. data.value is decoded only for known types, so a
 // payload Treue does not use can never fail the delivery.
-func (e *cloudEvent) events() ([]models.Event, error) {
+func (e *cloudEvent) events(loc *time.Location) ([]models.Event, error) {
 	m := mapperFor(e.Type)
 	if m == nil {
 		return nil, nil
@@ -66,6 +66,7 @@ func (e *cloudEvent) events() ([]models.Event, error) {
 			return nil, ve
 		}
 	}
+	v.loc = loc
 	var ve models.ValidationError
 	var fallback time.Time
 	if t := strings.TrimSpace(e.Time); t != "" {
@@ -92,13 +93,13 @@ func orderEvents(v *value, fallback time.Time, ve *models.ValidationError) []mod
 	o := &models.Order{
 		ID:       first(v.EntityID, v.ID),
 		Number:   string(v.IncrementID),
-		PlacedAt: magentoTime(ve, "data.value.created_at", v.CreatedAt),
+		PlacedAt: magentoTime(v.loc, ve, "data.value.created_at", v.CreatedAt),
 		Currency: string(v.OrderCurrencyCode),
 		Total:    amount(ve, "data.value.grand_total", v.GrandTotal),
 		Items:    lineItems(ve, v.Items, func(it *item) str { return str(first(it.QtyOrdered, it.Qty)) }),
 		Coupon:   string(v.CouponCode),
 	}
-	ts := firstTime(fallback, magentoTime(ve, "data.value.updated_at", v.UpdatedAt), o.PlacedAt)
+	ts := firstTime(fallback, magentoTime(v.loc, ve, "data.value.updated_at", v.UpdatedAt), o.PlacedAt)
 	data := models.EventData{Customer: v.customer(), Order: o}
 	events := []models.Event{{Type: models.OrderPlaced, Timestamp: firstTime(ts, o.PlacedAt), Data: data}}
 	switch first(v.State, v.Status) {
@@ -118,11 +119,11 @@ func invoiceEvents(v *value, fallback time.Time, ve *models.ValidationError) []m
 		return nil
 	}
 	o := v.orderRef(ve)
-	o.PaidAt = magentoTime(ve, "data.value.created_at", v.CreatedAt)
+	o.PaidAt = magentoTime(v.loc, ve, "data.value.created_at", v.CreatedAt)
 	if o.Currency == "" {
 		o.Currency = string(v.OrderCurrencyCode)
 	}
-	ts := firstTime(fallback, magentoTime(ve, "data.value.updated_at", v.UpdatedAt), o.PaidAt)
+	ts := firstTime(fallback, magentoTime(v.loc, ve, "data.value.updated_at", v.UpdatedAt), o.PaidAt)
 	return []models.Event{{Type: models.OrderPaid, Timestamp: ts, Data: models.EventData{Customer: v.customer(), Order: o}}}
 }
 
@@ -132,7 +133,7 @@ func invoiceEvents(v *value, fallback time.Time, ve *models.ValidationError) []m
 func shipmentEvents(v *value, fallback time.Time, ve *models.ValidationError) []models.Event {
 	s := &models.Shipment{
 		ID:        first(v.EntityID, v.ID),
-		ShippedAt: magentoTime(ve, "data.value.created_at", v.CreatedAt),
+		ShippedAt: magentoTime(v.loc, ve, "data.value.created_at", v.CreatedAt),
 	}
 	for _, t := range v.Tracks {
 		if t.TrackNumber != "" {
@@ -158,7 +159,7 @@ func creditmemoEvents(v *value, fallback time.Time, ve *models.ValidationError) 
 		ID:       first(v.EntityID, v.ID),
 		Amount:   amount(ve, "data.value.grand_total", v.GrandTotal),
 		Currency: first(v.OrderCurrencyCode, str(o.Currency)),
-		IssuedAt: magentoTime(ve, "data.value.created_at", v.CreatedAt),
+		IssuedAt: magentoTime(v.loc, ve, "data.value.created_at", v.CreatedAt),
 		// A credit memo lists every order item, with qty 0 for those not refunded.
 		Items: lineItems(ve, v.Items, func(it *item) str { return it.Qty }),
 	}
@@ -180,8 +181,8 @@ func rmaEvents(v *value, fallback time.Time, ve *models.ValidationError) []model
 	default:
 		return nil
 	}
-	requested := magentoTime(ve, "data.value.date_requested", v.DateRequested)
-	updated := magentoTime(ve, "data.value.updated_at", v.UpdatedAt)
+	requested := magentoTime(v.loc, ve, "data.value.date_requested", v.DateRequested)
+	updated := magentoTime(v.loc, ve, "data.value.updated_at", v.UpdatedAt)
 	r := &models.Return{ID: first(v.EntityID, v.ID), RequestedAt: requested}
 	qty := func(it *item) str { return it.QtyRequested }
 	ts := firstTime(fallback, requested)
@@ -214,7 +215,7 @@ func registerEvents(v *value, fallback time.Time, ve *models.ValidationError) []
 			ref.Birthday = dob[:10]
 		}
 	}
-	ts := firstTime(fallback, magentoTime(ve, "data.value.created_at", c.CreatedAt))
+	ts := firstTime(fallback, magentoTime(v.loc, ve, "data.value.created_at", c.CreatedAt))
 	return []models.Event{{Type: models.CustomerRegistered, Timestamp: ts, Data: models.EventData{Customer: ref}}}
 }
 

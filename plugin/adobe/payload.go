@@ -41,6 +41,9 @@ func (e *cloudEvent) id() string {
 // lists. Magento sends most scalars as strings ("1042", "59.8000") but some as
 // numbers or null, so every scalar is a str.
 type value struct {
+	// loc is the shop's time zone, for times that are dates only.
+	loc *time.Location
+
 	EntityID          str `json:"entity_id"`
 	ID                str `json:"id"`
 	OrderID           str `json:"order_id"`
@@ -177,8 +180,11 @@ func decode(body []byte, v any) error {
 }
 
 // magentoTime parses a Commerce time: "2026-03-02 10:14:05" as stored in the
-// database (always UTC), or RFC 3339. "" is no time; a bad value is recorded on v.
-func magentoTime(v *models.ValidationError, field string, s str) *time.Time {
+// database (always UTC), or RFC 3339. A date alone ("2026-03-02", as some
+// subscriptions' field lists and extensions send it) is the start of that
+// day in the shop's time zone loc (nil: UTC). "" is no time; a bad value is
+// recorded on v.
+func magentoTime(loc *time.Location, v *models.ValidationError, field string, s str) *time.Time {
 	text := strings.TrimSpace(string(s))
 	if text == "" {
 		return nil
@@ -189,7 +195,14 @@ func magentoTime(v *models.ValidationError, field string, s str) *time.Time {
 			return &t
 		}
 	}
-	v.Add(field, "is not a time such as \"2026-03-02 10:14:05\": %q", text)
+	if loc == nil {
+		loc = time.UTC
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, text, loc); err == nil {
+		t = t.UTC()
+		return &t
+	}
+	v.Add(field, "is not a time such as \"2026-03-02 10:14:05\" or a date such as \"2026-03-02\": %q", text)
 	return nil
 }
 
