@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// testSecret is the Standard Webhooks specification's test vector secret.
+const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
 func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
@@ -109,11 +112,11 @@ func TestLoad_Errors(t *testing.T) {
 
 func TestLoad_ShopSecretEnv(t *testing.T) {
 	p := writeFile(t, "shops:\n  - key: acme\n    platform: standard\n    secret_env: ACME_SECRET\n")
-	c, err := Load(p, env(map[string]string{"ACME_SECRET": "whsec_abc"}))
+	c, err := Load(p, env(map[string]string{"ACME_SECRET": testSecret}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Shops[0].Secret != "whsec_abc" {
+	if c.Shops[0].Secret != testSecret {
 		t.Fatalf("secret_env not resolved: %+v", c.Shops[0])
 	}
 }
