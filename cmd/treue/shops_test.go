@@ -62,6 +62,36 @@ func TestShopsAdd_StandardSecret(t *testing.T) {
 	})
 }
 
+// TestStandard_EmptyStoredSecretRefused: a shop whose stored secret is an
+// empty key (as `shops add --secret whsec_` stored before it was refused)
+// accepts no delivery, not even one signed with HMAC keyed by "".
+func TestStandard_EmptyStoredSecretRefused(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver, "")
+		in := e.serve(t)
+		st := e.store(t)
+		ctx := context.Background()
+		for key, secret := range map[string]string{"empty": "whsec_", "short": "whsec_c2hvcnQ="} {
+			sh := &models.Shop{Key: key, Platform: models.PlatformStandard, Source: "cli", Secrets: models.ShopSecrets{Webhook: []string{secret}}}
+			if err := st.SaveShop(ctx, sh); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for shop, key := range map[string][]byte{"empty": {}, "short": []byte("short")} {
+			if code := postSigned(t, in.URL+"/webhooks/standard/"+shop, key, "msg_forged"); code != http.StatusUnauthorized {
+				t.Errorf("shop %s: delivery signed with its stored key %q: %d, want 401", shop, key, code)
+			}
+			sh, err := st.ShopByKey(ctx, shop)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.InboxByDelivery(ctx, sh.ID, "msg_forged"); err == nil {
+				t.Errorf("shop %s: the forged delivery was stored", shop)
+			}
+		}
+	})
+}
+
 // postSigned posts order.paid signed with key and answers the status.
 func postSigned(t *testing.T, url string, key []byte, id string) int {
 	t.Helper()
