@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
+
+	"github.com/treue/treue/plugin/standard"
 )
 
 // Config is every setting of Treue.
@@ -481,7 +483,17 @@ func (s Shop) validate(p string) Errors {
 		bad("key", "is required")
 	}
 	switch s.Platform {
-	case "standard", "shopify", "shopware":
+	case "standard":
+		if s.Secret == "" && len(s.Secrets) == 0 {
+			bad("secret", "is required for platform standard (or secret_env, or secrets); %s", standard.SecretFormat)
+		}
+		if s.Secret != "" {
+			errs = append(errs, standardSecret(p, "secret", s.SecretEnv, s.Secret)...)
+		}
+		for i, sec := range s.Secrets {
+			errs = append(errs, standardSecret(p, fmt.Sprintf("secrets[%d]", i), "", sec)...)
+		}
+	case "shopify", "shopware":
 		if s.Secret == "" && len(s.Secrets) == 0 {
 			bad("secret", "is required for platform %s (or secret_env, or secrets)", s.Platform)
 		}
@@ -511,12 +523,31 @@ func (s Shop) validate(p string) Errors {
 	if s.NotifyURL != "" && !strings.HasPrefix(s.NotifyURL, "http://") && !strings.HasPrefix(s.NotifyURL, "https://") {
 		bad("notify_url", "must be an http(s) URL")
 	}
+	if s.NotifySecret != "" {
+		errs = append(errs, standardSecret(p, "notify_secret", s.NotifySecretEnv, s.NotifySecret)...)
+	}
 	for _, f := range s.PublicKeyFiles {
 		if _, err := os.Stat(f); err != nil {
 			bad("public_key_files", "%v", err)
 		}
 	}
 	return errs
+}
+
+// standardSecret checks a Standard Webhooks secret as the receiver and the
+// notifier will decode it, so that one they would refuse (an empty key, which
+// anyone can sign with, or a short or non-base64 one) stops the program here
+// instead of failing every delivery. A secret from an environment variable is
+// reported under the _env key that names it.
+func standardSecret(p, key, env, secret string) Errors {
+	_, err := standard.DecodeSecret(secret)
+	if err == nil {
+		return nil
+	}
+	if env != "" {
+		return Errors{&KeyError{Key: p + "." + key + "_env", Msg: fmt.Sprintf("environment variable %s %v", env, err)}}
+	}
+	return Errors{&KeyError{Key: p + "." + key, Msg: err.Error()}}
 }
 
 // ParseLevel maps a level name onto slog.

@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// testSecret is the Standard Webhooks specification's test vector secret.
+const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
 func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
@@ -87,6 +90,17 @@ func TestLoad_Errors(t *testing.T) {
 		{"ErrShop", "shops:\n  - key: acme\n    platform: standard\n", nil, []string{"treue.yaml:2: shops[0].secret: is required"}},
 		{"ErrShopUnknownKey", "shops:\n  - key: acme\n    platfrom: standard\n", nil, []string{"treue.yaml:3: shops[0].platfrom: unknown key"}},
 		{"ErrSecretEnvEmpty", "shops:\n  - key: acme\n    platform: standard\n    secret_env: NOPE\n", nil, []string{"shops[0].secret_env: environment variable NOPE is empty"}},
+		// A secret the receiver could only use as an empty or short key
+		// (anyone could sign with it) stops the program, naming the line.
+		{"ErrShopSecretRequired", "shops:\n  - key: acme\n    platform: standard\n", nil, []string{"shops[0].secret: is required for platform standard", "generate one with: echo whsec_$(head -c 32 /dev/urandom | base64)"}},
+		{"ErrShopSecretEmpty", "shops:\n  - key: acme\n    platform: standard\n    secret: whsec_\n", nil, []string{"treue.yaml:4: shops[0].secret: is empty; a Standard Webhooks secret is whsec_ followed by base64 of 24–64 random bytes"}},
+		{"ErrShopSecretShort", "shops:\n  - key: acme\n    platform: standard\n    secret: whsec_c2hvcnQ=\n", nil, []string{"treue.yaml:4: shops[0].secret: decodes to 5 bytes, not 24 to 64"}},
+		{"ErrShopSecretTooLong", "shops:\n  - key: acme\n    platform: standard\n    secret: " + strings.Repeat("A", 88) + "\n", nil, []string{"treue.yaml:4: shops[0].secret: decodes to 66 bytes, not 24 to 64"}},
+		{"ErrShopSecretRaw", "shops:\n  - key: acme\n    platform: standard\n    secret: my-shop-secret-0123456789\n", nil, []string{"treue.yaml:4: shops[0].secret: is not base64 after the optional whsec_ prefix"}},
+		{"ErrShopSecretsEntry", "shops:\n  - key: acme\n    platform: standard\n    secrets:\n      - " + testSecret + "\n      - whsec_\n", nil, []string{"treue.yaml:6: shops[0].secrets[1]: is empty"}},
+		{"ErrShopSecretEnvShort", "shops:\n  - key: acme\n    platform: standard\n    secret_env: ACME_SECRET\n", map[string]string{"ACME_SECRET": "whsec_c2hvcnQ="}, []string{"treue.yaml:4: shops[0].secret_env: environment variable ACME_SECRET decodes to 5 bytes"}},
+		{"ErrNotifySecret", "shops:\n  - key: acme\n    platform: standard\n    secret: " + testSecret + "\n    notify_secret: whsec_\n", nil, []string{"treue.yaml:5: shops[0].notify_secret: is empty"}},
+		{"ErrNotifySecretEnv", "shops:\n  - key: acme\n    platform: shopify\n    domain: a.myshopify.com\n    secret: hush\n    connector: notify\n    notify_secret_env: NOTIFY\n", map[string]string{"NOTIFY": "c2hvcnQ="}, []string{"treue.yaml:7: shops[0].notify_secret_env: environment variable NOTIFY decodes to 5 bytes"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,12 +123,23 @@ func TestLoad_Errors(t *testing.T) {
 
 func TestLoad_ShopSecretEnv(t *testing.T) {
 	p := writeFile(t, "shops:\n  - key: acme\n    platform: standard\n    secret_env: ACME_SECRET\n")
-	c, err := Load(p, env(map[string]string{"ACME_SECRET": "whsec_abc"}))
+	c, err := Load(p, env(map[string]string{"ACME_SECRET": testSecret}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Shops[0].Secret != "whsec_abc" {
+	if c.Shops[0].Secret != testSecret {
 		t.Fatalf("secret_env not resolved: %+v", c.Shops[0])
+	}
+}
+
+// TestLoad_StandardSecretForms: the whsec_ prefix is optional, as in the
+// reference libraries; other platforms' secrets are not Standard Webhooks
+// secrets and are not decoded.
+func TestLoad_StandardSecretForms(t *testing.T) {
+	p := writeFile(t, "shops:\n  - key: acme\n    platform: standard\n    secret: "+strings.TrimPrefix(testSecret, "whsec_")+
+		"\n    notify_secret: "+testSecret+"\n  - key: us\n    platform: shopify\n    domain: a.myshopify.com\n    secret: hush\n")
+	if _, err := Load(p, env(nil)); err != nil {
+		t.Fatal(err)
 	}
 }
 

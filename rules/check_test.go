@@ -125,6 +125,13 @@ func TestParse_Semantics(t *testing.T) {
 			`x.yaml:5:25: if: unknown name new`},
 		{"ErrAfterDaysType", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    when: {after_days: '\"soon\"'}\n    action: {type: notify}\n",
 			`x.yaml:5:24: after_days: expected float64, but got string`},
+		// The notify connector would refuse to sign with these.
+		{"ErrNotifySecretEmpty", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    action: {type: notify, params: {secret: whsec_}}\n",
+			`x.yaml:5:13: params.secret is empty; a Standard Webhooks secret is whsec_ followed by base64 of 24–64 random bytes; generate one with: echo whsec_$(head -c 32 /dev/urandom | base64)`},
+		{"ErrNotifySecretShort", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    action: {type: notify, params: {secret: c2hvcnQ=}}\n",
+			`x.yaml:5:13: params.secret decodes to 5 bytes, not 24 to 64; a Standard Webhooks secret is whsec_ followed by base64 of 24–64 random bytes; generate one with: echo whsec_$(head -c 32 /dev/urandom | base64)`},
+		{"ErrNotifySecretNotString", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    action: {type: notify, params: {secret: 12345}}\n",
+			`x.yaml:5:13: params.secret must be a string; a Standard Webhooks secret is whsec_ followed by base64 of 24–64 random bytes; generate one with: echo whsec_$(head -c 32 /dev/urandom | base64)`},
 		{"ErrCustomCancelExpr", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    cancel:\n      - {on: order.placed, if: pending.skew == order.id}\n    action: {type: notify}\n",
 			`x.yaml:6:40: cancel if: type pending has no field skew`},
 	}
@@ -167,6 +174,15 @@ func TestParse_OK(t *testing.T) {
 		}
 		if len(s.Rules) != 0 || s.Defaults.Timezone != "UTC" || !s.Defaults.RequireConsent {
 			t.Errorf("defaults: %+v", s.Defaults)
+		}
+	})
+	t.Run("NotifySecret", func(t *testing.T) {
+		// With or without the whsec_ prefix, as the notifier decodes it.
+		for _, secret := range []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"} {
+			src := "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    action: {type: notify, params: {secret: " + secret + "}}\n"
+			if _, err := Parse("x.yaml", []byte(src)); err != nil {
+				t.Errorf("secret %s: %v", secret, err)
+			}
 		}
 	})
 	t.Run("VersionIsContentHash", func(t *testing.T) {

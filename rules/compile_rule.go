@@ -9,6 +9,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/treue/treue/models"
+	"github.com/treue/treue/plugin/standard"
 )
 
 // Compiling one rule: triggers, guardrail overrides, schedule, limit,
@@ -218,6 +219,16 @@ func (c *compiler) action(rs *ruleSpec, r *Rule, scope exprScope) {
 		}
 	}
 	r.params = a.Params
+	// The notify connector signs with params.secret: one it would refuse
+	// is better reported here than as dead actions. Any other value than a
+	// string would be ignored there, leaving the shop's secret to sign.
+	if v, ok := a.Params["secret"]; ok {
+		if s, isString := v.(string); !isString {
+			c.errorf(a.Pos, "params.secret must be a string; %s", standard.SecretFormat)
+		} else if _, err := standard.DecodeSecret(s); err != nil {
+			c.errorf(a.Pos, "params.secret %v", err)
+		}
+	}
 	names := make([]string, 0, len(a.Compute))
 	for name := range a.Compute {
 		names = append(names, name)

@@ -122,7 +122,7 @@ func (e *dispatchEnv) shop(key string, p models.Platform) *models.Shop {
 	e.t.Helper()
 	ctx := context.Background()
 	sh := &models.Shop{Key: key, Platform: p, Source: "cli",
-		Secrets: models.ShopSecrets{Webhook: []string{"whsec_x"}, AccessToken: "shpat_secret_token"}}
+		Secrets: models.ShopSecrets{Webhook: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, AccessToken: "shpat_secret_token"}}
 	if err := e.st.SaveShop(ctx, sh); err != nil {
 		e.t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ func TestBatchJournal_FlushFindsStaleState(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		st := storetest.Open(t, driver)
-		shop := &models.Shop{Key: "s", Platform: models.PlatformStandard, Source: "cli", Secrets: models.ShopSecrets{Webhook: []string{"x"}}}
+		shop := &models.Shop{Key: "s", Platform: models.PlatformStandard, Source: "cli", Secrets: models.ShopSecrets{Webhook: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
 		if err := st.SaveShop(ctx, shop); err != nil {
 			t.Fatal(err)
 		}

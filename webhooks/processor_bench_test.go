@@ -41,7 +41,7 @@ func BenchmarkProcessor(b *testing.B) {
 			ctx := context.Background()
 			st := storetest.Open(b, driver)
 			// A time zone as real shops have: the rules evaluate in it.
-			shop := &models.Shop{Key: "bench", Platform: models.PlatformStandard, Source: "cli", Timezone: "Europe/Berlin", Currency: "EUR", Secrets: models.ShopSecrets{Webhook: []string{"x"}}}
+			shop := &models.Shop{Key: "bench", Platform: models.PlatformStandard, Source: "cli", Timezone: "Europe/Berlin", Currency: "EUR", Secrets: models.ShopSecrets{Webhook: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
 			if err := st.SaveShop(ctx, shop); err != nil {
 				b.Fatal(err)
 			}

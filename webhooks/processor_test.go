@@ -73,7 +73,7 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 			st := storetest.Open(t, driver)
 			var tick atomic.Int64 // rows' updated_at must change for MySQL to count them
 			st.Now = func() time.Time { return clock.Add(time.Duration(tick.Add(1)) * time.Microsecond) }
-			shop := &models.Shop{Key: "bench", Platform: models.PlatformStandard, Source: "cli", Secrets: models.ShopSecrets{Webhook: []string{"x"}}}
+			shop := &models.Shop{Key: "bench", Platform: models.PlatformStandard, Source: "cli", Secrets: models.ShopSecrets{Webhook: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
 			if err := st.SaveShop(ctx, shop); err != nil {
 				t.Fatal(err)
 			}
@@ -245,7 +245,7 @@ func TestProcessor_RunGrowsBatchesWhileBacklogged(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		st := storetest.Open(t, driver)
-		shop := &models.Shop{Key: "bench", Platform: models.PlatformStandard, Source: "cli", Secrets: models.ShopSecrets{Webhook: []string{"x"}}}
+		shop := &models.Shop{Key: "bench", Platform: models.PlatformStandard, Source: "cli", Secrets: models.ShopSecrets{Webhook: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
 		if err := st.SaveShop(ctx, shop); err != nil {
 			t.Fatal(err)
 		}

@@ -51,7 +51,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:28090", "listen address")
 	delay := flag.Duration("delay", 0, "wait this long before every answer (the caller hanging up ends the wait)")
 	errorRate := flag.Float64("error-rate", 0, "share of webhooks answered 500 or 503 (after the delay)")
-	secrets := flag.String("secret", "", "signing secret(s) of the notify connector, comma-separated (whsec_… or raw)")
+	secrets := flag.String("secret", "", "signing secret(s) of the notify connector, comma-separated (whsec_…, the prefix optional)")
 	tolerance := flag.Duration("tolerance", 5*time.Minute, "accepted webhook-timestamp skew")
 	once := flag.String("once-per-order", "points-award,late-delivery-apology,return-recovery,review-request",
 		"rules that may act at most once per (shop, customer, order), comma-separated")
@@ -59,6 +59,13 @@ func main() {
 	flag.Parse()
 	if *secrets == "" {
 		log.Fatal("fakeshop: --secret is required (the notify connector's signing secret)")
+	}
+	for _, sec := range strings.Split(*secrets, ",") {
+		// Verify skips a secret it cannot decode: one typo would otherwise
+		// show up only as every webhook answered 401.
+		if _, err := standard.DecodeSecret(sec); err != nil {
+			log.Fatalf("fakeshop: --secret: a secret %v", err)
+		}
 	}
 	if *errorRate < 0 || *errorRate > 1 {
 		log.Fatal("fakeshop: --error-rate must be between 0 and 1")

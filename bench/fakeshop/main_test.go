@@ -56,7 +56,7 @@ func TestFakeShop_RetriesAndViolations(t *testing.T) {
 	ok := httptest.NewServer(newShop([]string{testSecret}, 0, 0, time.Minute, []string{"points-award"}, 1))
 	defer ok.Close()
 	ctx := context.Background()
-	if got := post(t, ctx, ok.URL, "whsec_d3Jvbmc=", "id-0", "k0", "r", ""); got != 401 {
+	if got := post(t, ctx, ok.URL, "whsec_YS13cm9uZy1zZWNyZXQtb2YtMzItYnl0ZXMtbG9uZyE=", "id-0", "k0", "r", ""); got != 401 {
 		t.Fatalf("wrong secret: status %d, want 401", got)
 	}
 	if got := post(t, ctx, ok.URL, testSecret, "id-1", "k1", "points-award", "o1"); got != 204 {

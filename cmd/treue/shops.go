@@ -110,7 +110,8 @@ func (m *Main) shopsAdd(ctx context.Context, e *env, args []string) error {
 		if *f.dest == "" {
 			return fmt.Errorf("--%s: environment variable %s is empty", f.flag, *f.env)
 		}
-		*f.env = ""
+		// The variable's name stays in c: validation names --secret-env,
+		// not --secret, for a value that came from it.
 	}
 	cfg := config.Config{Shops: []config.Shop{c}}
 	if err := validateShop(cfg); err != nil {
@@ -139,13 +140,19 @@ func (m *Main) shopsAdd(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// validateShop reuses the config file's rules, renaming shops[0].x to --x.
+// validateShop reuses the config file's rules, renaming shops[0].x_y to
+// --x-y. Only the key is renamed: a message carries environment variable
+// names (ACME_SECRET) and "whsec_", whose underscores must stay.
 func validateShop(cfg config.Config) error {
 	var errs config.Errors
 	if err := cfg.ValidateShops(); err != nil && errors.As(err, &errs) {
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
-			msgs[i] = strings.ReplaceAll(strings.Replace(e.Error(), "config: shops[0].", "--", 1), "_", "-")
+			msgs[i] = e.Error()
+			var ke *config.KeyError
+			if errors.As(e, &ke) {
+				msgs[i] = "--" + strings.ReplaceAll(strings.TrimPrefix(ke.Key, "shops[0]."), "_", "-") + ": " + ke.Msg
+			}
 		}
 		return usageError{strings.Join(msgs, "\n")}
 	}

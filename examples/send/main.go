@@ -22,7 +22,7 @@ import (
 func main() {
 	url := flag.String("url", "http://localhost:8080", "Treue base URL")
 	shop := flag.String("shop", "demo", "shop key")
-	secret := flag.String("secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "the shop's whsec_ secret")
+	secret := flag.String("secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "the shop's Standard Webhooks secret (whsec_ + base64; the prefix is optional)")
 	id := flag.String("id", "", "webhook-id (default: a new uuid; reuse one to see deduplication)")
 	flag.Parse()
 	if flag.NArg() != 1 {
@@ -42,7 +42,7 @@ func send(base, shop, secret, id, file string) error {
 	}
 	key, err := standard.DecodeSecret(secret)
 	if err != nil {
-		return err
+		return fmt.Errorf("-secret %w", err)
 	}
 	if id == "" {
 		id = "msg_" + uuid.NewString()

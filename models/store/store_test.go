@@ -77,7 +77,7 @@ func TestShops(t *testing.T) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
 		sh := &models.Shop{Key: "acme", Platform: models.PlatformStandard, Name: "ACME", Timezone: "Europe/Berlin", Currency: "EUR",
-			Source: "cli", Secrets: models.ShopSecrets{Webhook: []string{"whsec_abc"}}}
+			Source: "cli", Secrets: models.ShopSecrets{Webhook: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
 		if err := s.SaveShop(ctx, sh); err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +85,7 @@ func TestShops(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Secrets.Webhook[0] != "whsec_abc" || got.Timezone != "Europe/Berlin" {
+		if got.Secrets.Webhook[0] != "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" || got.Timezone != "Europe/Berlin" {
 			t.Fatalf("round trip: %+v", got)
 		}
 		t.Run("ErrDuplicateKey", func(t *testing.T) {

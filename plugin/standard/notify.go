@@ -23,8 +23,9 @@ import (
 // out an action itself.
 //
 // Params read: url (required; the dispatcher merges a shop-level notify URL
-// into the params), secret (a whsec_… key; default: the shop's current
-// webhook secret). Neither is sent in the body.
+// into the params), secret (a Standard Webhooks secret, see DecodeSecret;
+// default: the shop's notify_secret, else its current webhook secret).
+// Neither is sent in the body.
 //
 // The webhook-id header is the action's idempotency key, the same on every
 // retry, so the receiver can drop repeats: Standard Webhooks receivers
@@ -98,18 +99,21 @@ func (n *Notifier) Execute(ctx context.Context, job plugin.Job) (plugin.Result, 
 		return plugin.Result{}, plugin.Permanentf("notify: no target: set the shop's notify_url (or params.url), an http(s) URL without credentials")
 	}
 	secret, _ := a.Params["secret"].(string)
+	from := "params.secret"
 	if secret == "" {
-		secret = job.Shop.Secrets.NotifySecret
+		secret, from = job.Shop.Secrets.NotifySecret, "the shop's notify_secret"
 	}
 	if secret == "" && len(job.Shop.Secrets.Webhook) > 0 {
-		secret = job.Shop.Secrets.Webhook[0]
+		secret, from = job.Shop.Secrets.Webhook[0], "the shop's webhook secret"
 	}
 	if secret == "" {
-		return plugin.Result{}, plugin.Permanentf("notify: no signing secret (params.secret or the shop's webhook secret)")
+		return plugin.Result{}, plugin.Permanentf("notify: no signing secret (params.secret, the shop's notify_secret or its webhook secret)")
 	}
+	// DecodeSecret refuses an empty or short key whatever the store holds:
+	// a webhook signed with one proves nothing to the receiver.
 	key, err := DecodeSecret(secret)
 	if err != nil {
-		return plugin.Result{}, plugin.Permanentf("notify: signing secret: %v", err)
+		return plugin.Result{}, plugin.Permanentf("notify: signing secret %s %v", from, err)
 	}
 
 	now := time.Now()

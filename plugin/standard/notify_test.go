@@ -191,7 +191,17 @@ func TestNotifier_Failures(t *testing.T) {
 			delete(j.Action.Params, "secret")
 			j.Shop.Secrets.Webhook = nil
 		}, kind: plugin.Permanent, msg: "signing secret"},
-		{name: "bad secret", params: map[string]any{"secret": "whsec_!!!"}, kind: plugin.Permanent, msg: "signing secret"},
+		{name: "bad secret", params: map[string]any{"secret": "whsec_!!!"}, kind: plugin.Permanent, msg: "signing secret params.secret is not base64"},
+		// An empty key signs nothing, whatever the store holds: the
+		// receiver could not tell the webhook from a forgery.
+		{name: "empty webhook secret", setup: func(_ *receiver, j *plugin.Job) {
+			delete(j.Action.Params, "secret")
+			j.Shop.Secrets.Webhook = []string{"whsec_"}
+		}, kind: plugin.Permanent, msg: "signing secret the shop's webhook secret is empty"},
+		{name: "short notify secret", setup: func(_ *receiver, j *plugin.Job) {
+			delete(j.Action.Params, "secret")
+			j.Shop.Secrets.NotifySecret = "whsec_c2hvcnQ="
+		}, kind: plugin.Permanent, msg: "signing secret the shop's notify_secret decodes to 5 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,6 +224,9 @@ func TestNotifier_Failures(t *testing.T) {
 			}
 			if strings.Contains(pe.Error(), "MfKQ9r8") {
 				t.Errorf("error leaks the secret: %v", pe)
+			}
+			if strings.Contains(tt.msg, "signing secret") && len(rc.seen) != 0 {
+				t.Errorf("a secret refused, yet the receiver got %v", rc.seen)
 			}
 		})
 	}

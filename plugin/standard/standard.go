@@ -51,7 +51,10 @@ func header(h http.Header, name string) string {
 }
 
 // Verify implements plugin.Receiver: HMAC-SHA256 over "id.timestamp.body" with
-// the shop's whsec_ secret; any v1 entry of the space-separated list may match.
+// the shop's secrets; any v1 entry of the space-separated list may match. A
+// stored secret that DecodeSecret refuses (empty, not base64, too short) is
+// skipped rather than used: HMAC keyed by "" or a few bytes is forgeable. A
+// shop left with no usable secret accepts nothing.
 func (r *Receiver) Verify(d *plugin.Delivery, shop *models.Shop, now time.Time) error {
 	id, ts, sigs := header(d.Header, "id"), header(d.Header, "timestamp"), header(d.Header, "signature")
 	if id == "" || ts == "" || sigs == "" {
@@ -68,11 +71,13 @@ func (r *Receiver) Verify(d *plugin.Delivery, shop *models.Shop, now time.Time) 
 	if age := now.Sub(time.Unix(sec, 0)); age > tol || age < -tol {
 		return fmt.Errorf("standard: webhook-timestamp outside tolerance: %w", models.ErrUnauthorized)
 	}
+	usable := 0
 	for _, secret := range shop.Secrets.ActiveWebhookSecrets(now) {
 		key, err := DecodeSecret(secret)
 		if err != nil {
 			continue
 		}
+		usable++
 		want := Sign(key, id, sec, d.Body)
 		for _, s := range strings.Fields(sigs) {
 			version, sig, ok := strings.Cut(s, ",")
@@ -85,22 +90,41 @@ func (r *Receiver) Verify(d *plugin.Delivery, shop *models.Shop, now time.Time) 
 			}
 		}
 	}
+	if usable == 0 {
+		return fmt.Errorf("standard: shop %s has no usable secret: %w", shop.Key, models.ErrUnauthorized)
+	}
 	return fmt.Errorf("standard: no matching signature: %w", models.ErrUnauthorized)
 }
 
-// DecodeSecret turns a "whsec_<base64>" secret into the HMAC key. A secret
-// without the prefix is used as raw bytes, as the reference libraries allow.
+// The key lengths the Standard Webhooks spec asks for (192 to 512 bits).
+const (
+	MinKeyBytes = 24
+	MaxKeyBytes = 64
+)
+
+// SecretFormat says what a usable secret looks like and how to make one; it
+// ends every error of DecodeSecret, so that whoever reads one can fix it.
+const SecretFormat = "a Standard Webhooks secret is whsec_ followed by base64 of 24–64 random bytes; " +
+	"generate one with: echo whsec_$(head -c 32 /dev/urandom | base64)"
+
+// DecodeSecret turns a Standard Webhooks secret into the HMAC key the way the
+// reference libraries (standard-webhooks, svix) do: an optional "whsec_"
+// prefix is stripped and the rest is standard base64, with or without the
+// prefix. Unlike them it refuses a key outside 24–64 bytes, so that an empty
+// or short secret can neither verify nor sign. An error is a predicate ("is
+// empty; …") for the caller to put the secret's name in front of; it never
+// contains the secret.
 func DecodeSecret(secret string) ([]byte, error) {
-	raw, ok := strings.CutPrefix(secret, "whsec_")
-	if !ok {
-		if secret == "" {
-			return nil, errors.New("standard: empty secret")
-		}
-		return []byte(secret), nil
+	raw := strings.TrimPrefix(secret, "whsec_")
+	if raw == "" {
+		return nil, errors.New("is empty; " + SecretFormat)
 	}
 	key, err := base64.StdEncoding.DecodeString(raw)
 	if err != nil {
-		return nil, fmt.Errorf("standard: secret is not base64 after whsec_: %w", err)
+		return nil, fmt.Errorf("is not base64 after the optional whsec_ prefix (%w); %s", err, SecretFormat)
+	}
+	if len(key) < MinKeyBytes || len(key) > MaxKeyBytes {
+		return nil, fmt.Errorf("decodes to %d bytes, not %d to %d; %s", len(key), MinKeyBytes, MaxKeyBytes, SecretFormat)
 	}
 	return key, nil
 }

@@ -107,6 +107,111 @@ func TestReceiver_Verify(t *testing.T) {
 	})
 }
 
+// The test vector published with the Standard Webhooks specification.
+const (
+	specSecret    = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	specID        = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+	specTimestamp = 1614265330
+	specBody      = `{"test": 2432232314}`
+	specSignature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+)
+
+// TestReceiver_VerifySpecVector: the prefix is optional, and the rest is
+// base64 either way, as in the reference libraries.
+func TestReceiver_VerifySpecVector(t *testing.T) {
+	h := http.Header{}
+	h.Set("webhook-id", specID)
+	h.Set("webhook-timestamp", strconv.Itoa(specTimestamp))
+	h.Set("webhook-signature", specSignature)
+	d := &plugin.Delivery{Header: h, Body: []byte(specBody), ShopKey: "acme"}
+	now := time.Unix(specTimestamp, 0)
+	for _, secret := range []string{specSecret, strings.TrimPrefix(specSecret, "whsec_")} {
+		if err := New(0).Verify(d, shop(secret), now); err != nil {
+			t.Errorf("secret %q: %v", secret, err)
+		}
+		key, err := DecodeSecret(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := SignatureHeader(key, specID, specTimestamp, []byte(specBody)); got != specSignature {
+			t.Errorf("secret %q signs %s, want %s", secret, got, specSignature)
+		}
+	}
+}
+
+// TestReceiver_VerifyRefusesUnusableSecrets: whatever the store holds, a key
+// that is empty, short or not base64 verifies nothing, though the delivery is
+// signed with exactly that key.
+func TestReceiver_VerifyRefusesUnusableSecrets(t *testing.T) {
+	now := time.Unix(1_762_074_900, 0)
+	body := fixture(t, "order.placed.json")
+	r := New(5 * time.Minute)
+	signedWith := func(key []byte) *plugin.Delivery {
+		h := http.Header{}
+		h.Set("webhook-id", "msg_1")
+		h.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+		h.Set("webhook-signature", SignatureHeader(key, "msg_1", now.Unix(), body))
+		return &plugin.Delivery{Header: h, Body: body, ShopKey: "acme"}
+	}
+	for _, tt := range []struct {
+		name, stored string
+		key          []byte // what a forger signs with
+	}{
+		{"ErrEmptyAfterPrefix", "whsec_", []byte("")},
+		{"ErrEmpty", "", []byte("")},
+		{"ErrShort", "whsec_c2hvcnQ=", []byte("short")},
+		{"ErrRawNotBase64", "an-old-raw-secret-of-24-bytes", []byte("an-old-raw-secret-of-24-bytes")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := r.Verify(signedWith(tt.key), shop(tt.stored), now); !errors.Is(err, models.ErrUnauthorized) {
+				t.Fatalf("got %v, want ErrUnauthorized", err)
+			}
+		})
+	}
+	t.Run("ErrNoSecrets", func(t *testing.T) {
+		if err := r.Verify(signedWith(nil), shop(), now); !errors.Is(err, models.ErrUnauthorized) {
+			t.Fatalf("got %v, want ErrUnauthorized", err)
+		}
+	})
+	t.Run("OKUnusableSkipped", func(t *testing.T) {
+		if err := r.Verify(signed(t, testSecret, "msg_1", now, body), shop("whsec_", testSecret), now); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestDecodeSecret(t *testing.T) {
+	want, _ := base64.StdEncoding.DecodeString("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	for _, s := range []string{specSecret, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"} {
+		got, err := DecodeSecret(s)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("DecodeSecret(%q) = %x, %v; want %x", s, got, err, want)
+		}
+	}
+	for _, n := range []int{MinKeyBytes, MaxKeyBytes} {
+		if _, err := DecodeSecret("whsec_" + base64.StdEncoding.EncodeToString(make([]byte, n))); err != nil {
+			t.Errorf("%d bytes: %v", n, err)
+		}
+	}
+	for secret, msg := range map[string]string{
+		"":               "is empty",
+		"whsec_":         "is empty",
+		"whsec_c2hvcnQ=": "decodes to 5 bytes, not 24 to 64",
+		"whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 23)): "decodes to 23 bytes",
+		base64.StdEncoding.EncodeToString(make([]byte, 65)):            "decodes to 65 bytes",
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La_aSw":                       "is not base64",
+		"a-raw-secret-that-is-long-enough":                             "is not base64",
+	} {
+		_, err := DecodeSecret(secret)
+		if err == nil || !strings.Contains(err.Error(), msg) || !strings.HasSuffix(err.Error(), SecretFormat) {
+			t.Errorf("DecodeSecret(%q) = %v, want an error saying %q and how to make a secret", secret, err, msg)
+		}
+		if err != nil && len(secret) > len("whsec_") && strings.Contains(err.Error(), strings.TrimPrefix(secret, "whsec_")) {
+			t.Errorf("error contains the secret: %v", err)
+		}
+	}
+}
+
 func TestReceiver_Parse(t *testing.T) {
 	r := New(0)
 	for _, name := range []string{"order.placed.json", "order.paid.json", "shipment.shipped.json", "shipment.delivered.json", "return.received.json", "consent.granted.json"} {
