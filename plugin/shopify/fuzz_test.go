@@ -19,6 +19,8 @@ func FuzzParse(f *testing.F) {
 	// Every fixture is seeded under the topic it is delivered with.
 	fixtureTopics := map[string]string{
 		"orders_create.json":                  "orders/create",
+		"orders_create_sample.json":           "orders/create",
+		"orders_paid_test.json":               "orders/paid",
 		"orders_cancelled.json":               "orders/cancelled",
 		"orders_fulfilled.json":               "orders/fulfilled",
 		"orders_updated.json":                 "orders/updated",

@@ -30,6 +30,12 @@ type order struct {
 	Customer      *customer      `json:"customer"`
 	Fulfillments  []fulfillment  `json:"fulfillments"`
 	Refunds       []refund       `json:"refunds"`
+	// FinancialStatus is "voided" once the payment authorization was voided:
+	// no money was taken.
+	FinancialStatus string `json:"financial_status"`
+	// Test is set on orders placed through a test gateway (Bogus, or a
+	// payment provider's test mode) and on the admin's sample payloads.
+	Test bool `json:"test"`
 }
 
 type lineItem struct {
