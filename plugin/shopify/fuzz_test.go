@@ -29,6 +29,7 @@ func FuzzParse(f *testing.F) {
 		"fulfillments_update_delivered.json":  "fulfillments/update",
 		"fulfillments_update_in_transit.json": "fulfillments/update",
 		"refunds_create.json":                 "refunds/create",
+		"refunds_create_no_currency.json":     "refunds/create",
 		"returns_request.json":                "returns/request",
 		"returns_close.json":                  "returns/close",
 		"customers_create.json":               "customers/create",

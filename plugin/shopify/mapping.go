@@ -160,6 +160,9 @@ func orderRefunds(body []byte, fallback time.Time) ([]models.Event, error) {
 	}
 	for i := range o.Refunds {
 		r := o.Refunds[i].toRefund(&v)
+		if r.Currency == "" {
+			r.Currency = ord.Currency // the refund is the order's money
+		}
 		events = append(events, models.Event{
 			Type:      models.RefundIssued,
 			Timestamp: firstTime(fallback, r.IssuedAt),
@@ -410,6 +413,12 @@ func (f *fulfillment) toShipment(v *models.ValidationError, prefix string) *mode
 // transactions (what actually went back to the customer); failed or pending
 // transactions are left out. A refund without such transactions (items only)
 // has no amount.
+//
+// The currency is the transactions' own. Where they name none (or there are
+// none), the refund line items' money sets do: the presentment currency first,
+// which the transactions are paid in, then the shop's. A payload without
+// either (trimmed with include_fields, say) leaves it empty, and the processor
+// takes the order's.
 func (r *refund) toRefund(v *models.ValidationError) *models.Refund {
 	out := &models.Refund{
 		ID:       string(r.ID),
@@ -440,6 +449,9 @@ func (r *refund) toRefund(v *models.ValidationError) *models.Refund {
 		li.Quantity = rli.Quantity
 		if it, ok := li.toLineItem(); ok {
 			out.Items = append(out.Items, it)
+		}
+		if s := rli.SubtotalSet; s != nil && out.Currency == "" {
+			out.Currency = firstNonEmpty(s.PresentmentMoney.CurrencyCode, s.ShopMoney.CurrencyCode)
 		}
 	}
 	return out

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -495,5 +496,45 @@ func TestNotSales_Profile(t *testing.T) {
 	p := journey.Build(events, ts("2026-03-10T00:00:00Z"), journey.DefaultOptions)
 	if p.OrderCount != 0 || p.TotalSpentCents != 0 || p.Stage != models.StageNew || p.LastOrderAt != nil || len(p.SKUs) != 0 {
 		t.Fatalf("profile counts orders that are no sales: %+v", p)
+	}
+}
+
+// TestRefundCurrency: the refund's currency comes from what the payload has —
+// the transactions, else the refund line items' money sets — and stays empty
+// (for the processor to fill from the order) when it has none.
+func TestRefundCurrency(t *testing.T) {
+	sample := string(mustReadFixture(t, "refunds_create.json"))
+	tests := []struct {
+		name, body, want string
+	}{
+		{"Transactions", sample, "EUR"},
+		{"LineItemsPresentmentMoney", `{"id":1,"order_id":2,"refund_line_items":[{"quantity":1,"subtotal_set":{"shop_money":{"amount":"10.00","currency_code":"USD"},"presentment_money":{"amount":"9.20","currency_code":"EUR"}},"line_item":{"sku":"A","quantity":1}}],"transactions":[{"kind":"refund","status":"success","amount":"9.20"}]}`, "EUR"},
+		{"LineItemsShopMoney", `{"id":1,"order_id":2,"refund_line_items":[{"quantity":1,"subtotal_set":{"shop_money":{"amount":"10.00","currency_code":"USD"}},"line_item":{"sku":"A","quantity":1}}],"transactions":[]}`, "USD"},
+		{"None", string(mustReadFixture(t, "refunds_create_no_currency.json")), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := New().Parse(delivery("refunds/create", []byte(tt.body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Events[0].Data.Refund.Currency; got != tt.want {
+				t.Fatalf("currency %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// orders/updated carries the order: a refund without a currency of its
+	// own takes the order's.
+	body := strings.Replace(string(mustReadFixture(t, "orders_updated.json")), `"currency":"EUR","gateway"`, `"gateway"`, 1)
+	body = strings.Replace(body, `"subtotal_set":{"shop_money":{"amount":"14.95","currency_code":"EUR"}},`, ``, 1)
+	if !strings.Contains(body, `"currency":"EUR"`) || strings.Contains(body, `currency_code`) {
+		t.Fatal("fixture changed: the edits above no longer remove the refund's currencies")
+	}
+	p, err := New().Parse(delivery("orders/updated", []byte(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Events[0].Data.Refund.Currency; got != "EUR" {
+		t.Fatalf("orders/updated refund currency %q, want the order's EUR", got)
 	}
 }
