@@ -146,3 +146,58 @@ func TestProcessor_RefundCurrency(t *testing.T) {
 		}
 	})
 }
+
+// TestPlanner_TestOrders: a test order's events plan nothing and leave the
+// profile alone, also when the flag arrives after a step that had planned.
+func TestPlanner_TestOrders(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		for _, careful := range []bool{false, true} {
+			t.Run(fmt.Sprintf("careful=%v", careful), func(t *testing.T) {
+				e := newOrdersEnv(t, driver, "EUR")
+				t0 := time.Now().Add(-20 * 24 * time.Hour).Truncate(time.Second)
+				cust := `"customer":{"id":"c-1","email":"c1@example.org"}`
+				items := `"items":[{"sku":"BEAN-ESP-1KG","product_id":"p-1","name":"Espresso Milano","category":"beans","quantity":1,"unit_price":"30.00"}]`
+				real := `"order":{"id":"o-1","currency":"EUR","total":"30.00",` + items + `}`
+				test := `"order":{"id":"o-t","currency":"EUR","total":"30.00","test":true,` + items + `}`
+				bare := `"order":{"id":"o-t"}` // later steps of the test order, without the flag
+				e.send(t, careful,
+					step("consent.granted", t0, `{`+cust+`,"consent":{"channel":"email"}}`),
+					step("order.placed", t0.Add(time.Hour), `{`+cust+`,`+real+`}`),
+					step("order.paid", t0.Add(2*time.Hour), `{`+cust+`,`+real+`}`),
+					// The test order's delivery arrives before its flagged steps:
+					// what it plans is withdrawn once they arrive.
+					step("shipment.delivered", t0.Add(4*24*time.Hour), `{`+cust+`,`+bare+`,"shipment":{"id":"s-t"}}`),
+					step("order.placed", t0.Add(24*time.Hour), `{`+cust+`,`+test+`}`),
+					step("order.paid", t0.Add(25*time.Hour), `{`+cust+`,`+test+`}`),
+					step("shipment.shipped", t0.Add(2*24*time.Hour), `{`+cust+`,`+bare+`,"shipment":{"id":"s-t"}}`),
+				)
+				prof, evs, acts := e.customer(t, "c-1")
+				if len(evs) != 7 {
+					t.Fatalf("%d events recorded, want all 7", len(evs))
+				}
+				if prof.OrderCount != 1 || prof.TotalSpentCents != 3000 || prof.LastOrderAt == nil || !prof.LastOrderAt.Equal(t0.Add(time.Hour)) {
+					t.Fatalf("profile counts the test order: %d orders, %d cents, last %v", prof.OrderCount, prof.TotalSpentCents, prof.LastOrderAt)
+				}
+				real1 := 0
+				for _, a := range acts {
+					switch {
+					case a.OrderRef == "o-t" && a.Status != models.ActionCancelled:
+						t.Errorf("action for the test order: %s %s %s", a.RuleID, a.Type, a.Status)
+					case a.OrderRef == "o-1":
+						real1++
+					}
+				}
+				if real1 == 0 {
+					t.Fatal("the real order planned nothing: the rules did not run")
+				}
+				balance, err := e.st.PointsBalance(context.Background(), prof.CustomerID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if balance != 30 {
+					t.Fatalf("points balance %d, want the real order's 30", balance)
+				}
+			})
+		}
+	})
+}
