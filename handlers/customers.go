@@ -294,8 +294,22 @@ func actionItem(r *store.ActionRow, triggers map[int64]store.EventRecord) (timel
 	return it, nil
 }
 
-// summarize writes one line a support person can read at a glance.
+// summarize writes one line a support person can read at a glance. A test
+// order's steps say so, since the profile does not count them.
 func summarize(e *models.Event) string {
+	s := summarizeStep(e)
+	if o := e.Data.Order; o != nil && o.Test {
+		s += " (test order)"
+	}
+	return s
+}
+
+// amount writes an amount with its currency, or alone when the event has none.
+func amount(m models.Money, currency string) string {
+	return strings.TrimSpace(string(m) + " " + currency)
+}
+
+func summarizeStep(e *models.Event) string {
 	d := &e.Data
 	order := ""
 	if d.Order != nil {
@@ -315,7 +329,7 @@ func summarize(e *models.Event) string {
 			s += fmt.Sprintf(": %d item(s)", n)
 		}
 		if d.Order.Total != "" {
-			s += fmt.Sprintf(", %s %s", d.Order.Total, d.Order.Currency)
+			s += ", " + amount(d.Order.Total, d.Order.Currency)
 		}
 		return s
 	case models.OrderPaid:
@@ -348,7 +362,7 @@ func summarize(e *models.Event) string {
 	case models.RefundIssued:
 		s := "Refund for order " + order
 		if d.Refund != nil && d.Refund.Amount != "" {
-			s += ": " + string(d.Refund.Amount) + " " + d.Refund.Currency
+			s += ": " + amount(d.Refund.Amount, d.Refund.Currency)
 		}
 		return s
 	case models.ConsentGranted, models.ConsentRevoked:

@@ -46,6 +46,9 @@ type Order struct {
 	RefundedCents      int64
 	Complained         bool
 	Cancelled          bool
+	// Test is set when any event of the order flags it as a test order: later
+	// steps (a Shopify fulfillment, a refund) do not repeat the flag.
+	Test bool
 }
 
 // Positive reports whether the order counts as a positive purchase at now:
@@ -116,6 +119,7 @@ func mergeOrder(o *Order, e *models.Event) {
 	if len(d.Order.Items) > 0 {
 		o.Items = d.Order.Items
 	}
+	o.Test = o.Test || d.Order.Test
 	at := e.OccurredAt()
 	switch e.Type {
 	case models.OrderPaid:
@@ -149,6 +153,22 @@ func mergeOrder(o *Order, e *models.Event) {
 	}
 }
 
+// TestOrders returns the ids of the orders that any of events flags as a
+// test order (nil when there are none). The flag sits on the order's own
+// events; the later steps of a test order are found through its id.
+func TestOrders(events []models.Event) map[string]bool {
+	var ids map[string]bool
+	for i := range events {
+		if o := events[i].Data.Order; o != nil && o.Test && o.ID != "" {
+			if ids == nil {
+				ids = map[string]bool{}
+			}
+			ids[o.ID] = true
+		}
+	}
+	return ids
+}
+
 // Build derives the profile from a customer's events at now.
 func Build(events []models.Event, now time.Time, opts Options) models.Profile {
 	evs := slices.Clone(events)
@@ -175,7 +195,10 @@ func Build(events []models.Event, now time.Time, opts Options) models.Profile {
 	}
 	var placed []time.Time
 	for _, o := range Orders(evs) {
-		if o.Cancelled {
+		// A cancelled order was never a sale, and a test order never a real
+		// one: neither counts towards orders, spend, stage, the last order or
+		// what the customer bought.
+		if o.Cancelled || o.Test {
 			continue
 		}
 		p.OrderCount++

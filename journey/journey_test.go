@@ -145,3 +145,60 @@ func TestOrders_PaidBeforePlaced(t *testing.T) {
 		t.Fatalf("%+v", os[0])
 	}
 }
+
+// TestBuild_NotSales: a cancelled order and a test order leave the profile as
+// it was without them — no order, spend, stage, last order, reorder interval
+// or SKUs — in any arrival order.
+func TestBuild_NotSales(t *testing.T) {
+	now := t0.Add(45 * day)
+	want := Build(journeyEvents(), now, DefaultOptions)
+	cancelled := []models.Event{
+		ev(models.OrderPlaced, 35*day, "o-3", func(d *models.EventData) {
+			d.Order.Total, d.Order.Currency = "404.95", "USD"
+			d.Order.Items = []models.LineItem{{SKU: "IPOD2008PINK", Category: "gadgets", Quantity: 1}}
+		}),
+		ev(models.OrderCancelled, 35*day+time.Hour, "o-3", nil),
+	}
+	// Shopify flags the order's own topics; the fulfillment of a test order
+	// names only the order, without the flag.
+	test := []models.Event{
+		ev(models.OrderPlaced, 36*day, "o-4", func(d *models.EventData) {
+			d.Order.Total, d.Order.Currency, d.Order.Test = "99.00", "USD", true
+			d.Order.Items = []models.LineItem{{SKU: "TEST-1", Category: "test", Quantity: 1}}
+		}),
+		ev(models.OrderPaid, 36*day+time.Minute, "o-4", func(d *models.EventData) { d.Order.Test = true }),
+		ev(models.ShipmentShipped, 37*day, "o-4", func(d *models.EventData) { d.Shipment = &models.Shipment{ID: "s-4"} }),
+		ev(models.ShipmentDelivered, 38*day, "o-4", func(d *models.EventData) { d.Shipment = &models.Shipment{ID: "s-4"} }),
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 50; i++ {
+		evs := append(append(journeyEvents(), cancelled...), test...)
+		r.Shuffle(len(evs), func(a, b int) { evs[a], evs[b] = evs[b], evs[a] })
+		if diff := cmp.Diff(want, Build(evs, now, DefaultOptions)); diff != "" {
+			t.Fatalf("permutation %d: the cancelled or test order counts (-without +with):\n%s", i, diff)
+		}
+	}
+	// On their own they leave the customer new.
+	if p := Build(append(cancelled, test...), now, DefaultOptions); p.Stage != models.StageNew || p.OrderCount != 0 || p.TotalSpentCents != 0 || p.LastOrderAt != nil {
+		t.Fatalf("profile of a cancelled and a test order: %+v", p)
+	}
+}
+
+func TestTestOrders(t *testing.T) {
+	evs := []models.Event{
+		ev(models.OrderPlaced, 0, "o-1", nil),
+		ev(models.ShipmentShipped, day, "o-2", func(d *models.EventData) { d.Shipment = &models.Shipment{} }),
+		ev(models.OrderPaid, 0, "o-2", func(d *models.EventData) { d.Order.Test = true }),
+	}
+	if got := TestOrders(evs); !cmp.Equal(got, map[string]bool{"o-2": true}) {
+		t.Fatalf("TestOrders = %v, want o-2", got)
+	}
+	if got := TestOrders(evs[:1]); got != nil {
+		t.Fatalf("TestOrders without test orders = %v, want nil", got)
+	}
+	for _, o := range Orders(evs) {
+		if o.Test != (o.ID == "o-2") {
+			t.Fatalf("Orders: %s has Test %v", o.ID, o.Test)
+		}
+	}
+}

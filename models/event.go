@@ -111,6 +111,11 @@ type Order struct {
 	Total    Money      `json:"total,omitempty"`
 	Items    []LineItem `json:"items,omitempty"`
 	Coupon   string     `json:"coupon,omitempty"`
+	// Test marks an order the shop flags as a test (Shopify's "test": true,
+	// from a test gateway or the admin's sample webhooks). It stays on the
+	// timeline so support can see it arrived, but it is not a sale: profiles
+	// do not count it and no actions are planned for it.
+	Test bool `json:"test,omitempty"`
 }
 
 // LineItem is one position of an order or a return.

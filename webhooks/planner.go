@@ -55,8 +55,22 @@ func (p *RulesPlanner) Plan(ctx context.Context, tx PlanStore, in PlanInput) err
 		return fmt.Errorf("plan: event %d is not in the journey", in.Record.ID)
 	}
 	at := in.History[idx].OccurredAt()
+	test := journey.TestOrders(in.History)
 	for i := idx; i < len(in.History); i++ {
 		if i > idx && !in.History[i].OccurredAt().After(at) {
+			continue
+		}
+		// A test order is no sale: its events plan nothing, as its order does
+		// not count in the profile either. Its later steps (a fulfillment)
+		// do not repeat the flag, so they are known by the order; and when
+		// the flag arrives after such a step, what the step planned is
+		// withdrawn as it is evaluated again.
+		if o := in.History[i].Data.Order; o != nil && test[o.ID] {
+			if i > idx {
+				if err := p.retract(ctx, tx, in.Profile.CustomerID, in.Records[i].ID, rules.Result{}); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if err := p.evaluate(ctx, tx, set, in, i, i > idx); err != nil {

@@ -495,6 +495,10 @@ func orderNotKnown(e models.Event) error {
 // appendEvent records an event of customer custID, refreshes the profile
 // and plans the actions.
 func (p *Processor) appendEvent(ctx context.Context, j journal, shop *models.Shop, it *store.InboxItem, e models.Event, custID int64) error {
+	e, err := withRefundCurrency(ctx, j, shop, custID, e)
+	if err != nil {
+		return err
+	}
 	data, err := eventData(e)
 	if err != nil {
 		return err

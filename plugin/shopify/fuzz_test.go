@@ -19,6 +19,8 @@ func FuzzParse(f *testing.F) {
 	// Every fixture is seeded under the topic it is delivered with.
 	fixtureTopics := map[string]string{
 		"orders_create.json":                  "orders/create",
+		"orders_create_sample.json":           "orders/create",
+		"orders_paid_test.json":               "orders/paid",
 		"orders_cancelled.json":               "orders/cancelled",
 		"orders_fulfilled.json":               "orders/fulfilled",
 		"orders_updated.json":                 "orders/updated",
@@ -27,6 +29,7 @@ func FuzzParse(f *testing.F) {
 		"fulfillments_update_delivered.json":  "fulfillments/update",
 		"fulfillments_update_in_transit.json": "fulfillments/update",
 		"refunds_create.json":                 "refunds/create",
+		"refunds_create_no_currency.json":     "refunds/create",
 		"returns_request.json":                "returns/request",
 		"returns_close.json":                  "returns/close",
 		"customers_create.json":               "customers/create",

@@ -2,6 +2,7 @@ package shopify
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/treue/treue/models"
@@ -57,6 +58,15 @@ func mapperFor(topic string) mapper {
 }
 
 // orderEvent maps the order topics that carry the whole order.
+//
+// Every order topic sends the order as it stands, so an orders/create or
+// orders/paid can already describe a cancelled order (Shopify's documented
+// sample order is one: cancelled_at set, financial_status voided). Such a
+// payload adds order.cancelled, keyed like the one orders/cancelled brings, so
+// the step is kept once whichever arrives first. orders/create keeps its
+// order.placed, since the order was placed; orders/paid yields order.cancelled
+// instead of order.paid, because the payload says the sale did not happen and
+// order.paid would plan points and reminders for it.
 func orderEvent(typ models.EventType) mapper {
 	return func(body []byte, fallback time.Time) ([]models.Event, error) {
 		var o order
@@ -66,17 +76,40 @@ func orderEvent(typ models.EventType) mapper {
 		var v models.ValidationError
 		ord := o.toOrder(&v)
 		ts := firstTime(fallback, timeField(&v, "updated_at", o.UpdatedAt), ord.PlacedAt)
-		if typ == models.OrderCancelled {
-			ts = firstTime(ts, timeField(&v, "cancelled_at", o.CancelledAt))
+		data := models.EventData{Customer: o.customerRef(), Order: ord}
+		var events []models.Event
+		switch {
+		case typ == models.OrderCancelled:
+			events = []models.Event{o.cancellation(&v, ts, data)}
+		case !o.cancelled():
+			events = []models.Event{{Type: typ, Timestamp: ts, Data: data}}
+		case typ == models.OrderPaid:
+			events = []models.Event{o.cancellation(&v, ts, data)}
+		default:
+			events = []models.Event{{Type: typ, Timestamp: ts, Data: data}, o.cancellation(&v, ts, data)}
 		}
 		if err := v.Err(); err != nil {
 			return nil, err
 		}
-		return []models.Event{{
-			Type:      typ,
-			Timestamp: ts,
-			Data:      models.EventData{Customer: o.customerRef(), Order: ord},
-		}}, nil
+		return events, nil
+	}
+}
+
+// cancelled reports whether the order is no sale (any more): Shopify sets
+// cancelled_at when the merchant cancels it and financial_status "voided"
+// when the payment authorization was voided, which cancelling an unpaid order
+// does. Either keeps the order out of the customer's spend.
+func (o *order) cancelled() bool {
+	return strings.TrimSpace(o.CancelledAt) != "" || o.FinancialStatus == "voided"
+}
+
+// cancellation is the order.cancelled of an order payload, dated by
+// cancelled_at (ts for a voided order without one).
+func (o *order) cancellation(v *models.ValidationError, ts time.Time, data models.EventData) models.Event {
+	return models.Event{
+		Type:      models.OrderCancelled,
+		Timestamp: firstTime(ts, timeField(v, "cancelled_at", o.CancelledAt)),
+		Data:      data,
 	}
 }
 
@@ -109,7 +142,8 @@ func orderShipments(body []byte, fallback time.Time) ([]models.Event, error) {
 	return events, nil
 }
 
-// orderRefunds maps orders/updated to one refund.issued per refund on the order.
+// orderRefunds maps orders/updated to one refund.issued per refund on the order,
+// plus order.cancelled once the order is cancelled or voided (see orderEvent).
 // refunds/create carries no customer at all, so orders/updated is the topic that
 // lets a Shopify refund reach a customer; repeats are kept once by the refund id.
 func orderRefunds(body []byte, fallback time.Time) ([]models.Event, error) {
@@ -120,8 +154,15 @@ func orderRefunds(body []byte, fallback time.Time) ([]models.Event, error) {
 	var v models.ValidationError
 	ord := o.toOrder(&v)
 	var events []models.Event
+	if o.cancelled() {
+		ts := firstTime(fallback, timeField(&v, "updated_at", o.UpdatedAt), ord.PlacedAt)
+		events = append(events, o.cancellation(&v, ts, models.EventData{Customer: o.customerRef(), Order: ord}))
+	}
 	for i := range o.Refunds {
 		r := o.Refunds[i].toRefund(&v)
+		if r.Currency == "" {
+			r.Currency = ord.Currency // the refund is the order's money
+		}
 		events = append(events, models.Event{
 			Type:      models.RefundIssued,
 			Timestamp: firstTime(fallback, r.IssuedAt),
@@ -173,8 +214,8 @@ func fulfillmentEvents(body []byte, fallback time.Time) ([]models.Event, error) 
 }
 
 // refundEvent maps refunds/create. Shopify's refund payload names the order but
-// not its customer, so the event fails validation on data.customer unless a
-// later API version adds one; subscribe to orders/updated for refunds instead.
+// not its customer: the event joins the order's customer, and waits for the
+// order when that has not arrived yet (see the README's identity rules).
 func refundEvent(body []byte, fallback time.Time) ([]models.Event, error) {
 	var r refund
 	if err := decode(body, &r); err != nil {
@@ -300,6 +341,7 @@ func (o *order) toOrder(v *models.ValidationError) *models.Order {
 		PlacedAt: timeField(v, "created_at", o.CreatedAt),
 		Currency: o.Currency,
 		Total:    models.Money(o.TotalPrice),
+		Test:     o.Test,
 	}
 	if out.Number == "" || out.Number == "0" {
 		out.Number = o.Name
@@ -371,6 +413,12 @@ func (f *fulfillment) toShipment(v *models.ValidationError, prefix string) *mode
 // transactions (what actually went back to the customer); failed or pending
 // transactions are left out. A refund without such transactions (items only)
 // has no amount.
+//
+// The currency is the transactions' own. Where they name none (or there are
+// none), the refund line items' money sets do: the presentment currency first,
+// which the transactions are paid in, then the shop's. A payload without
+// either (trimmed with include_fields, say) leaves it empty, and the processor
+// takes the order's.
 func (r *refund) toRefund(v *models.ValidationError) *models.Refund {
 	out := &models.Refund{
 		ID:       string(r.ID),
@@ -401,6 +449,9 @@ func (r *refund) toRefund(v *models.ValidationError) *models.Refund {
 		li.Quantity = rli.Quantity
 		if it, ok := li.toLineItem(); ok {
 			out.Items = append(out.Items, it)
+		}
+		if s := rli.SubtotalSet; s != nil && out.Currency == "" {
+			out.Currency = firstNonEmpty(s.PresentmentMoney.CurrencyCode, s.ShopMoney.CurrencyCode)
 		}
 	}
 	return out

@@ -30,6 +30,12 @@ type order struct {
 	Customer      *customer      `json:"customer"`
 	Fulfillments  []fulfillment  `json:"fulfillments"`
 	Refunds       []refund       `json:"refunds"`
+	// FinancialStatus is "voided" once the payment authorization was voided:
+	// no money was taken.
+	FinancialStatus string `json:"financial_status"`
+	// Test is set on orders placed through a test gateway (Bogus, or a
+	// payment provider's test mode) and on the admin's sample payloads.
+	Test bool `json:"test"`
 }
 
 type lineItem struct {
@@ -84,8 +90,9 @@ type refund struct {
 }
 
 type refundLineItem struct {
-	Quantity int      `json:"quantity"`
-	LineItem lineItem `json:"line_item"`
+	Quantity    int       `json:"quantity"`
+	LineItem    lineItem  `json:"line_item"`
+	SubtotalSet *moneySet `json:"subtotal_set"`
 }
 
 type transaction struct {
@@ -93,6 +100,18 @@ type transaction struct {
 	Status   string `json:"status"`
 	Amount   money  `json:"amount"`
 	Currency string `json:"currency"`
+}
+
+// moneySet is an amount in the shop's currency and in the one the customer
+// paid in (Shopify's *_set fields).
+type moneySet struct {
+	ShopMoney        moneyAmount `json:"shop_money"`
+	PresentmentMoney moneyAmount `json:"presentment_money"`
+}
+
+type moneyAmount struct {
+	Amount       money  `json:"amount"`
+	CurrencyCode string `json:"currency_code"`
 }
 
 type returnPayload struct {

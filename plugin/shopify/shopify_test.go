@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/treue/treue/journey"
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin"
 )
@@ -395,5 +397,144 @@ func TestReceiver_Parse_OrderScoped(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReceiver_Parse_NotSales: order payloads that describe a cancelled,
+// voided or test order. Shopify's documented sample order is all three.
+func TestReceiver_Parse_NotSales(t *testing.T) {
+	john := models.CustomerRef{ID: "115310627314723954", Email: "john@example.com", FirstName: "John", LastName: "Smith"}
+	sample := &models.Order{
+		ID: "820982911946154508", Number: "1234", PlacedAt: tp("2026-03-05T00:00:00Z"), Currency: "USD", Total: "404.95",
+		Items: []models.LineItem{
+			{SKU: "IPOD2008PINK", ProductID: "632910392", Name: "IPod Nano - 8GB", Quantity: 1, UnitPrice: "199.00"},
+			{SKU: "IPOD2008PINK", ProductID: "632910392", Name: "IPod Nano - 8GB", Quantity: 1, UnitPrice: "195.95"},
+		},
+		Test: true,
+	}
+	sampleData := models.EventData{Customer: john, Order: sample}
+	sampleCancelled := models.Event{Type: models.OrderCancelled, Timestamp: ts("2026-03-05T00:00:00Z"), Data: sampleData}
+	guest := models.EventData{Customer: models.CustomerRef{Email: "jon@example.com"}, Order: &models.Order{
+		ID: "820982911946154508", Number: "1234", PlacedAt: tp("2026-03-03T14:00:00Z"), Currency: "USD", Total: "243.00",
+		Items: []models.LineItem{
+			{SKU: "IPOD2008PINK", ProductID: "632910392", Name: "IPod Nano - 8GB", Quantity: 1, UnitPrice: "199.00"},
+			{SKU: "IPOD2008PINK", ProductID: "632910392", Name: "IPod Nano - 8GB", Quantity: 1, UnitPrice: "39.00"},
+		},
+	}}
+	guestCancelled := models.Event{Type: models.OrderCancelled, Timestamp: ts("2026-03-03T16:30:10Z"), Data: guest}
+	anna := models.CustomerRef{ID: "7029431102139", Email: "anna.beispiel@example.com", FirstName: "Anna", LastName: "Beispiel"}
+
+	tests := []struct {
+		name, topic, body string // body: a fixture name or a literal body
+		want              []models.Event
+	}{
+		// The order was placed, and it is cancelled: both steps, flagged as a test.
+		{"OrdersCreateDocumentedSample", "orders/create", "orders_create_sample.json", []models.Event{
+			{Type: models.OrderPlaced, Timestamp: ts("2026-03-05T00:00:00Z"), Data: sampleData}, sampleCancelled,
+		}},
+		// No payment happened: no order.paid.
+		{"OrdersPaidDocumentedSample", "orders/paid", "orders_create_sample.json", []models.Event{sampleCancelled}},
+		{"OrdersCreateCancelledGuest", "orders/create", "orders_cancelled.json", []models.Event{
+			{Type: models.OrderPlaced, Timestamp: ts("2026-03-03T16:30:12Z"), Data: guest}, guestCancelled,
+		}},
+		{"OrdersUpdatedCancelled", "orders/updated", "orders_cancelled.json", []models.Event{guestCancelled}},
+		{"OrdersPaidTestGateway", "orders/paid", "orders_paid_test.json", []models.Event{{
+			Type: models.OrderPaid, Timestamp: ts("2026-03-06T15:20:13Z"), Data: models.EventData{Customer: anna, Order: &models.Order{
+				ID: "5940139491299", Number: "1043", PlacedAt: tp("2026-03-06T15:20:11Z"), Currency: "EUR", Total: "35.79",
+				Items: []models.LineItem{{SKU: "ESP-500", ProductID: "9782123692332", Name: "Espresso Bohnen 500 g", Quantity: 2, UnitPrice: "14.95"}},
+				Test:  true,
+			}},
+		}}},
+		// Voided without cancelled_at: dated by updated_at.
+		{"OrdersCreateVoided", "orders/create",
+			`{"id":7,"email":"a@example.com","created_at":"2026-03-02T10:00:00+01:00","updated_at":"2026-03-02T11:00:00+01:00","financial_status":"voided","cancelled_at":null}`,
+			[]models.Event{
+				{Type: models.OrderPlaced, Timestamp: ts("2026-03-02T10:00:00Z"), Data: models.EventData{Customer: models.CustomerRef{Email: "a@example.com"}, Order: &models.Order{ID: "7", Number: "", PlacedAt: tp("2026-03-02T09:00:00Z")}}},
+				{Type: models.OrderCancelled, Timestamp: ts("2026-03-02T10:00:00Z"), Data: models.EventData{Customer: models.CustomerRef{Email: "a@example.com"}, Order: &models.Order{ID: "7", PlacedAt: tp("2026-03-02T09:00:00Z")}}},
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := []byte(tt.body)
+			if filepath.Ext(tt.body) == ".json" {
+				body = mustReadFixture(t, tt.body)
+			}
+			got, err := New().Parse(delivery(tt.topic, body))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got.Events); diff != "" {
+				t.Errorf("events mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	// The cancellation an order payload carries is the step orders/cancelled
+	// records: one StepKey, so the journey keeps it once.
+	create, _ := New().Parse(delivery("orders/create", mustReadFixture(t, "orders_cancelled.json")))
+	cancelled, _ := New().Parse(delivery("orders/cancelled", mustReadFixture(t, "orders_cancelled.json")))
+	if a, b := create.Events[1].StepKey(), cancelled.Events[0].StepKey(); a != b {
+		t.Fatalf("step keys differ: orders/create %q, orders/cancelled %q", a, b)
+	}
+}
+
+// TestNotSales_Profile folds the documented sample order and a test order into
+// a profile: neither is a sale.
+func TestNotSales_Profile(t *testing.T) {
+	var events []models.Event
+	for _, d := range []struct{ topic, fixture string }{
+		{"orders/create", "orders_create_sample.json"}, {"orders/paid", "orders_create_sample.json"},
+		{"orders/create", "orders_cancelled.json"}, {"orders/cancelled", "orders_cancelled.json"},
+		{"orders/create", "orders_paid_test.json"}, {"orders/paid", "orders_paid_test.json"},
+	} {
+		p, err := New().Parse(delivery(d.topic, mustReadFixture(t, d.fixture)))
+		if err != nil {
+			t.Fatalf("%s %s: %v", d.topic, d.fixture, err)
+		}
+		events = append(events, p.Events...)
+	}
+	p := journey.Build(events, ts("2026-03-10T00:00:00Z"), journey.DefaultOptions)
+	if p.OrderCount != 0 || p.TotalSpentCents != 0 || p.Stage != models.StageNew || p.LastOrderAt != nil || len(p.SKUs) != 0 {
+		t.Fatalf("profile counts orders that are no sales: %+v", p)
+	}
+}
+
+// TestRefundCurrency: the refund's currency comes from what the payload has —
+// the transactions, else the refund line items' money sets — and stays empty
+// (for the processor to fill from the order) when it has none.
+func TestRefundCurrency(t *testing.T) {
+	sample := string(mustReadFixture(t, "refunds_create.json"))
+	tests := []struct {
+		name, body, want string
+	}{
+		{"Transactions", sample, "EUR"},
+		{"LineItemsPresentmentMoney", `{"id":1,"order_id":2,"refund_line_items":[{"quantity":1,"subtotal_set":{"shop_money":{"amount":"10.00","currency_code":"USD"},"presentment_money":{"amount":"9.20","currency_code":"EUR"}},"line_item":{"sku":"A","quantity":1}}],"transactions":[{"kind":"refund","status":"success","amount":"9.20"}]}`, "EUR"},
+		{"LineItemsShopMoney", `{"id":1,"order_id":2,"refund_line_items":[{"quantity":1,"subtotal_set":{"shop_money":{"amount":"10.00","currency_code":"USD"}},"line_item":{"sku":"A","quantity":1}}],"transactions":[]}`, "USD"},
+		{"None", string(mustReadFixture(t, "refunds_create_no_currency.json")), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := New().Parse(delivery("refunds/create", []byte(tt.body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Events[0].Data.Refund.Currency; got != tt.want {
+				t.Fatalf("currency %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// orders/updated carries the order: a refund without a currency of its
+	// own takes the order's.
+	body := strings.Replace(string(mustReadFixture(t, "orders_updated.json")), `"currency":"EUR","gateway"`, `"gateway"`, 1)
+	body = strings.Replace(body, `"subtotal_set":{"shop_money":{"amount":"14.95","currency_code":"EUR"}},`, ``, 1)
+	if !strings.Contains(body, `"currency":"EUR"`) || strings.Contains(body, `currency_code`) {
+		t.Fatal("fixture changed: the edits above no longer remove the refund's currencies")
+	}
+	p, err := New().Parse(delivery("orders/updated", []byte(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Events[0].Data.Refund.Currency; got != "EUR" {
+		t.Fatalf("orders/updated refund currency %q, want the order's EUR", got)
 	}
 }
