@@ -6,6 +6,7 @@ package journey
 import (
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/treue/treue/models"
@@ -174,7 +175,8 @@ func Build(events []models.Event, now time.Time, opts Options) models.Profile {
 	evs := slices.Clone(events)
 	Sort(evs)
 	p := models.Profile{Stage: models.StageNew, Categories: []string{}, SKUs: []string{}, OptedOutCategories: []string{}}
-	cats, skus, optOuts := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	// What the customer bought, by the index of the latest order holding it.
+	cats, skus, optOuts := map[string]int{}, map[string]int{}, map[string]bool{}
 	for i := range evs {
 		e := &evs[i]
 		c := e.Data.Customer
@@ -215,10 +217,10 @@ func Build(events []models.Event, now time.Time, opts Options) models.Profile {
 		placed = append(placed, o.PlacedAt)
 		for _, it := range o.Items {
 			if it.Category != "" {
-				cats[it.Category] = true
+				cats[it.Category] = len(placed)
 			}
 			if it.SKU != "" {
-				skus[it.SKU] = true
+				skus[it.SKU] = len(placed)
 			}
 		}
 	}
@@ -227,7 +229,8 @@ func Build(events []models.Event, now time.Time, opts Options) models.Profile {
 		p.FirstOrderAt, p.LastOrderAt = &first, &last
 		p.ReorderIntervalDays = medianGapDays(placed)
 	}
-	p.Categories, p.SKUs, p.OptedOutCategories = keys(cats), keys(skus), keys(optOuts)
+	p.Categories, p.SKUs = latest(cats, MaxProfileCategories), latest(skus, MaxProfileSKUs)
+	p.OptedOutCategories = keys(optOuts)
 	p.Stage = stage(&p, now, opts)
 	return p
 }
@@ -264,6 +267,34 @@ func medianGapDays(ts []time.Time) float64 {
 		return gaps[m]
 	}
 	return (gaps[m-1] + gaps[m]) / 2
+}
+
+// The profile keeps what the customer bought most recently, up to these
+// many SKUs and categories, so that it stays a small document however much a
+// wholesale customer orders (the journey keeps everything).
+const (
+	MaxProfileSKUs       = 1000
+	MaxProfileCategories = 200
+)
+
+// latest returns, sorted, the n names of m bought most recently (the highest
+// order index; ties by name, so the result does not depend on map order).
+func latest(m map[string]int, n int) []string {
+	out := make([]string, 0, min(len(m), n))
+	for k := range m {
+		out = append(out, k)
+	}
+	if len(out) > n {
+		slices.SortFunc(out, func(a, b string) int {
+			if m[a] != m[b] {
+				return m[b] - m[a]
+			}
+			return strings.Compare(a, b)
+		})
+		out = out[:n]
+	}
+	slices.Sort(out)
+	return out
 }
 
 func keys(m map[string]bool) []string {

@@ -1,7 +1,9 @@
 package journey
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -200,5 +202,31 @@ func TestTestOrders(t *testing.T) {
 		if o.Test != (o.ID == "o-2") {
 			t.Fatalf("Orders: %s has Test %v", o.ID, o.Test)
 		}
+	}
+}
+
+// TestBuild_BoundsWhatItKeeps: a profile lists at most MaxProfileSKUs
+// SKUs, the most recently bought, however many the journey holds.
+func TestBuild_BoundsWhatItKeeps(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var evs []models.Event
+	for o := 0; o < 6; o++ {
+		ord := &models.Order{ID: fmt.Sprintf("o-%d", o), Currency: "EUR", Total: "1.00"}
+		for i := 0; i < 300; i++ {
+			ord.Items = append(ord.Items, models.LineItem{SKU: fmt.Sprintf("o%d-sku-%03d", o, i), Category: fmt.Sprintf("cat-%d-%d", o, i), Quantity: 1})
+		}
+		placedAt := at.AddDate(0, 0, o)
+		ord.PlacedAt = &placedAt
+		evs = append(evs, models.Event{Type: models.OrderPlaced, Timestamp: placedAt, Data: models.EventData{Customer: models.CustomerRef{ID: "c"}, Order: ord}})
+	}
+	p := Build(evs, at.AddDate(0, 1, 0), DefaultOptions)
+	if len(p.SKUs) != MaxProfileSKUs || len(p.Categories) != MaxProfileCategories {
+		t.Fatalf("%d SKUs and %d categories, want %d and %d", len(p.SKUs), len(p.Categories), MaxProfileSKUs, MaxProfileCategories)
+	}
+	if !slices.Contains(p.SKUs, "o5-sku-299") || !slices.Contains(p.SKUs, "o3-sku-000") || slices.Contains(p.SKUs, "o2-sku-299") {
+		t.Fatal("the profile must keep the SKUs of the latest orders")
+	}
+	if !slices.IsSorted(p.SKUs) || p.OrderCount != 6 {
+		t.Fatalf("skus sorted: %v, orders %d", slices.IsSorted(p.SKUs), p.OrderCount)
 	}
 }

@@ -1,0 +1,2 @@
+-- SQLite's TEXT has no length limit; this version only keeps both dialects
+-- at the same schema version (MySQL widens its TEXT columns here).
