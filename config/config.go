@@ -82,6 +82,10 @@ type Database struct {
 	MaxIdleConns    int           `mapstructure:"max_idle_conns"`
 	ConnMaxLifetime time.Duration `mapstructure:"conn_max_lifetime"`
 	SlowQuery       time.Duration `mapstructure:"slow_query"`
+	// RequestTimeout bounds what an HTTP request waits for the database, so
+	// that a frozen database is answered with a prompt 503 instead of a
+	// request that hangs until the sender gives up.
+	RequestTimeout time.Duration `mapstructure:"request_timeout"`
 }
 
 // Log configures the structured log.
@@ -187,6 +191,7 @@ var defaults = map[string]any{
 	"database.max_idle_conns":         10,
 	"database.conn_max_lifetime":      3 * time.Minute,
 	"database.slow_query":             200 * time.Millisecond,
+	"database.request_timeout":        2 * time.Second,
 	"log.level":                       "info",
 	"log.format":                      "json",
 	"security.secret_key":             "",
@@ -379,7 +384,7 @@ func (c *Config) Validate() error {
 		"rules.scan_interval": c.Rules.ScanInterval, "dispatch.lease": c.Dispatch.Lease,
 		"dispatch.poll_interval": c.Dispatch.PollInterval, "dispatch.backoff_base": c.Dispatch.BackoffBase,
 		"dispatch.backoff_cap": c.Dispatch.BackoffCap, "dispatch.breaker_cooldown": c.Dispatch.BreakerCooldown,
-		"dispatch.http_timeout": c.Dispatch.HTTPTimeout,
+		"dispatch.http_timeout": c.Dispatch.HTTPTimeout, "database.request_timeout": c.Database.RequestTimeout,
 	} {
 		if d <= 0 {
 			bad(key, "must be a positive duration such as 5s, got %s", d)

@@ -55,7 +55,7 @@ func (s *server) writeError(c *gin.Context, err error) {
 	case errors.As(err, &ve):
 		writeProblem(c, Problem{Type: problemType("validation"), Title: "Unprocessable Content", Status: http.StatusUnprocessableEntity,
 			Detail: ve.Error(), Errors: ve.Fields})
-	case errors.Is(err, models.ErrUnavailable):
+	case errors.Is(err, models.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded):
 		s.log.WarnContext(c.Request.Context(), "unavailable", "request_id", c.GetString(ctxRequestID), "err", err)
 		// Shops retry on 5xx; Retry-After tells polite senders when.
 		c.Header("Retry-After", "5")

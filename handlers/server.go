@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +55,8 @@ type Config struct {
 	Points         func(ctx context.Context, customerID int64) (int64, string, error)
 	MaxBodyBytes   int64
 	TrustedProxies []string
+	// DBTimeout bounds what a request waits for the database (0: no bound).
+	DBTimeout time.Duration
 }
 
 type server struct {
@@ -80,7 +83,7 @@ func New(cfg Config) (*gin.Engine, error) {
 	})
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	r.GET("/readyz", s.ready)
+	r.GET("/readyz", s.deadline, s.ready)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 
 	wh := r.Group("/webhooks")
@@ -90,7 +93,7 @@ func New(cfg Config) (*gin.Engine, error) {
 	wh.POST("/adobe/:shop", s.webhook(models.PlatformAdobe))
 	wh.GET("/adobe/:shop", s.adobeChallenge)
 
-	api := r.Group("/api/v1")
+	api := r.Group("/api/v1", s.deadline)
 	api.GET("/openapi.json", s.openAPI)
 	support := api.Group("", s.require(models.RoleSupport))
 	support.GET("/shops/:shop/customers", s.searchCustomers)
@@ -109,9 +112,25 @@ func New(cfg Config) (*gin.Engine, error) {
 	r.GET("/console/*path", gin.WrapH(console.Handler()))
 	r.HEAD("/console/*path", gin.WrapH(console.Handler()))
 
-	r.GET("/shopware/register", s.shopwareRegister)
-	r.POST("/shopware/confirm", s.shopwareConfirm)
+	r.GET("/shopware/register", s.deadline, s.shopwareRegister)
+	r.POST("/shopware/confirm", s.deadline, s.shopwareConfirm)
 	return r, nil
+}
+
+// dbContext bounds ctx by DBTimeout.
+func (s *server) dbContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.DBTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.DBTimeout)
+}
+
+// deadline bounds what the rest of the request waits for the database.
+func (s *server) deadline(c *gin.Context) {
+	ctx, cancel := s.dbContext(c.Request.Context())
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
 }
 
 func (s *server) ready(c *gin.Context) {
@@ -149,7 +168,11 @@ func (s *server) webhook(p models.Platform) gin.HandlerFunc {
 			return
 		}
 		d := &plugin.Delivery{Header: c.Request.Header, Body: body, RawQuery: c.Request.URL.RawQuery, ShopKey: c.Param("shop")}
-		res, err := s.Intake.Receive(c.Request.Context(), p, d)
+		// The deadline starts once the body is in: a slow upload is the
+		// read timeout's business, not the database's.
+		ctx, cancel := s.dbContext(c.Request.Context())
+		defer cancel()
+		res, err := s.Intake.Receive(ctx, p, d)
 		if err != nil {
 			s.metrics.webhooks.WithLabelValues(string(p), outcomeOf(err)).Inc()
 			s.writeError(c, err)

@@ -115,7 +115,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 			}
 			return balance, tier, nil
 		},
-		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, DBTimeout: cfg.Database.RequestTimeout,
 	})
 	if err != nil {
 		return err
