@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store"
@@ -115,7 +117,7 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 	}
 	d.Location = in.Zones.Of(shop)
 	parsed, err := recv.Parse(d)
-	res := Result{Shop: shop.Key, DeliveryID: parsed.DeliveryID, Topic: parsed.Topic}
+	res := Result{Shop: shop.Key, DeliveryID: storedID(parsed.DeliveryID), Topic: truncate(parsed.Topic, 191)}
 	if err != nil {
 		var me *models.MalformedError
 		var ve *models.ValidationError
@@ -139,8 +141,8 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 		return res, nil
 	}
 	dup, err := in.Inbox.InsertInbox(ctx, &store.InboxItem{
-		ShopID: shop.ID, Platform: string(platform), DeliveryID: parsed.DeliveryID,
-		Topic: truncate(parsed.Topic, 191), Headers: store.EncodeHeaders(keepHeaders(d.Header)), Body: d.Body,
+		ShopID: shop.ID, Platform: string(platform), DeliveryID: res.DeliveryID,
+		Topic: res.Topic, Headers: store.EncodeHeaders(keepHeaders(d.Header)), Body: d.Body,
 	})
 	if err != nil {
 		return res, fmt.Errorf("webhooks: store delivery: %w", err)
@@ -162,7 +164,7 @@ func (in *Intake) storeUnparsed(ctx context.Context, platform models.Platform, s
 	}
 	reason := truncate(problem.Error(), 4000)
 	dup, err := in.Inbox.InsertInbox(ctx, &store.InboxItem{
-		ShopID: shop.ID, Platform: string(platform), DeliveryID: res.DeliveryID, Topic: truncate(res.Topic, 191),
+		ShopID: shop.ID, Platform: string(platform), DeliveryID: res.DeliveryID, Topic: res.Topic,
 		Headers: store.EncodeHeaders(keepHeaders(d.Header)), Body: d.Body, Status: store.InboxUnparsed, Error: &reason,
 	})
 	if err != nil {
@@ -218,11 +220,34 @@ func keepHeaders(h http.Header) http.Header {
 	return out
 }
 
+// truncate makes s valid UTF-8 of at most n bytes, cut at a character
+// boundary: MySQL refuses invalid or cut characters in a text column, and a
+// delivery stored on SQLite must be stored alike on MySQL.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// maxDeliveryID is the inbox's delivery_id column, in bytes (VARCHAR(191)
+// counts characters; bytes are the stricter bound).
+const maxDeliveryID = 191
+
+// storedID is the key a delivery is stored under: the sender's delivery id,
+// or, for one too long for the column or not valid UTF-8, "sha256:" and the
+// id's hash. A retry with the same id maps to the same key, so it is a
+// duplicate on both databases instead of a 503 on MySQL for ever.
+func storedID(id string) string {
+	if len(id) <= maxDeliveryID && utf8.ValidString(id) {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // Zones loads each shop time zone once: time.LoadLocation reads a file.

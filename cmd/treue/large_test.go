@@ -74,3 +74,36 @@ func TestLargeDocuments(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliveryIDs_LongOrNotUTF8: a delivery id too long for the column or
+// not UTF-8 is stored under its hash, so the first delivery is stored and
+// a retry is a duplicate, on MySQL as on SQLite (not 503 for ever).
+func TestDeliveryIDs_LongOrNotUTF8(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver, "")
+		in := e.serve(t)
+		url := in.URL + "/webhooks/standard/acme"
+		long := "msg_" + strings.Repeat("x", 300)
+		for _, id := range []string{long, "msg_\xff\xfe-latin1-ä\xe4", "msg_" + strings.Repeat("ä", 100)} {
+			for try, want := range []string{"stored", "duplicate"} {
+				code, m := post(t, url, id, placed)
+				if code != 200 || m["status"] != want {
+					t.Fatalf("id %q, try %d: %d %v, want %s", id, try, code, m, want)
+				}
+			}
+		}
+		waitDrained(t, e)
+		st := e.store(t)
+		ctx := context.Background()
+		shop, _ := st.ShopByKey(ctx, "acme")
+		items, _ := st.ListInbox(ctx, store.InboxFilter{ShopID: shop.ID}, 10)
+		if len(items) != 3 {
+			t.Fatalf("%d deliveries stored, want 3", len(items))
+		}
+		for _, it := range items {
+			if it.Status != store.InboxDone || len(it.DeliveryID) > 191 {
+				t.Fatalf("delivery %q: %s", it.DeliveryID, it.Status)
+			}
+		}
+	})
+}
