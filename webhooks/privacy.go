@@ -131,8 +131,12 @@ func (r *Retention) PurgeOnce(ctx context.Context) (payloads, events int64, err 
 			break
 		}
 	}
-	if payloads+events > 0 {
-		r.Log.InfoContext(ctx, "retention purge", "raw_payloads", payloads, "events", events)
+	gone, err := r.Store.PurgeRemovedShops(ctx)
+	if err != nil {
+		return payloads, events, err
+	}
+	if payloads+events > 0 || len(gone) > 0 {
+		r.Log.InfoContext(ctx, "retention purge", "raw_payloads", payloads, "events", events, "removed_shops", gone)
 	}
 	return payloads, events, nil
 }

@@ -191,6 +191,16 @@ func (p *Processor) processBatch(ctx context.Context, limit int, careful bool) (
 			if errors.Is(err, models.ErrUnavailable) {
 				return err // the whole batch is retried
 			}
+			if errors.Is(err, errShopRemoved) {
+				// Accepted in the moment a shop cache still knew the shop:
+				// its data goes with the shop.
+				p.Log.InfoContext(ctx, "delivery of a removed shop deleted", "inbox_id", w.it.ID, "shop_id", w.it.ShopID)
+				if err := tx.DeleteInbox(ctx, w.it.ID); err != nil {
+					return err
+				}
+				n++
+				continue
+			}
 			if unparsable(err) {
 				// Parsing is pure: another attempt would fail alike.
 				p.Log.WarnContext(ctx, "delivery stored unparsed", "inbox_id", w.it.ID, "shop_id", w.it.ShopID,
@@ -265,6 +275,9 @@ func (p *Processor) prepare(ctx context.Context, tx *store.Store, items []store.
 					return nil, err
 				}
 				w.err = fmt.Errorf("shop %d: %w", w.it.ShopID, err)
+				if errors.Is(err, models.ErrNotFound) {
+					w.err = fmt.Errorf("shop %d: %w", w.it.ShopID, errShopRemoved)
+				}
 				continue
 			}
 			shops[w.it.ShopID] = shop
@@ -483,6 +496,9 @@ func (p *Processor) customerKey(shop *models.Shop, it *store.InboxItem, e models
 	k.WaitForOrder = e.Type.FollowsOrder() && e.Data.Customer.ID == "" && p.Now().Sub(it.ReceivedAt) < wait
 	return k
 }
+
+// errShopRemoved marks a delivery whose shop no longer exists.
+var errShopRemoved = errors.New("the shop was removed")
 
 // errOrderNotKnown marks a delivery that waits for its order's first event;
 // it is retried with backoff until that has arrived.

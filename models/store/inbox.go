@@ -268,6 +268,14 @@ func (s *Store) FailInbox(ctx context.Context, id int64, reason string, retryAt 
 	return translate("fail inbox", err)
 }
 
+// DeleteInbox deletes deliveries, for those of a shop that was removed.
+func (s *Store) DeleteInbox(ctx context.Context, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return translate("delete inbox", s.db.WithContext(ctx).Where("id IN ?", ids).Delete(&InboxItem{}).Error)
+}
+
 // MarkUnparsed records that a stored delivery cannot be turned into events:
 // parsing is pure, so trying again only helps after a fix (InboxReplay).
 func (s *Store) MarkUnparsed(ctx context.Context, id int64, reason string) error {

@@ -162,17 +162,61 @@ func (s *Store) DeleteShop(ctx context.Context, key string) error {
 		if err != nil {
 			return err
 		}
-		db := tx.db.WithContext(ctx)
-		for _, table := range shopTables {
-			if err := db.Exec("DELETE FROM "+table+" WHERE shop_id = ?", sh.ID).Error; err != nil {
-				return translate("delete shop "+key+": "+table, err)
-			}
+		if err := tx.deleteShopData(ctx, sh.ID); err != nil {
+			return fmt.Errorf("delete shop %s: %w", key, err)
 		}
-		if err := db.Where("id = ?", sh.ID).Delete(&shopRow{}).Error; err != nil {
+		if err := tx.db.WithContext(ctx).Where("id = ?", sh.ID).Delete(&shopRow{}).Error; err != nil {
 			return translate("delete shop "+key, err)
 		}
 		return nil
 	})
+}
+
+func (s *Store) deleteShopData(ctx context.Context, shopID int64) error {
+	db := s.db.WithContext(ctx)
+	for _, table := range shopTables {
+		if err := db.Exec("DELETE FROM "+table+" WHERE shop_id = ?", shopID).Error; err != nil {
+			return translate(table, err)
+		}
+	}
+	return nil
+}
+
+// PurgeRemovedShops deletes what is still recorded for shops that no longer
+// exist: a replica's shop cache may accept a delivery for a moment after
+// `treue shops remove`, and a batch that read the shop just before the
+// removal may write after it. It returns the ids of the shops purged.
+func (s *Store) PurgeRemovedShops(ctx context.Context) ([]int64, error) {
+	db := s.db.WithContext(ctx)
+	var live []int64
+	if err := db.Model(&shopRow{}).Pluck("id", &live).Error; err != nil {
+		return nil, translate("removed shops", err)
+	}
+	seen := map[int64]bool{}
+	var gone []int64
+	for _, table := range shopTables {
+		// Each table's indexes lead with shop_id, so this reads an index.
+		var ids []int64
+		q := db.Table(table).Distinct("shop_id")
+		if len(live) > 0 {
+			q = q.Where("shop_id NOT IN ?", live)
+		}
+		if err := q.Pluck("shop_id", &ids).Error; err != nil {
+			return nil, translate("removed shops: "+table, err)
+		}
+		for _, id := range ids {
+			if !seen[id] {
+				seen[id] = true
+				gone = append(gone, id)
+			}
+		}
+	}
+	for _, id := range gone {
+		if err := s.InTx(ctx, func(tx *Store) error { return tx.deleteShopData(ctx, id) }); err != nil {
+			return nil, fmt.Errorf("store: purge removed shop %d: %w", id, err)
+		}
+	}
+	return gone, nil
 }
 
 // shopTables lists every table keyed by shop_id; keep it in step with migrations.
