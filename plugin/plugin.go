@@ -48,6 +48,11 @@ type Parsed struct {
 	// Events are the canonical journey events; empty when the topic is one Treue
 	// does not use (the delivery is acknowledged and counted, not stored).
 	Events []models.Event
+	// UnsignedID says the delivery id is not covered by the signature
+	// (Shopify's X-Shopify-Webhook-Id, Adobe's x-adobe-event-id): the inbox
+	// then also dedupes on a hash of the topic and the signed body, so that
+	// a body replayed under a new id is a duplicate.
+	UnsignedID bool
 	// Uninstalled says the app was removed from the shop (Shopware's
 	// app.deleted): the shop's credentials are void, and an installation
 	// after it registers afresh.

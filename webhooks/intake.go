@@ -124,7 +124,7 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 		if !errors.As(err, &me) && !errors.As(err, &ve) {
 			return res, err
 		}
-		return in.storeUnparsed(ctx, platform, shop, d, res, err)
+		return in.storeUnparsed(ctx, platform, shop, d, res, bodyHash(parsed, d.Body), err)
 	}
 	if parsed.Uninstalled && in.Uninstall != nil {
 		// Before answering: Shopware sends this once, synchronously, and the
@@ -142,7 +142,7 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 	}
 	dup, err := in.Inbox.InsertInbox(ctx, &store.InboxItem{
 		ShopID: shop.ID, Platform: string(platform), DeliveryID: res.DeliveryID,
-		Topic: res.Topic, Headers: store.EncodeHeaders(keepHeaders(d.Header)), Body: d.Body,
+		Topic: res.Topic, Headers: store.EncodeHeaders(keepHeaders(d.Header)), Body: d.Body, BodyHash: bodyHash(parsed, d.Body),
 	})
 	if err != nil {
 		return res, fmt.Errorf("webhooks: store delivery: %w", err)
@@ -157,7 +157,7 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 // storeUnparsed keeps an authentic delivery that could not be parsed, under
 // its delivery id or, where the body is too broken to tell it, under a hash
 // of the body (a sender's retry then is a duplicate).
-func (in *Intake) storeUnparsed(ctx context.Context, platform models.Platform, shop *models.Shop, d *plugin.Delivery, res Result, problem error) (Result, error) {
+func (in *Intake) storeUnparsed(ctx context.Context, platform models.Platform, shop *models.Shop, d *plugin.Delivery, res Result, hash *string, problem error) (Result, error) {
 	if res.DeliveryID == "" {
 		sum := sha256.Sum256(d.Body)
 		res.DeliveryID = "sha256:" + hex.EncodeToString(sum[:])
@@ -165,7 +165,7 @@ func (in *Intake) storeUnparsed(ctx context.Context, platform models.Platform, s
 	reason := truncate(problem.Error(), 4000)
 	dup, err := in.Inbox.InsertInbox(ctx, &store.InboxItem{
 		ShopID: shop.ID, Platform: string(platform), DeliveryID: res.DeliveryID, Topic: res.Topic,
-		Headers: store.EncodeHeaders(keepHeaders(d.Header)), Body: d.Body, Status: store.InboxUnparsed, Error: &reason,
+		Headers: store.EncodeHeaders(keepHeaders(d.Header)), Body: d.Body, Status: store.InboxUnparsed, Error: &reason, BodyHash: hash,
 	})
 	if err != nil {
 		return res, fmt.Errorf("webhooks: store unparsed delivery: %w", err)
@@ -175,6 +175,20 @@ func (in *Intake) storeUnparsed(ctx context.Context, platform models.Platform, s
 		res.Outcome = Duplicate
 	}
 	return res, nil
+}
+
+// bodyHash keys a delivery whose id is not signed by what is: the topic
+// (which selects the mapping) and the body. Nil for signed ids.
+func bodyHash(p plugin.Parsed, body []byte) *string {
+	if !p.UnsignedID {
+		return nil
+	}
+	h := sha256.New()
+	h.Write([]byte(p.Topic))
+	h.Write([]byte{0})
+	h.Write(body)
+	s := hex.EncodeToString(h.Sum(nil))
+	return &s
 }
 
 // forget drops shop from a caching ShopFinder and reports whether there

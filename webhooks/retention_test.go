@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/models/store/storetest"
 	"github.com/treue/treue/webhooks"
@@ -18,6 +19,14 @@ func TestRetention_Boundaries(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		st := storetest.Open(t, driver)
+		// The rows below belong to shop 1, which must exist: the purge
+		// deletes what is left of removed shops.
+		if err := st.SaveShop(ctx, &models.Shop{Key: "s1", Platform: models.PlatformStandard, Name: "S1"}); err != nil {
+			t.Fatal(err)
+		}
+		if sh, _ := st.ShopByKey(ctx, "s1"); sh == nil || sh.ID != 1 {
+			t.Fatalf("shop s1: %+v, want id 1", sh)
+		}
 		now := time.Now().UTC().Truncate(time.Second)
 		const day = 24 * time.Hour
 		rawAge, eventAge := 30*day, 1095*day

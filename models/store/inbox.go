@@ -41,6 +41,10 @@ type InboxItem struct {
 	NextAttemptAt time.Time
 	ProcessedAt   *time.Time
 	Error         *string
+	// BodyHash keys a delivery by its content as well, where the sender's
+	// delivery id is not signed: a signed body replayed under a new id is
+	// then a duplicate. Nil where the id is signed.
+	BodyHash *string
 }
 
 func (InboxItem) TableName() string { return "inbox" }
@@ -102,11 +106,18 @@ func (s *Store) InsertInboxBatch(ctx context.Context, items []*InboxItem) (dup [
 			it.Status = InboxPending
 		}
 		k := inboxKey{it.ShopID, it.DeliveryID}
-		if seen[k] {
+		var h inboxKey
+		if it.BodyHash != nil {
+			h = inboxKey{it.ShopID, "body:" + *it.BodyHash}
+		}
+		if seen[k] || (it.BodyHash != nil && seen[h]) {
 			dup[i] = true
 			continue
 		}
 		seen[k] = true
+		if it.BodyHash != nil {
+			seen[h] = true
+		}
 		fresh = append(fresh, i)
 	}
 	raced := errors.New("inbox: concurrent insert")
@@ -119,7 +130,8 @@ func (s *Store) InsertInboxBatch(ctx context.Context, items []*InboxItem) (dup [
 		}
 		var rows []int
 		for _, i := range fresh {
-			if stored[inboxKey{items[i].ShopID, items[i].DeliveryID}] {
+			it := items[i]
+			if stored[inboxKey{it.ShopID, it.DeliveryID}] || (it.BodyHash != nil && stored[inboxKey{it.ShopID, "body:" + *it.BodyHash}]) {
 				dup[i] = true
 			} else {
 				rows = append(rows, i)
@@ -154,14 +166,14 @@ func (s *Store) insertInboxMulti(ctx context.Context, items []*InboxItem, rows [
 		var sb strings.Builder
 		var args []any
 		n, size := 0, 0
-		sb.WriteString("INSERT INTO inbox (shop_id, platform, delivery_id, topic, headers, body, received_at, status, attempts, next_attempt_at, error) VALUES ")
+		sb.WriteString("INSERT INTO inbox (shop_id, platform, delivery_id, topic, headers, body, received_at, status, attempts, next_attempt_at, error, body_hash) VALUES ")
 		for n < len(rows) && (n == 0 || size < 4<<20) {
 			it := items[rows[n]]
 			if n > 0 {
 				sb.WriteByte(',')
 			}
-			sb.WriteString("(?,?,?,?,?,?,?,?,0,?,?)")
-			args = append(args, it.ShopID, it.Platform, it.DeliveryID, it.Topic, it.Headers, it.Body, now, it.Status, now, it.Error)
+			sb.WriteString("(?,?,?,?,?,?,?,?,0,?,?,?)")
+			args = append(args, it.ShopID, it.Platform, it.DeliveryID, it.Topic, it.Headers, it.Body, now, it.Status, now, it.Error, it.BodyHash)
 			size += len(it.Body) + len(it.Headers) + len(it.DeliveryID) + len(it.Topic) + 64
 			n++
 		}
@@ -191,23 +203,36 @@ type inboxKey struct {
 func (s *Store) storedInbox(ctx context.Context, items []*InboxItem, idx []int) (map[inboxKey]bool, error) {
 	var shops []int64
 	ids := make([]string, 0, len(idx))
+	var hashes []string
 	for _, i := range idx {
 		if !slices.Contains(shops, items[i].ShopID) {
 			shops = append(shops, items[i].ShopID)
 		}
 		ids = append(ids, items[i].DeliveryID)
+		if h := items[i].BodyHash; h != nil {
+			hashes = append(hashes, *h)
+		}
 	}
 	var found []struct {
 		ShopID     int64
 		DeliveryID string
+		BodyHash   *string
 	}
-	if err := s.db.WithContext(ctx).Model(&InboxItem{}).Select("shop_id, delivery_id").
-		Where("shop_id IN ? AND delivery_id IN ?", shops, ids).Scan(&found).Error; err != nil {
+	q := s.db.WithContext(ctx).Model(&InboxItem{}).Select("shop_id, delivery_id, body_hash")
+	if len(hashes) > 0 {
+		q = q.Where("shop_id IN ? AND (delivery_id IN ? OR body_hash IN ?)", shops, ids, hashes)
+	} else {
+		q = q.Where("shop_id IN ? AND delivery_id IN ?", shops, ids)
+	}
+	if err := q.Scan(&found).Error; err != nil {
 		return nil, translate("insert inbox batch", err)
 	}
 	stored := make(map[inboxKey]bool, len(found))
 	for _, f := range found {
 		stored[inboxKey{f.ShopID, f.DeliveryID}] = true
+		if f.BodyHash != nil {
+			stored[inboxKey{f.ShopID, "body:" + *f.BodyHash}] = true
+		}
 	}
 	return stored, nil
 }

@@ -382,3 +382,38 @@ func TestFindCustomer(t *testing.T) {
 		}
 	})
 }
+
+// TestInsertInboxBatch_BodyHash: a delivery keyed by its body's hash is a
+// duplicate when the hash is stored already or came earlier in the batch,
+// whatever its delivery id; deliveries without a hash are keyed by id only.
+func TestInsertInboxBatch_BodyHash(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		h := func(v string) *string { return &v }
+		item := func(id string, hash *string) *store.InboxItem {
+			return &store.InboxItem{ShopID: 1, Platform: "shopify", DeliveryID: id, Headers: "{}", Body: []byte("{}"), BodyHash: hash}
+		}
+		if dup, err := s.InsertInbox(ctx, item("a", h("h1"))); err != nil || dup {
+			t.Fatalf("first: %v %v", dup, err)
+		}
+		dup, err := s.InsertInboxBatch(ctx, []*store.InboxItem{
+			item("b", h("h1")), // stored already under another id
+			item("c", h("h2")),
+			item("d", h("h2")), // earlier in this batch
+			item("e", nil),
+			item("f", nil),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []bool{true, false, true, false, false}; !slices.Equal(dup, want) {
+			t.Fatalf("duplicates %v, want %v", dup, want)
+		}
+		for _, id := range []string{"b", "d"} {
+			if _, err := s.InboxByDelivery(ctx, 1, id); err == nil {
+				t.Fatalf("replay %s was stored", id)
+			}
+		}
+	})
+}

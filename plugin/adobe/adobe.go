@@ -206,7 +206,8 @@ func (*Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 		}
 		envs = []cloudEvent{e}
 	}
-	p := plugin.Parsed{DeliveryID: deliveryID(d, envs), Topic: topic(envs)}
+	// x-adobe-event-id is not signed; the body is.
+	p := plugin.Parsed{DeliveryID: deliveryID(d, envs), Topic: topic(envs), UnsignedID: true}
 	if p.DeliveryID == "" {
 		var v models.ValidationError
 		v.Add(headerEventID, "header or the event's eventid or id is required")

@@ -79,6 +79,10 @@ func orderEvent(typ models.EventType) mapper {
 		data := models.EventData{Customer: o.customerRef(), Order: ord}
 		var events []models.Event
 		switch {
+		case typ == models.OrderCancelled && !o.cancelled():
+			// X-Shopify-Topic is not signed: an order body that is not
+			// cancelled, sent as orders/cancelled, cancels nothing.
+			return nil, nil
 		case typ == models.OrderCancelled:
 			events = []models.Event{o.cancellation(&v, ts, data)}
 		case !o.cancelled():

@@ -30,6 +30,11 @@ const (
 	headerTriggeredAt = "X-Shopify-Triggered-At"
 )
 
+// MaxAge is how old a delivery's X-Shopify-Triggered-At may be: Shopify
+// retries 8 times over 4 hours, so a day leaves room for clock skew and
+// slow retries and none for a replay days later.
+const MaxAge = 24 * time.Hour
+
 // Receiver implements plugin.Receiver for Shopify. It holds no state.
 type Receiver struct{}
 
@@ -53,13 +58,20 @@ func (*Receiver) Identify(d *plugin.Delivery) (plugin.ShopRef, error) {
 
 // Verify checks X-Shopify-Hmac-Sha256 against every secret active at now.
 //
-// It does not reject old deliveries: Shopify retries for up to 4 hours with the
-// original payload and nothing in the signature binds a time, so an age limit
-// would only drop genuine retries. Replays are absorbed by the inbox's dedupe on
-// X-Shopify-Webhook-Id instead.
+// Shopify retries for up to 4 hours with the original payload, and nothing in
+// the signature binds a time or the delivery id. A replayed body is caught by
+// the inbox's dedupe on the body's hash (Parsed.UnsignedID); a delivery whose
+// X-Shopify-Triggered-At lies further than MaxAge in the past (or an hour in
+// the future) is no retry and is refused. The header is not signed either,
+// so this only stops replays that keep it.
 func (*Receiver) Verify(d *plugin.Delivery, shop *models.Shop, now time.Time) error {
 	if shop == nil {
 		return fmt.Errorf("shopify: verify: no shop: %w", models.ErrUnauthorized)
+	}
+	if s := strings.TrimSpace(d.Header.Get(headerTriggeredAt)); s != "" {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil && (now.Sub(t) > MaxAge || t.Sub(now) > time.Hour) {
+			return fmt.Errorf("shopify: verify: %s %s is outside Shopify's retry window: %w", headerTriggeredAt, s, models.ErrUnauthorized)
+		}
 	}
 	// The domain header is not covered by the HMAC. When one app secret serves several
 	// shops, this keeps a delivery signed for one shop from being booked to another
@@ -98,6 +110,7 @@ func (*Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 	p := plugin.Parsed{
 		DeliveryID: strings.TrimSpace(d.Header.Get(headerWebhookID)),
 		Topic:      strings.ToLower(strings.TrimSpace(d.Header.Get(headerTopic))),
+		UnsignedID: true, // the HMAC covers the body only
 	}
 	var v models.ValidationError
 	if p.DeliveryID == "" {
