@@ -37,7 +37,22 @@ type actionResponse struct {
 	Params       map[string]any `json:"params,omitempty"`
 	CreatedAt    time.Time      `json:"created_at"`
 	UpdatedAt    time.Time      `json:"updated_at"`
-	Cursor       string         `json:"-"`
+	// Waiting says why a scheduled or retrying action has not gone out.
+	Waiting string `json:"waiting,omitempty"`
+	Cursor  string `json:"-"`
+}
+
+// DispatchState tells why an unsent action waits (dispatch off, no
+// connector, the shop's circuit open, a failed attempt, due later).
+type DispatchState interface {
+	Waiting(shop *models.Shop, a *models.Action) string
+}
+
+func (s *server) waiting(shop *models.Shop, a *models.Action) string {
+	if s.Dispatch == nil {
+		return ""
+	}
+	return s.Dispatch.Waiting(shop, a)
 }
 
 func toActionResponse(a models.Action, customer string) actionResponse {
@@ -107,6 +122,7 @@ func (s *server) listActions(c *gin.Context) {
 	out := make([]actionResponse, len(acts))
 	for i, a := range acts {
 		out[i] = toActionResponse(a, pub[a.CustomerID])
+		out[i].Waiting = s.waiting(shop, &acts[i])
 	}
 	resp := gin.H{"actions": out}
 	if more && len(acts) > 0 {

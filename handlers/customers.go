@@ -109,6 +109,7 @@ func (s *server) customer(c *gin.Context, what string) (*models.Shop, *models.Pr
 type profileResponse struct {
 	ID                  string           `json:"id"`
 	Shop                string           `json:"shop"`
+	Name                string           `json:"name,omitempty"`
 	Stage               models.Stage     `json:"stage"`
 	Identities          []store.Identity `json:"identities"`
 	OrderCount          int              `json:"order_count"`
@@ -150,7 +151,7 @@ func (s *server) getCustomer(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, profileResponse{
-		ID: p.PublicID, Shop: shop.Key, Stage: p.Stage, Identities: nonNil(ids), OrderCount: p.OrderCount,
+		ID: p.PublicID, Shop: shop.Key, Name: p.Name, Stage: p.Stage, Identities: nonNil(ids), OrderCount: p.OrderCount,
 		PositiveOrderCount: p.PositiveOrderCount, ReturnCount: p.ReturnCount, TotalSpent: models.FormatCents(p.TotalSpentCents),
 		Currency: p.Currency, FirstOrderAt: p.FirstOrderAt, LastOrderAt: p.LastOrderAt, ReorderIntervalDays: p.ReorderIntervalDays,
 		Categories: nonNil(p.Categories), SKUs: nonNil(p.SKUs), MarketingConsent: p.MarketingConsent,
@@ -170,6 +171,9 @@ type timelineItem struct {
 	OrderRef   string          `json:"order_ref,omitempty"`
 	Summary    string          `json:"summary,omitempty"`
 	Data       json.RawMessage `json:"data,omitempty"`
+	// OrderNumber is the order's number as the shop shows it (10042), where
+	// the event or the action's trigger names one.
+	OrderNumber string `json:"order_number,omitempty"`
 	// actions
 	Status       string         `json:"status,omitempty"`
 	DueAt        *time.Time     `json:"due_at,omitempty"`
@@ -181,6 +185,7 @@ type timelineItem struct {
 	Reason       string         `json:"reason,omitempty"`
 	Params       map[string]any `json:"params,omitempty"`
 	Why          string         `json:"why,omitempty"`
+	Waiting      string         `json:"waiting,omitempty"`
 }
 
 type triggerRef struct {
@@ -217,7 +222,7 @@ func (s *server) getTimeline(c *gin.Context) {
 			Detail: err.Error(), Errors: []models.FieldError{{Field: "types", Message: err.Error()}}})
 		return
 	}
-	_, p, _, ok := s.customer(c, "timeline")
+	shop, p, _, ok := s.customer(c, "timeline")
 	if !ok {
 		return
 	}
@@ -244,12 +249,28 @@ func (s *server) getTimeline(c *gin.Context) {
 			items = append(items, eventItem(e.Event))
 			continue
 		}
-		it, err := actionItem(e.Action, triggers)
+		it, a, err := actionItem(e.Action, triggers)
 		if err != nil {
 			s.writeError(c, err)
 			return
 		}
+		it.Waiting = s.waiting(shop, &a)
 		items = append(items, it)
+	}
+	// Steps and actions name their order by the number an order event on
+	// the page gives it.
+	numbers := map[string]string{}
+	for _, it := range items {
+		if it.OrderNumber != "" {
+			numbers[it.OrderRef] = it.OrderNumber
+		}
+	}
+	for i := range items {
+		it := &items[i]
+		if n := numbers[it.OrderRef]; it.OrderNumber == "" && n != "" {
+			it.OrderNumber = n
+			it.Why = strings.Replace(it.Why, " (order "+it.OrderRef+")", " (order "+n+")", 1)
+		}
 	}
 	resp := gin.H{"items": items}
 	if more && len(entries) > 0 {
@@ -264,14 +285,22 @@ func eventItem(r *store.EventRecord) timelineItem {
 		Platform: r.Platform, OrderRef: r.OrderRef, Data: json.RawMessage(r.Data)}
 	if ev, err := r.Event(); err == nil {
 		it.Summary = summarize(&ev)
+		it.OrderNumber = orderNumber(&ev)
 	}
 	return it
 }
 
-func actionItem(r *store.ActionRow, triggers map[int64]store.EventRecord) (timelineItem, error) {
+func orderNumber(e *models.Event) string {
+	if o := e.Data.Order; o != nil && o.Number != "" && o.Number != o.ID {
+		return o.Number
+	}
+	return ""
+}
+
+func actionItem(r *store.ActionRow, triggers map[int64]store.EventRecord) (timelineItem, models.Action, error) {
 	a, err := r.Action()
 	if err != nil {
-		return timelineItem{}, err
+		return timelineItem{}, a, err
 	}
 	due, attempts := a.DueAt, a.Attempts
 	it := timelineItem{Kind: "action", ID: a.PublicID, Type: string(a.Type), At: a.CreatedAt, Status: string(a.Status),
@@ -281,17 +310,23 @@ func actionItem(r *store.ActionRow, triggers map[int64]store.EventRecord) (timel
 	if t, ok := triggers[a.TriggerEventID]; ok {
 		it.TriggerEvent = &triggerRef{ID: eventID(t.ID), Type: t.Type}
 		why += " on " + t.Type
+		if ev, err := t.Event(); err == nil && t.OrderRef == a.OrderRef {
+			it.OrderNumber = orderNumber(&ev)
+		}
 	} else if a.TriggerEventID == 0 {
 		why += " on the periodic scan"
 	}
-	if a.OrderRef != "" {
+	switch {
+	case it.OrderNumber != "":
+		why += " (order " + it.OrderNumber + ")"
+	case a.OrderRef != "":
 		why += " (order " + a.OrderRef + ")"
 	}
 	if a.SKU != "" {
 		why += " for " + a.SKU
 	}
 	it.Why = why
-	return it, nil
+	return it, a, nil
 }
 
 // summarize writes one line a support person can read at a glance. A test

@@ -57,6 +57,10 @@ type Config struct {
 	TrustedProxies []string
 	// DBTimeout bounds what a request waits for the database (0: no bound).
 	DBTimeout time.Duration
+	// Dispatch explains waiting actions (nil: no explanation).
+	Dispatch DispatchState
+	// Shops lists the shops for the console's shop field.
+	Shops ShopLister
 }
 
 type server struct {
@@ -96,6 +100,8 @@ func New(cfg Config) (*gin.Engine, error) {
 	api := r.Group("/api/v1", s.deadline)
 	api.GET("/openapi.json", s.openAPI)
 	support := api.Group("", s.require(models.RoleSupport))
+	support.GET("/me", s.whoami)
+	support.GET("/shops", s.listShops)
 	support.GET("/shops/:shop/customers", s.searchCustomers)
 	support.GET("/shops/:shop/customers/:id", s.getCustomer)
 	support.GET("/shops/:shop/customers/:id/timeline", s.getTimeline)

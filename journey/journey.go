@@ -183,6 +183,9 @@ func Build(events []models.Event, now time.Time, opts Options) models.Profile {
 		if c.Birthday != "" {
 			p.Birthday = c.Birthday
 		}
+		if name := strings.TrimSpace(c.FirstName + " " + c.LastName); name != "" {
+			p.Name = name
+		}
 		if c.ReferredBy != "" {
 			p.ReferredBy = c.ReferredBy
 		}

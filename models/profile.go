@@ -19,8 +19,10 @@ const (
 // Profile is what Treue knows about one customer, derived from their journey
 // events so that the order in which events arrive does not change it.
 type Profile struct {
-	CustomerID         int64      `json:"-"`
-	PublicID           string     `json:"id"`
+	CustomerID int64  `json:"-"`
+	PublicID   string `json:"id"`
+	// Name is the customer's name as the latest event that carries one gives it.
+	Name               string     `json:"name,omitempty"`
 	Stage              Stage      `json:"stage"`
 	OrderCount         int        `json:"order_count"`
 	PositiveOrderCount int        `json:"positive_order_count"`

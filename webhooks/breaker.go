@@ -70,6 +70,26 @@ func (b *breakers) blocked(now time.Time) []int64 {
 	return out
 }
 
+// heldUntil reports, without changing anything, whether the breaker holds
+// shop's calls back at now, and until when.
+func (b *breakers) heldUntil(shop int64, now time.Time) (time.Time, bool) {
+	if b.disabled() {
+		return time.Time{}, false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.m[shop]
+	switch {
+	case st == nil || st.openUntil.IsZero():
+		return time.Time{}, false
+	case now.Before(st.openUntil):
+		return st.openUntil, true
+	case st.trial:
+		return now.Add(b.cfg.Cooldown), true
+	}
+	return time.Time{}, false
+}
+
 // allow reports whether a call to shop may go out at now; trial says it is
 // the half-open trial, which must be reported. When it may not, until is when
 // to look again.

@@ -101,6 +101,12 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		// app.deleted forgets the registration, so that a reinstall registers afresh.
 		intake.Uninstall = r
 	}
+	dispatcher := newDispatcher(cfg, st, log, reg, now, rl)
+	// The console says why an action waits; this process's dispatcher knows.
+	var dispatchState handlers.DispatchState = webhooks.DispatchOff{}
+	if dispatcher != nil {
+		dispatchState = dispatcher
+	}
 	engine, err := handlers.New(handlers.Config{
 		Log: log, Registry: reg, Health: st, Intake: intake, Shopware: registrar, AdobeChallenge: adobe.Challenge, Rules: rl,
 		Tokens: st, Customers: customerReader{st, accessLog}, Actions: actionAdmin{st}, Privacy: &webhooks.Privacy{Store: st, Options: journey.DefaultOptions, Log: log, Now: now},
@@ -116,6 +122,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 			return balance, tier, nil
 		},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, DBTimeout: cfg.Database.RequestTimeout,
+		Dispatch: dispatchState, Shops: st,
 	})
 	if err != nil {
 		return err
@@ -151,7 +158,6 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		Every: cfg.Rules.ScanInterval, Batch: 200}
 	retention := &webhooks.Retention{Store: st, Log: log, Now: now, Every: time.Hour, Batch: 500,
 		RawPayload: time.Duration(cfg.Retention.RawPayloadDays) * 24 * time.Hour, Events: time.Duration(cfg.Retention.EventDays) * 24 * time.Hour}
-	dispatcher := newDispatcher(cfg, st, log, reg, now, rl)
 	wg.Add(6)
 	go func() {
 		defer wg.Done()

@@ -73,6 +73,7 @@
   };
 
   const state = {
+    shops: {}, // key -> {name, timezone, platform} as the API lists them
     results: null, // {shop, q, customers}
     current: null, // {shop, id}
     cursor: '',
@@ -115,9 +116,32 @@
     return s;
   }
 
-  const dateFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-  const dayFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
   const relFmt = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+  const fmts = {};
+  // Times show in the shop's time zone (the one its rules and quiet hours
+  // use), named beside them; the browser's zone where the shop's is unknown.
+  function shopZone() {
+    const shop = state.current ? state.current.shop : el.shop.value.trim();
+    const s = state.shops[shop];
+    return s && s.timezone ? s.timezone : undefined;
+  }
+  function fmt(dateOnly) {
+    const tz = shopZone();
+    const key = (dateOnly ? 'd|' : 't|') + (tz || '');
+    if (!fmts[key]) {
+      const o = dateOnly ? { year: 'numeric', month: 'short', day: 'numeric' }
+        : { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' };
+      try {
+        fmts[key] = new Intl.DateTimeFormat(undefined, tz ? { ...o, timeZone: tz } : o);
+      } catch (e) {
+        fmts[key] = new Intl.DateTimeFormat(undefined, o); // a zone this browser does not know
+      }
+    }
+    return fmts[key];
+  }
+  function zoneLabel() {
+    return shopZone() || Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
+  }
 
   function parseTime(s) {
     if (!s) return null;
@@ -127,8 +151,8 @@
   function timeEl(s, opts) {
     const d = parseTime(s);
     if (!d) return h('span', { class: 'muted', text: '—' });
-    const text = (opts && opts.dateOnly ? dayFmt : dateFmt).format(d);
-    return h('time', { datetime: s, title: d.toISOString() }, text);
+    const text = fmt(opts && opts.dateOnly).format(d);
+    return h('time', { datetime: s, title: d.toISOString() + ' (shown in ' + zoneLabel() + ')' }, text);
   }
   function relative(s) {
     const d = parseTime(s);
@@ -259,7 +283,30 @@
     showSignin(message);
   }
 
-  el.signinForm.addEventListener('submit', (ev) => {
+  // checkToken asks the API whether the token works before the app opens,
+  // so that a wrong one is said at once, not at the first search.
+  async function checkToken() {
+    const me = await api('me');
+    try {
+      const res = await api('shops');
+      loadShops(Array.isArray(res.shops) ? res.shops : []);
+    } catch (e) { /* the shop field still takes a typed key */ }
+    return me;
+  }
+
+  function loadShops(list) {
+    state.shops = {};
+    const dl = $('shop-list');
+    dl.replaceChildren(...list.map((s) => {
+      state.shops[s.key] = s;
+      return h('option', { value: s.key, label: (s.name || s.key) + ' · ' + s.platform + ' · ' + s.timezone });
+    }));
+    if (!el.shop.value && list.length === 1) el.shop.value = list[0].key;
+    const known = list.length ? 'Shops: ' + list.map((s) => s.key).join(', ') + '.' : 'No shop is configured yet (treue shops add).';
+    $('shop-hint').textContent = known;
+  }
+
+  el.signinForm.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const t = el.token.value.trim().replace(/^bearer\s+/i, '');
     if (!t) {
@@ -268,6 +315,19 @@
     }
     try { sessionStorage.setItem(TOKEN_KEY, t); } catch (e) { /* still works for this page */ }
     el.token.value = '';
+    busy(true);
+    try {
+      await checkToken();
+    } catch (e) {
+      try { sessionStorage.removeItem(TOKEN_KEY); } catch (e2) { /* storage disabled */ }
+      const p = (e && e.problem) || {};
+      if (e && e.status === 401) showSignin('This token is not valid: it is wrong, expired or revoked. ' + (p.detail || ''));
+      else if (e && e.status === 403) showSignin(MSG_FORBIDDEN + ' ' + (p.detail || ''));
+      else showSignin((e && e.message) || 'Treue could not be reached.');
+      return;
+    } finally {
+      busy(false);
+    }
     showApp();
     clearError();
     const redo = state.pending;
@@ -508,7 +568,7 @@
 
   function renderProfile(p) {
     const n = primaryName(p);
-    const name = n.email || n.number || n.id || p.id;
+    const name = p.name || n.email || n.number || n.id || p.id;
     const initial = (name || '?').trim().charAt(0).toUpperCase();
     const facts = [];
     const fact = (label, value) => { if (value != null && value !== '') facts.push(h('dt', { text: label }), h('dd', null, value)); };
@@ -538,7 +598,7 @@
         h('span', { class: 'avatar', 'aria-hidden': 'true', text: initial }),
         h('div', { class: 'who' },
           h('h2', { id: 'profile-title', tabindex: '-1', text: name }),
-          h('p', { class: 'sub', text: [n.email ? describeIds(n) : '', p.shop ? 'Shop ' + p.shop : ''].filter(Boolean).join(' · ') }))),
+          h('p', { class: 'sub', text: [p.name && n.email ? n.email : '', n.email ? describeIds(n) : '', p.shop ? 'Shop ' + p.shop : '', 'times in ' + zoneLabel()].filter(Boolean).join(' · ') }))),
       h('dl', { class: 'stats', 'aria-label': 'Key figures' },
         stat('Orders', p.order_count || 0),
         stat('Positive', p.positive_order_count || 0),
@@ -670,6 +730,13 @@
     return d;
   }
 
+  // orderLabel names an order by the number the shop shows (10042), with the
+  // shop's internal id on hover.
+  function orderLabel(it) {
+    if (it.order_number) return h('span', { title: 'Shop order id ' + it.order_ref }, 'Order ', h('code', { text: it.order_number }));
+    return h('span', null, 'Order ', h('code', { text: it.order_ref }));
+  }
+
   function renderItem(it) {
     return it.kind === 'action' ? renderAction(it) : renderEvent(it);
   }
@@ -677,7 +744,7 @@
   function renderEvent(it) {
     const [label, ic] = EVENTS[it.type] || [it.type || 'Event', 'dot'];
     const meta = [];
-    if (it.order_ref) meta.push(h('span', null, 'Order ', h('code', { text: it.order_ref })));
+    if (it.order_ref) meta.push(orderLabel(it));
     if (it.platform) meta.push(h('span', { text: 'via ' + it.platform }));
     if (it.received_at && it.received_at !== it.at) meta.push(h('span', null, 'received ', timeEl(it.received_at)));
     if (it.id) meta.push(h('span', null, 'Event ', h('code', { text: it.id })));
@@ -716,8 +783,9 @@
     }
     const needsReason = it.status === 'suppressed' || it.status === 'cancelled' || it.status === 'dead';
     if (it.reason || needsReason) row('Reason', h('span', { class: needsReason ? 'reason' : null, text: it.reason || 'not recorded' }), true);
+    if (it.waiting) row('Waiting', h('span', { class: 'waiting', text: it.waiting }), true);
     const when = [];
-    if (it.order_ref) when.push(h('span', null, 'Order ', h('code', { text: it.order_ref })));
+    if (it.order_ref) when.push(orderLabel(it));
     if (it.due_at) when.push(h('span', null, 'Due ', timeEl(it.due_at), it.status === 'scheduled' || it.status === 'retrying' ? ' (' + relative(it.due_at) + ')' : ''));
     if (it.sent_at) when.push(h('span', null, 'Sent ', timeEl(it.sent_at)));
     if (it.attempts) when.push(h('span', { text: plural(it.attempts, 'attempt') }));
@@ -772,6 +840,7 @@
   try { el.shop.value = localStorage.getItem(SHOP_KEY) || ''; } catch (e) { /* none remembered */ }
   if (token()) {
     showApp();
+    checkToken().catch((e) => handle(e, '', null));
     if (!routeFromHash()) (el.shop.value ? el.q : el.shop).focus();
   } else {
     showSignin('');
