@@ -16,6 +16,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 
+	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin/standard"
 )
 
@@ -31,6 +32,16 @@ type Config struct {
 	Shops     []Shop    `mapstructure:"shops"`
 	Retention Retention `mapstructure:"retention"`
 	Dispatch  Dispatch  `mapstructure:"dispatch"`
+	Reports   Reports   `mapstructure:"reports"`
+}
+
+// Reports tunes the outcome reports.
+type Reports struct {
+	// AttributionDays overrides, per action type, how many days after an
+	// action an outcome counts for it.
+	AttributionDays map[string]float64 `mapstructure:"attribution_days"`
+	// MinSample is how many customers each group needs before a rate is shown.
+	MinSample int `mapstructure:"min_sample"`
 }
 
 // Dispatch configures how actions are delivered into the shops.
@@ -209,6 +220,7 @@ var defaults = map[string]any{
 	"shopware.app_secret_env":         "",
 	"rules.file":                      "rules.yaml",
 	"rules.scan_interval":             time.Hour,
+	"reports.min_sample":              30,
 	"retention.raw_payload_days":      30,
 	"retention.event_days":            1095,
 	"shops":                           []any{},
@@ -439,6 +451,16 @@ func (c *Config) Validate() error {
 	}
 	if c.Dispatch.RatePerSecond <= 0 {
 		bad("dispatch.rate_per_second", "must be positive")
+	}
+	if c.Reports.MinSample < 1 || c.Reports.MinSample > 100000 {
+		bad("reports.min_sample", "must be between 1 and 100000, got %d", c.Reports.MinSample)
+	}
+	for typ, d := range c.Reports.AttributionDays {
+		if !models.ActionType(typ).Valid() {
+			bad("reports.attribution_days."+typ, "is not an action type")
+		} else if d <= 0 || d > 366 {
+			bad("reports.attribution_days."+typ, "must be between 0 and 366 days, got %v", d)
+		}
 	}
 	if c.Retention.RawPayloadDays < 1 {
 		bad("retention.raw_payload_days", "must be at least 1")

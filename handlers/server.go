@@ -61,6 +61,8 @@ type Config struct {
 	Dispatch DispatchState
 	// Shops lists the shops for the console's shop field.
 	Shops ShopLister
+	// Reports computes the rules report (nil: the route answers 404).
+	Reports RulesReporter
 }
 
 type server struct {
@@ -109,6 +111,10 @@ func New(cfg Config) (*gin.Engine, error) {
 	support.POST("/shops/:shop/customers/:id/opt-outs", s.postOptOut)
 	support.DELETE("/shops/:shop/customers/:id/opt-outs", s.deleteOptOut)
 	support.GET("/shops/:shop/actions", s.listActions)
+	// Reports read a shop's whole period: they get longer than a request
+	// on the hot path to wait for the database.
+	rep := r.Group("/api/v1", s.reportDeadline, s.require(models.RoleSupport))
+	rep.GET("/shops/:shop/reports/rules", s.rulesReport)
 	admin := api.Group("", s.require(models.RoleAdmin))
 	admin.GET("/rules", s.getRules)
 	admin.DELETE("/shops/:shop/customers/:id", s.deleteCustomer)
@@ -134,6 +140,16 @@ func (s *server) dbContext(ctx context.Context) (context.Context, context.Cancel
 // deadline bounds what the rest of the request waits for the database.
 func (s *server) deadline(c *gin.Context) {
 	ctx, cancel := s.dbContext(c.Request.Context())
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+}
+
+// reportTimeout bounds a report's wait for the database.
+const reportTimeout = 60 * time.Second
+
+func (s *server) reportDeadline(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), reportTimeout)
 	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()

@@ -70,6 +70,10 @@ commands:
   inbox list [--shop KEY] [--status unparsed|failed|pending|done] [--limit N]
   inbox replay [--shop KEY] [--status unparsed|failed] [ID...]
                         list stored deliveries; process unparsed or failed ones again
+  report rules --shop KEY [--from DATE] [--to DATE] [--format table|json|csv]
+                        what each rule achieves against its holdout group
+  report loyalty --shop KEY [--from DATE] [--to DATE] [--format table|json|csv]
+                        repurchase rate, days between orders, stages, cohorts
   rules check FILE...   check rules files; print every problem as FILE:LINE:COL: message
   rules simulate --shop KEY [--since DATE] [--customers N] FILE
                         replay the shop's stored journeys through FILE's rules and
@@ -142,6 +146,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.actions(ctx, *configPath, cargs)
 	case "inbox":
 		return m.inbox(ctx, *configPath, cargs)
+	case "report":
+		return m.report(ctx, *configPath, cargs)
 	case "tokens":
 		return m.tokens(ctx, *configPath, cargs)
 	case "healthcheck":

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/treue/treue/config"
+	"github.com/treue/treue/models"
+	"github.com/treue/treue/models/store"
+	"github.com/treue/treue/reports"
+)
+
+// rulesReporter computes rules reports from the store with the configured
+// windows and minimum sample.
+type rulesReporter struct {
+	st  *store.Store
+	opt func() reports.Options
+}
+
+func newRulesReporter(st *store.Store, cfg config.Reports, now func() time.Time) rulesReporter {
+	windows := map[models.ActionType]time.Duration{}
+	for typ, d := range cfg.AttributionDays {
+		windows[models.ActionType(typ)] = time.Duration(d * float64(24*time.Hour))
+	}
+	return rulesReporter{st: st, opt: func() reports.Options {
+		return reports.Options{Windows: windows, MinSample: cfg.MinSample, Now: now()}
+	}}
+}
+
+func (r rulesReporter) RulesReport(ctx context.Context, shop *models.Shop, from, to time.Time) (*reports.RulesReport, error) {
+	return reports.Rules(ctx, r.st, shop, from, to, r.opt())
+}
+
+const reportUsage = `usage: treue report rules --shop KEY [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|json|csv]
+       treue report loyalty --shop KEY [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|json|csv]`
+
+// report runs `treue report rules|loyalty`.
+func (m *Main) report(ctx context.Context, configPath string, args []string) error {
+	if len(args) == 0 {
+		return usageError{reportUsage}
+	}
+	switch args[0] {
+	case "rules":
+		return m.reportRules(ctx, configPath, args[1:])
+	case "loyalty":
+		return m.reportLoyalty(ctx, configPath, args[1:])
+	}
+	return usageError{fmt.Sprintf("report: unknown report %q\n%s", args[0], reportUsage)}
+}
+
+func (m *Main) reportRules(ctx context.Context, configPath string, args []string) error {
+	fs := flag.NewFlagSet("report rules", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	shopKey := fs.String("shop", "", "shop key")
+	fromS := fs.String("from", "", "first day, YYYY-MM-DD (default: 90 days ago)")
+	toS := fs.String("to", "", "day after the last, YYYY-MM-DD (default: tomorrow)")
+	format := fs.String("format", "table", "table, json or csv")
+	if err := fs.Parse(args); err != nil || *shopKey == "" || fs.NArg() > 0 {
+		return usageError{reportUsage}
+	}
+	if *format != "table" && *format != "json" && *format != "csv" {
+		return usageError{fmt.Sprintf("report rules: --format %q: want table, json or csv", *format)}
+	}
+	e, err := m.openReady(ctx, configPath, false)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	shop, err := e.store.ShopByKey(ctx, *shopKey)
+	if err != nil {
+		return fmt.Errorf("--shop %s: %w", *shopKey, err)
+	}
+	from, to, err := period(shop, *fromS, *toS, 90)
+	if err != nil {
+		return err
+	}
+	rep, err := newRulesReporter(e.store, e.cfg.Reports, time.Now).RulesReport(ctx, shop, from, to)
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	case "csv":
+		return rulesCSV(m.Stdout, rep)
+	}
+	return rulesTable(m.Stdout, rep)
+}
+
+// period reads --from and --to as dates in the shop's time zone (to is
+// exclusive), defaulting to the last `days` days up to today.
+func period(shop *models.Shop, fromS, toS string, days int) (from, to time.Time, err error) {
+	loc := shop.Location()
+	today := time.Now().In(loc)
+	to = time.Date(today.Year(), today.Month(), today.Day()+1, 0, 0, 0, 0, loc)
+	if toS != "" {
+		if to, err = time.ParseInLocation(time.DateOnly, toS, loc); err != nil {
+			return from, to, usageError{fmt.Sprintf("--to %q: want YYYY-MM-DD", toS)}
+		}
+	}
+	from = to.AddDate(0, 0, -days)
+	if fromS != "" {
+		if from, err = time.ParseInLocation(time.DateOnly, fromS, loc); err != nil {
+			return from, to, usageError{fmt.Sprintf("--from %q: want YYYY-MM-DD", fromS)}
+		}
+	}
+	if !from.Before(to) {
+		return from, to, usageError{fmt.Sprintf("--from %s is not before --to %s", from.Format(time.DateOnly), to.Format(time.DateOnly))}
+	}
+	return from, to, nil
+}
+
+func pct(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*p*100, 'f', 1, 64) + "%"
+}
+
+func rulesTable(w io.Writer, rep *reports.RulesReport) error {
+	fmt.Fprintf(w, "shop %s, actions due %s to %s (exclusive); rates need %d customers a group; intervals %.0f %%\n\n",
+		rep.Shop, rep.From, rep.To, rep.MinSample, rep.Confidence*100)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RULE\tTREATMENT\tHOLDOUT\tUPLIFT (points, 95% CI)\tINCR. REVENUE\tCODES\tMATURING")
+	for _, r := range rep.Rules {
+		hold := "no holdout"
+		if r.Holdout != nil {
+			hold = fmt.Sprintf("%d/%d %s", r.Holdout.Converted, r.Holdout.Customers, pct(r.Holdout.Rate))
+		}
+		uplift := "not enough data"
+		switch {
+		case r.Holdout == nil:
+			uplift = "-"
+		case r.Uplift != nil:
+			uplift = fmt.Sprintf("%+.1f [%.1f, %.1f]", r.Uplift.Absolute*100, r.Uplift.CILow*100, r.Uplift.CIHigh*100)
+			if r.Uplift.Significant {
+				uplift += " *"
+			}
+		}
+		inc := "-"
+		if r.IncrementalRevenue != nil {
+			inc = *r.IncrementalRevenue + " " + rep.Currency
+		}
+		fmt.Fprintf(tw, "%s\t%d/%d %s\t%s\t%s\t%s\t%d (%s)\t%d\n", r.RuleID, r.Treatment.Converted, r.Treatment.Customers, pct(r.Treatment.Rate),
+			hold, uplift, inc, r.Cost.CodesRedeemed, r.Cost.CodeValue, r.Maturing)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var notes []string
+	for _, r := range rep.Rules {
+		if r.Note != "" {
+			notes = append(notes, r.RuleID+": "+r.Note)
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w, "\n"+strings.Join(notes, "\n"))
+	}
+	fmt.Fprintln(w, "\nconverted/customers; * the interval excludes 0; maturing: customers whose attribution window is still open")
+	return nil
+}
+
+func rulesCSV(w io.Writer, rep *reports.RulesReport) error {
+	cw := csv.NewWriter(w)
+	num := func(p *float64) string {
+		if p == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*p, 'f', -1, 64)
+	}
+	cw.Write([]string{"rule_id", "action_type", "window_days", "conversion", "treatment_customers", "treatment_converted", "treatment_rate",
+		"treatment_revenue", "holdout_customers", "holdout_converted", "holdout_rate", "holdout_revenue", "uplift", "ci_low", "ci_high",
+		"significant", "incremental_revenue", "codes_redeemed", "code_value", "samples_sent", "points_awarded", "maturing", "note"})
+	for _, r := range rep.Rules {
+		row := []string{r.RuleID, r.ActionType, strconv.FormatFloat(r.WindowDays, 'f', -1, 64), r.Conversion,
+			strconv.Itoa(r.Treatment.Customers), strconv.Itoa(r.Treatment.Converted), num(r.Treatment.Rate), r.Treatment.Revenue}
+		if h := r.Holdout; h != nil {
+			row = append(row, strconv.Itoa(h.Customers), strconv.Itoa(h.Converted), num(h.Rate), h.Revenue)
+		} else {
+			row = append(row, "", "", "", "")
+		}
+		if u := r.Uplift; u != nil {
+			row = append(row, num(&u.Absolute), num(&u.CILow), num(&u.CIHigh), strconv.FormatBool(u.Significant))
+		} else {
+			row = append(row, "", "", "", "")
+		}
+		inc := ""
+		if r.IncrementalRevenue != nil {
+			inc = *r.IncrementalRevenue
+		}
+		row = append(row, inc, strconv.Itoa(r.Cost.CodesRedeemed), r.Cost.CodeValue, strconv.Itoa(r.Cost.SamplesSent),
+			strconv.FormatInt(r.Cost.PointsAwarded, 10), strconv.Itoa(r.Maturing), r.Note)
+		cw.Write(row)
+	}
+	cw.Flush()
+	return cw.Error()
+}
