@@ -533,3 +533,34 @@ func codeValue(p map[string]any, orderCents int64) int64 {
 	}
 	return 0
 }
+
+// LastTouch returns the action an outcome at `at` belongs to by last touch:
+// the last of actions due at or before `at` whose window (windows, else
+// DefaultWindows) still holds it, among those only admits (nil: all).
+// The processor counts outcomes with it as they arrive; the report
+// recomputes them over the stored journeys, codes included.
+func LastTouch(actions []models.Action, at time.Time, windows map[models.ActionType]time.Duration, only func(*models.Action) bool) *models.Action {
+	opt := Options{Windows: windows}
+	var last *models.Action
+	for i := range actions {
+		a := &actions[i]
+		switch a.Status {
+		case models.ActionSent, models.ActionSuppressed:
+		default:
+			continue // never went out, nor was held back for the holdout
+		}
+		if a.Status == models.ActionSuppressed && a.Reason != "holdout" {
+			continue
+		}
+		if only != nil && !only(a) {
+			continue
+		}
+		if at.Before(a.DueAt) || !at.Before(a.DueAt.Add(opt.window(&touch{typ: a.Type}))) {
+			continue
+		}
+		if last == nil || a.DueAt.After(last.DueAt) || (a.DueAt.Equal(last.DueAt) && a.ID > last.ID) {
+			last = a
+		}
+	}
+	return last
+}

@@ -39,6 +39,7 @@ type journal interface {
 	Profile(ctx context.Context, customerID int64) (*models.Profile, error)
 	OptOuts(ctx context.Context, customerID int64) ([]store.OptOut, error)
 	SaveProfile(ctx context.Context, p *models.Profile) error
+	ActionsDueSince(ctx context.Context, customerID int64, since time.Time) ([]models.Action, error)
 }
 
 // direct is a journal that reads everything from the store.
@@ -324,6 +325,16 @@ func (j *batchJournal) PointsBalanceAsOf(_ context.Context, customerID int64, at
 		}
 	}
 	return sum, nil
+}
+
+func (j *batchJournal) ActionsDueSince(_ context.Context, customerID int64, since time.Time) ([]models.Action, error) {
+	var out []models.Action
+	for _, a := range j.state(customerID).actions {
+		if !a.DueAt.Before(since) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 func (j *batchJournal) PendingActions(_ context.Context, customerID int64) ([]models.Action, error) {

@@ -10,6 +10,9 @@ type Metrics struct {
 	Careful    prometheus.Counter
 	Batch      prometheus.Histogram
 	Unparsed   prometheus.Counter
+	// Outcomes counts orders and reviews by the action they are attributed
+	// to (last touch), as they are processed.
+	Outcomes *prometheus.CounterVec
 }
 
 // NewMetrics registers the processor's metrics with reg.
@@ -35,7 +38,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Unparsed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "treue_inbox_unparsed_total", Help: "Stored deliveries the processor could not parse (marked unparsed; treue inbox replay processes them again). Deliveries the intake could not parse count as treue_webhooks_total{outcome=\"unparsed\"}.",
 		}),
+		Outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "treue_action_outcomes_total",
+			Help: "Orders and reviews attributed to the last action (sent, or held back for the holdout) whose window holds them, as they are processed; treue report rules recomputes them exactly, codes and late events included.",
+		}, []string{"shop", "rule", "outcome"}),
 	}
-	reg.MustRegister(m.Processed, m.ProcessLag, m.Deadlocks, m.Careful, m.Batch, m.Unparsed)
+	reg.MustRegister(m.Processed, m.ProcessLag, m.Deadlocks, m.Careful, m.Batch, m.Unparsed, m.Outcomes)
 	return m
 }

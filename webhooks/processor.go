@@ -14,6 +14,7 @@ import (
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/plugin"
+	"github.com/treue/treue/reports"
 )
 
 // Planner plans loyalty actions for a newly recorded journey event, inside the
@@ -59,6 +60,8 @@ type Processor struct {
 	// that names no shop customer id waits for its order before it is
 	// resolved by e-mail or number; 0 means a minute, negative not at all.
 	OrderWait time.Duration
+	// Windows override reports.DefaultWindows for the outcome metric.
+	Windows map[models.ActionType]time.Duration
 	Now       func() time.Time
 	Metrics   *Metrics
 }
@@ -545,11 +548,45 @@ func (p *Processor) appendEvent(ctx context.Context, j journal, shop *models.Sho
 	if err != nil {
 		return err
 	}
+	if err := p.countOutcome(ctx, j, shop, e, custID); err != nil {
+		return err
+	}
 	if p.Planner != nil {
 		return p.Planner.Plan(ctx, j, PlanInput{Shop: shop, Event: e, Record: rec, Profile: prof, History: history, Records: recs})
 	}
 	return nil
 }
+
+// countOutcome counts an order or a review for the action it is attributed to.
+func (p *Processor) countOutcome(ctx context.Context, j journal, shop *models.Shop, e models.Event, custID int64) error {
+	if p.Metrics == nil || p.Metrics.Outcomes == nil {
+		return nil
+	}
+	var only func(*models.Action) bool
+	switch {
+	case e.Type == models.OrderPlaced && e.Data.Order != nil && !e.Data.Order.Test:
+	case e.Type == models.ReviewSubmitted:
+		only = func(a *models.Action) bool { return a.Type == models.ActionReviewRequest }
+	default:
+		return nil
+	}
+	at := e.OccurredAt()
+	acts, err := j.ActionsDueSince(ctx, custID, at.Add(-maxAttribution))
+	if err != nil {
+		return err
+	}
+	if a := reports.LastTouch(acts, at, p.Windows, only); a != nil {
+		outcome := "order"
+		if e.Type == models.ReviewSubmitted {
+			outcome = "review"
+		}
+		p.Metrics.Outcomes.WithLabelValues(shop.Key, a.RuleID, outcome).Inc()
+	}
+	return nil
+}
+
+// maxAttribution bounds how far back an outcome looks for its action.
+const maxAttribution = 366 * 24 * time.Hour
 
 // rebuildProfile derives a customer's profile from their whole journey and
 // stores it; it returns the profile and the journey.

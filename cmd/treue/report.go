@@ -25,11 +25,17 @@ type rulesReporter struct {
 	opt func() reports.Options
 }
 
-func newRulesReporter(st *store.Store, cfg config.Reports, now func() time.Time) rulesReporter {
+// reportWindows turns reports.attribution_days into windows.
+func reportWindows(cfg config.Reports) map[models.ActionType]time.Duration {
 	windows := map[models.ActionType]time.Duration{}
 	for typ, d := range cfg.AttributionDays {
 		windows[models.ActionType(typ)] = time.Duration(d * float64(24*time.Hour))
 	}
+	return windows
+}
+
+func newRulesReporter(st *store.Store, cfg config.Reports, now func() time.Time) rulesReporter {
+	windows := reportWindows(cfg)
 	return rulesReporter{st: st, opt: func() reports.Options {
 		return reports.Options{Windows: windows, MinSample: cfg.MinSample, Now: now()}
 	}}

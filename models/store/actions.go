@@ -137,6 +137,17 @@ func (s *Store) PendingActions(ctx context.Context, customerID int64) ([]models.
 	return toActions(rows)
 }
 
+// ActionsDueSince returns a customer's actions due at or after since, for
+// attributing an outcome to the last of them.
+func (s *Store) ActionsDueSince(ctx context.Context, customerID int64, since time.Time) ([]models.Action, error) {
+	var rows []ActionRow
+	err := s.db.WithContext(ctx).Omit("params").Where("customer_id = ? AND due_at >= ?", customerID, since).Order("due_at, id").Find(&rows).Error
+	if err != nil {
+		return nil, translate("actions due since", err)
+	}
+	return toActions(rows)
+}
+
 // RecentMarketing returns the due times of a customer's marketing actions that
 // count against the frequency cap (not cancelled, suppressed or dead) in [from, to].
 func (s *Store) RecentMarketing(ctx context.Context, customerID int64, from, to time.Time) ([]time.Time, error) {
