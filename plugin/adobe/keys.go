@@ -57,7 +57,7 @@ func checkKeyPath(p string) error {
 	case !strings.HasPrefix(p, "/"):
 		return errors.New("key path must start with /")
 	case strings.Contains(p, ".."), strings.Contains(p, "//"), strings.Contains(p, "@"), strings.Contains(p, ":"):
-		return errors.New("key path may not contain .., //, @ or :")
+		return errors.New(`key path may not contain "..", "//", "@" or ":"`)
 	}
 	for _, r := range p {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/-_.", r)) {
