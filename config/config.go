@@ -158,7 +158,11 @@ type Shop struct {
 	// Domain is the Shopify shop domain, matched against X-Shopify-Shop-Domain.
 	Domain string `mapstructure:"domain"`
 	// ClientID is the Adobe I/O client id, matched against recipientclientid.
-	ClientID       string   `mapstructure:"client_id"`
+	ClientID string `mapstructure:"client_id"`
+	// PublicKeyFiles are Adobe I/O Events public keys saved as PEM files,
+	// under any name, for a host that cannot fetch them from
+	// static.adobeioevents.com. Every file checks every Adobe delivery,
+	// whatever key path the delivery names: they are all Adobe's keys.
 	PublicKeyFiles []string `mapstructure:"public_key_files"`
 	// ShopwareID is the Shopware shopId, for a Shopware shop declared by hand.
 	ShopwareID string `mapstructure:"shopware_id"`

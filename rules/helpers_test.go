@@ -104,3 +104,13 @@ func order1State() *OrderState {
 		Currency: "EUR", Total: "101.30", Items: order1Items(),
 	}
 }
+
+// refundEvent is a refund with no return before it, as Shopify's
+// refunds/create, a Magento credit memo or a Shopware refunded transaction
+// report it.
+func refundEvent(orderID, refundID string, ts time.Time, amount string, items ...models.LineItem) models.Event {
+	return models.Event{Type: models.RefundIssued, Timestamp: ts, Data: models.EventData{
+		Customer: customer("c-1"), Order: &models.Order{ID: orderID},
+		Refund: &models.Refund{ID: refundID, Amount: models.Money(amount), Currency: "EUR", IssuedAt: tp(ts), Items: items},
+	}}
+}

@@ -120,6 +120,20 @@ func programCases() []programCase {
 				Pending: []Pending{{ID: 601, RuleID: "review-request", Type: models.ActionReviewRequest, DueAt: at(12, 11, 31), OrderRef: "o-1001", Marketing: true}},
 			}
 		}},
+		// Most shops report no return.requested: recovery on the goods or
+		// the money coming back, whichever comes first.
+		{name: "return_recovery_on_return_received", in: func() Input {
+			return Input{
+				Event:   returnEvent(models.ReturnReceived, "o-1001", "r-1", at(9, 10, 0), models.LineItem{SKU: "TEA-SENCHA-100G", Quantity: 1}),
+				EventID: 21, Profile: profile(), Order: order1State(), Now: at(9, 10, 1),
+			}
+		}},
+		{name: "return_recovery_on_refund", in: func() Input {
+			return Input{
+				Event:   refundEvent("o-1001", "rf-1", at(9, 12, 0), "12.50", models.LineItem{SKU: "TEA-SENCHA-100G", Quantity: 1}),
+				EventID: 22, Profile: profile(), Order: order1State(), Now: at(9, 12, 1),
+			}
+		}},
 		{name: "complaint_notifies_support", in: func() Input {
 			return Input{
 				Event: models.Event{Type: models.ComplaintOpened, Timestamp: at(7, 23, 10), Data: models.EventData{
@@ -202,6 +216,48 @@ func programCases() []programCase {
 				},
 			}
 		}},
+	}
+}
+
+// TestExample_ReturnRecoveryOncePerOrder: the example's return-recovery
+// plans on each of the three return and refund events alone, and under one
+// idempotency key per order, so whichever is stored first is the only one
+// (the store's UNIQUE key turns the others into no-ops).
+func TestExample_ReturnRecoveryOncePerOrder(t *testing.T) {
+	s := mustLoad(t, examplePath)
+	tea := models.LineItem{SKU: "TEA-SENCHA-100G", Quantity: 1}
+	events := map[string]func(order string) models.Event{
+		"return.requested": func(o string) models.Event { return returnEvent(models.ReturnRequested, o, "r-1", at(8, 20, 30), tea) },
+		"return.received":  func(o string) models.Event { return returnEvent(models.ReturnReceived, o, "r-1", at(9, 10, 0), tea) },
+		"refund.issued":    func(o string) models.Event { return refundEvent(o, "rf-1", at(9, 12, 0), "12.50", tea) },
+	}
+	keys := map[string]string{} // order → key
+	for name, event := range events {
+		for _, order := range []string{"o-1001", "o-1002"} {
+			st := order1State()
+			st.ID = order
+			ev := event(order)
+			res := s.Evaluate(Input{Event: ev, EventID: 20, Profile: profile(), Order: st, Now: ev.Timestamp.Add(time.Minute)})
+			var planned []Planned
+			for _, p := range res.Planned {
+				if p.RuleID == "return-recovery" {
+					planned = append(planned, p)
+				}
+			}
+			if len(planned) != 1 || planned[0].Status != models.ActionScheduled || planned[0].OrderRef != order {
+				t.Fatalf("%s for %s planned %+v, want one scheduled return-recovery for the order", name, order, planned)
+			}
+			if want := ev.Timestamp.Add(24 * time.Hour); !planned[0].DueAt.Equal(want) {
+				t.Errorf("%s for %s: due %v, want a day later (%v)", name, order, planned[0].DueAt, want)
+			}
+			if k, ok := keys[order]; ok && k != planned[0].Key {
+				t.Errorf("%s for %s: key %q, another trigger of the same order had %q", name, order, planned[0].Key, k)
+			}
+			keys[order] = planned[0].Key
+		}
+	}
+	if keys["o-1001"] == keys["o-1002"] {
+		t.Fatalf("two orders share the key %q", keys["o-1001"])
 	}
 }
 

@@ -118,18 +118,37 @@ func TestSet_InHoldout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A reload with other rules (another Set, another version) and the same
+	// holdout_percent must keep every customer in the group they were in:
+	// the group is measured against over months.
+	reloaded, err := Parse("other.yaml", []byte("defaults: {holdout_percent: 10, currency: EUR}\n"+
+		"rules:\n  - id: r\n    on: order.paid\n    kind: service\n    action: {type: tag_customer, params: {tag: x}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reloaded.Version == s.Version {
+		t.Fatal("the two rule sets must differ")
+	}
 	n := 0
 	for i := 0; i < 10000; i++ {
 		id := "cus_" + itoa(i)
-		if s.InHoldout(id) {
+		in := s.InHoldout(id)
+		if in {
 			n++
 		}
-		if s.InHoldout(id) != s.InHoldout(id) {
-			t.Fatal("not deterministic")
+		if reloaded.InHoldout(id) != in {
+			t.Fatalf("%s: in the holdout %v, after a reload %v", id, in, !in)
 		}
 	}
 	if n < 900 || n > 1100 {
 		t.Errorf("%d of 10000 in a 10%% holdout", n)
+	}
+	// Replicas of different versions share the group during a rolling
+	// deploy, so the hash must not change between releases either.
+	for id, want := range map[string]bool{"cus_0": false, "cus_1": true, "cus_2": false, "cus_7": true, "cus_31": true} {
+		if got := s.InHoldout(id); got != want {
+			t.Errorf("InHoldout(%q) = %v, want %v: the holdout hash changed", id, got, want)
+		}
 	}
 }
 

@@ -22,15 +22,30 @@ func TestBackoff_Ceiling(t *testing.T) {
 			t.Errorf("Ceiling(%d) = %v, want %v", tt.failures, got, tt.want)
 		}
 	}
-	// The largest durations must not overflow into negatives.
+	// The largest durations must not overflow: an hour doubled 22 times
+	// already exceeds the largest Duration, so from there on the ceiling is
+	// the cap itself. Base<<exp without the guard would wrap around to a
+	// negative or a smaller duration instead.
 	huge := Backoff{Base: time.Hour, Cap: math.MaxInt64}
-	for _, n := range []int{30, 40, 62, 63, 64, 100} {
-		if got := huge.Ceiling(n); got <= 0 || got > math.MaxInt64 {
-			t.Errorf("huge Ceiling(%d) = %v", n, got)
+	for _, n := range []int{23, 30, 40, 62, 63, 64, 100, math.MaxInt} {
+		if got := huge.Ceiling(n); got != huge.Cap {
+			t.Errorf("huge Ceiling(%d) = %v, want the cap %v", n, got, huge.Cap)
 		}
-		if got := huge.Delay(n, 0.999999999); got < 0 {
-			t.Errorf("huge Delay(%d) = %v", n, got)
+		if got := huge.Delay(n, 0.999999999); got < 0 || got > huge.Cap {
+			t.Errorf("huge Delay(%d) = %v, want within [0, %v]", n, got, huge.Cap)
 		}
+	}
+	// Below the cap the ceiling keeps doubling, and it never shrinks.
+	prev := time.Duration(0)
+	for n := 1; n <= 100; n++ {
+		got := huge.Ceiling(n)
+		if got < prev {
+			t.Fatalf("huge Ceiling(%d) = %v, below Ceiling(%d) = %v", n, got, n-1, prev)
+		}
+		if n <= 22 && got != time.Hour<<(n-1) {
+			t.Fatalf("huge Ceiling(%d) = %v, want %v", n, got, time.Hour<<(n-1))
+		}
+		prev = got
 	}
 }
 

@@ -302,6 +302,68 @@ func TestAdobe_EndToEnd(t *testing.T) {
 	})
 }
 
+// TestAdobe_PublicKeyFileUnderAnyName: a key saved as the README shows
+// (adobe-io-1.pem, not after Adobe's key path) verifies deliveries that name
+// /prod/keys/pub-key-<uuid>.pem; a delivery signed with another key is
+// refused, and the log line, not the answer, says which key path was asked
+// for and which files were tried.
+func TestAdobe_PublicKeyFileUnderAnyName(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stranger, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const keyPath = "/prod/keys/pub-key-7e2b4c1a-95d3-4f08-b6a1-3c9d2e8f4a70.pem"
+		der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+		pemFile := filepath.Join(t.TempDir(), "adobe-io-1.pem")
+		if err := os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, driver, fmt.Sprintf("  - key: acme-eu\n    platform: adobe\n    client_id: 4b2e8c7d1f0a4e6b9c3d5a7e8f901234\n    public_key_files: [%q]\n", pemFile))
+		in := e.serve(t)
+		body := must(os.ReadFile("../../plugin/adobe/testdata/order_new.json"))
+		signed := func(k *rsa.PrivateKey, eventID string) http.Header {
+			sum := sha256.Sum256(body)
+			sig, err := rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, sum[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return http.Header{"X-Adobe-Digital-Signature-1": {base64.StdEncoding.EncodeToString(sig)}, "X-Adobe-Public-Key1-Path": {keyPath},
+				"X-Adobe-Event-Id": {eventID}, "Content-Type": {"application/cloudevents+json"}}
+		}
+		if code, b := do(t, "POST", in.URL+"/webhooks/adobe/acme-eu", signed(key, "ev-1"), body); code != 200 {
+			t.Fatalf("signed with the configured key: %d %s", code, b)
+		}
+		code, b := do(t, "POST", in.URL+"/webhooks/adobe/acme-eu", signed(stranger, "ev-2"), body)
+		if code != 401 {
+			t.Fatalf("signed with another key: %d %s", code, b)
+		}
+		if strings.Contains(string(b), keyPath) || strings.Contains(string(b), pemFile) {
+			t.Fatalf("the answer names the key path or the file: %s", b)
+		}
+		var line string
+		for _, l := range strings.Split(in.Logs.String(), "\n") {
+			if strings.Contains(l, `"msg":"unauthorized"`) {
+				line = l
+			}
+		}
+		if !strings.Contains(line, keyPath) || !strings.Contains(line, pemFile) {
+			t.Fatalf("the unauthorized log line does not name the key path %s and the file %s:\n%s", keyPath, pemFile, in.Logs.String())
+		}
+		if !strings.Contains(in.Logs.String(), "public_key_files only") {
+			t.Fatalf("the start-up log does not say that the keys come from files:\n%s", in.Logs.String())
+		}
+		st := e.store(t)
+		shop, _ := st.ShopByKey(context.Background(), "acme-eu")
+		waitDrained(t, e)
+		journeyTypes(t, st, shop.ID, "order.placed")
+	})
+}
+
 func readFixture(platform, name string) ([]byte, error) {
 	return os.ReadFile(filepath.Join("../../plugin", platform, "testdata", name))
 }

@@ -2,8 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
-	"math/rand/v2"
+	mrand "math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -266,7 +274,7 @@ func TestRules_ArrivalOrder(t *testing.T) {
 			slices.Sort(out)
 			return out
 		}
-		rng := rand.New(rand.NewPCG(7, 11))
+		rng := mrand.New(mrand.NewPCG(7, 11))
 		var want []string
 		for run := 0; run < 16; run++ {
 			customer := fmt.Sprintf("c-%d", run)
@@ -372,6 +380,147 @@ func TestRules_Simulate(t *testing.T) {
 		}
 		if _, err := e.run(t, "rules", "simulate", "--shop", "nosuch", rulesPath); err == nil || !strings.Contains(err.Error(), "nosuch") {
 			t.Errorf("unknown shop: %v", err)
+		}
+	})
+}
+
+// TestRules_ReturnRecoveryWithoutRequest: shops that report a return only as
+// the goods or the money coming back (Shopify's refunds/create, Shopware's
+// returned delivery and refunded payment, an Adobe Commerce credit memo, the
+// Magento module's refund.issued) get the example's return-recovery, once
+// per order however many of those arrive. The rule as it was, on
+// return.requested alone, planned nothing for them, as the backtest shows.
+func TestRules_ReturnRecoveryWithoutRequest(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		const shopifySecret, shopwareSecret, shopwareID = "shopify-app-secret", "shopware-shop-secret-for-tests", "SwShop0000000001"
+		const keyPath = "/prod/keys/pub-key-0c8cbd4e-7d1b-4a9f-9f5a-1b2c3d4e5f60.pem"
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+		pemFile := filepath.Join(t.TempDir(), "adobe-io-1.pem")
+		if err := os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		rulesPath := exampleRules(t, t.TempDir())
+		e := newEnv(t, driver, "  - key: acme-us\n    platform: shopify\n    domain: kaffee-roesterei.myshopify.com\n    secret: "+shopifySecret+"\n"+
+			"  - key: acme-sw\n    platform: shopware\n    shopware_id: "+shopwareID+"\n    secret: "+shopwareSecret+"\n"+
+			fmt.Sprintf("  - key: acme-eu\n    platform: adobe\n    client_id: 4b2e8c7d1f0a4e6b9c3d5a7e8f901234\n    public_key_files: [%q]\n", pemFile)+
+			"rules:\n  file: "+rulesPath+"\n")
+		in := e.serve(t)
+		accepted := func(what string, code int, b []byte) {
+			t.Helper()
+			if code != 200 {
+				t.Fatalf("%s: %d %s", what, code, b)
+			}
+		}
+		shopify := func(topic, fixture, id string) {
+			t.Helper()
+			body := must(readFixture("shopify", fixture))
+			code, b := do(t, "POST", in.URL+"/webhooks/shopify", http.Header{
+				"X-Shopify-Topic": {topic}, "X-Shopify-Hmac-Sha256": {shopifySig(shopifySecret, body)}, "X-Shopify-Shop-Domain": {"kaffee-roesterei.myshopify.com"},
+				"X-Shopify-Webhook-Id": {id}, "Content-Type": {"application/json"},
+			}, body)
+			accepted(topic, code, b)
+		}
+		shopware := func(fixture, eventID string) {
+			t.Helper()
+			body := refresh(t, fixture, shopwareID, eventID)
+			code, b := do(t, "POST", in.URL+"/webhooks/shopware", http.Header{"Shopware-Shop-Signature": {hmacHex(shopwareSecret, string(body))}, "Content-Type": {"application/json"}}, body)
+			accepted(fixture, code, b)
+		}
+		adobe := func(fixture, eventID string) {
+			t.Helper()
+			body := must(readFixture("adobe", fixture))
+			sum := sha256.Sum256(body)
+			sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+			code, b := do(t, "POST", in.URL+"/webhooks/adobe/acme-eu", http.Header{"X-Adobe-Digital-Signature-1": {base64.StdEncoding.EncodeToString(sig)},
+				"X-Adobe-Public-Key1-Path": {keyPath}, "X-Adobe-Event-Id": {eventID}, "Content-Type": {"application/cloudevents+json"}}, body)
+			accepted(fixture, code, b)
+		}
+		t0 := time.Now().UTC().Add(-10 * 24 * time.Hour).Truncate(time.Second)
+		magento := func(i int, typ string, h float64, extra string) {
+			t.Helper()
+			body := fmt.Sprintf(`{"type":%q,"timestamp":%q,"data":{"customer":{"id":"m-1","email":"m-1@example.org"},"order":{"id":"100000042","currency":"EUR","total":"29.90","placed_at":%q,"items":[{"sku":"BEAN-ESP-1KG","quantity":1,"unit_price":"29.90"}]}%s}}`,
+				typ, ts(t0.Add(time.Duration(h*float64(time.Hour)))), ts(t0), extra)
+			code, m := post(t, in.URL+"/webhooks/standard/acme", fmt.Sprintf("mage-%d", i), body)
+			if code != 200 {
+				t.Fatalf("%s: %d %v", typ, code, m)
+			}
+		}
+
+		shopify("orders/create", "orders_create.json", "w-1")
+		shopware("order_placed.json", "sw-1")
+		adobe("order_new.json", "ad-1")
+		magento(0, "order.placed", 0, "")
+		waitDrained(t, e)
+		shopify("refunds/create", "refunds_create.json", "w-2")
+		shopware("order_returned_partially.json", "sw-2")
+		shopware("order_refunded.json", "sw-3") // the same order's money: no second note
+		adobe("creditmemo.json", "ad-2")
+		magento(1, "refund.issued", 48, fmt.Sprintf(`,"refund":{"id":"cm-7","amount":"29.90","currency":"EUR","issued_at":%q}`, ts(t0.Add(48*time.Hour))))
+		waitDrained(t, e)
+
+		st := e.store(t)
+		ctx := context.Background()
+		for shopKey, triggers := range map[string]string{
+			"acme-us": "refund.issued", "acme-sw": "refund.issued return.received", "acme-eu": "refund.issued", "acme": "refund.issued",
+		} {
+			shop, err := st.ShopByKey(ctx, shopKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids, _ := st.ShopCustomerIDs(ctx, shop.ID)
+			if len(ids) != 1 {
+				t.Fatalf("%s: %d customers, want 1", shopKey, len(ids))
+			}
+			events, _ := st.CustomerEvents(ctx, ids[0])
+			typeOf := map[int64]string{}
+			var returns []string
+			for _, ev := range events {
+				typeOf[ev.ID] = ev.Type
+				if strings.HasPrefix(ev.Type, "return.") || ev.Type == "refund.issued" {
+					returns = append(returns, ev.Type)
+				}
+			}
+			slices.Sort(returns)
+			if strings.Join(returns, " ") != triggers {
+				t.Fatalf("%s: return and refund steps %q, want %q", shopKey, returns, triggers)
+			}
+			actions, _ := st.CustomerActions(ctx, ids[0])
+			var recovery []models.Action
+			for _, a := range actions {
+				if a.RuleID == "return-recovery" {
+					recovery = append(recovery, a)
+				}
+			}
+			if len(recovery) != 1 || recovery[0].Status != models.ActionScheduled || !strings.Contains(triggers, typeOf[recovery[0].TriggerEventID]) {
+				t.Fatalf("%s: return-recovery %+v, want one scheduled, planned by one of %s", shopKey, recovery, triggers)
+			}
+		}
+		in.Stop(t)
+
+		// The backtest shows what the rule as it was would have done: nothing.
+		old := filepath.Join(filepath.Dir(rulesPath), "old.yaml")
+		b := must(os.ReadFile(rulesPath))
+		const now = "on: [return.requested, return.received, refund.issued]"
+		if !strings.Contains(string(b), now) {
+			t.Fatalf("examples/rules.yaml has no %q", now)
+		}
+		os.WriteFile(old, []byte(strings.Replace(string(b), now, "on: return.requested", 1)), 0o600)
+		out, err := e.run(t, "rules", "simulate", "--shop", "acme-sw", old)
+		if err != nil {
+			t.Fatalf("simulate: %v\n%s", err, out)
+		}
+		var row string
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "return-recovery ") {
+				row = strings.Join(strings.Fields(l), " ")
+			}
+		}
+		if row != "return-recovery 0/0/0 1/0/0 -1" {
+			t.Fatalf("return-recovery on return.requested alone: %q, want 0/0/0 against 1/0/0 recorded\n%s", row, out)
 		}
 	})
 }

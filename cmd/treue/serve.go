@@ -50,7 +50,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	now := func() time.Time { return time.Now().UTC() }
-	adobeKeys, err := adobeKeySource(cfg)
+	adobeKeys, err := adobeKeySource(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -232,8 +232,8 @@ func (s shopwareRegistrar) Confirm(ctx context.Context, h http.Header, body []by
 
 // adobeKeySource uses the PEM files configured for Adobe shops when there are
 // any (hosts that cannot reach Adobe), and otherwise fetches the keys from
-// Adobe's documented host, cached.
-func adobeKeySource(cfg config.Config) (adobe.KeySource, error) {
+// Adobe's documented host, cached. Every file serves every Adobe shop.
+func adobeKeySource(cfg config.Config, log *slog.Logger) (adobe.KeySource, error) {
 	var files []string
 	for _, s := range cfg.Shops {
 		files = append(files, s.PublicKeyFiles...)
@@ -243,6 +243,9 @@ func adobeKeySource(cfg config.Config) (adobe.KeySource, error) {
 		if err != nil {
 			return nil, fmt.Errorf("shops: public_key_files: %w", err)
 		}
+		// Said once at start, since nothing is fetched from then on: when Adobe
+		// rotates its keys these files are what needs replacing.
+		log.Info("adobe: signatures are checked with public_key_files only", "files", keys.Files())
 		return keys, nil
 	}
 	return adobe.NewKeyFetcher(&http.Client{Timeout: 5 * time.Second}, time.Now), nil

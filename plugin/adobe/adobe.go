@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,16 +100,17 @@ func (*Receiver) Challenge(rawQuery string) (string, bool) { return Challenge(ra
 //     must equal the shop's ExternalID, so events meant for another Developer
 //     Console project are refused even though Adobe signed them;
 //   - x-adobe-digital-signature-1 or -2 must be a valid RSA-SHA256 (PKCS #1
-//     v1.5) signature of the raw body under the key named by
-//     x-adobe-public-key1-path or -2-path; either one suffices.
+//     v1.5) signature of the raw body under a key the KeySource returns for
+//     the path in x-adobe-public-key1-path or -2-path; either one suffices.
 //
 // Deliveries are not rejected for age: nothing signed carries a time, and I/O
 // Events retries a delivery for 24 hours. The inbox dedupes on the event id.
 //
-// Every failure wraps models.ErrUnauthorized. When no signature could be checked
-// because a key could not be fetched, the error also wraps models.ErrUnavailable:
-// I/O Events drops an event for good on any 4xx, so the HTTP layer should answer
-// that case with a 5xx to get a retry.
+// Every failure wraps models.ErrUnauthorized, and its message says, per
+// signature, which key path was asked for and which keys were tried. When no
+// signature could be checked and a key could not be fetched, the error also
+// wraps models.ErrUnavailable: I/O Events drops an event for good on any 4xx,
+// so the HTTP layer should answer that case with a 5xx to get a retry.
 func (r *Receiver) Verify(d *plugin.Delivery, shop *models.Shop, now time.Time) error {
 	if shop == nil || shop.ExternalID == "" {
 		return fmt.Errorf("adobe: verify: shop has no client id configured: %w", models.ErrUnauthorized)
@@ -122,33 +124,73 @@ func (r *Receiver) Verify(d *plugin.Delivery, shop *models.Shop, now time.Time) 
 		return fmt.Errorf("adobe: verify: no key source: %w", models.ErrUnauthorized)
 	}
 	digest := sha256.Sum256(d.Body)
-	var keyErr error
-	checked := 0
-	for _, h := range [...]struct{ sig, path string }{{headerSig1, headerKey1}, {headerSig2, headerKey2}} {
+	// Why each signature failed goes into the error, which the HTTP layer logs
+	// (the answer stays generic): the key path asked for and the keys tried
+	// are what an operator needs to fix public_key_files.
+	var problems []string
+	checked, unavailable := 0, false
+	for i, h := range [...]struct{ sig, path string }{{headerSig1, headerKey1}, {headerSig2, headerKey2}} {
 		sigText, keyPath := strings.TrimSpace(d.Header.Get(h.sig)), strings.TrimSpace(d.Header.Get(h.path))
-		if sigText == "" || keyPath == "" {
+		n := i + 1
+		switch {
+		case sigText == "" && keyPath == "":
+			problems = append(problems, fmt.Sprintf("signature %d: not sent", n))
+			continue
+		case sigText == "":
+			problems = append(problems, fmt.Sprintf("signature %d: not sent (key path %s)", n, shown(keyPath)))
+			continue
+		case keyPath == "":
+			problems = append(problems, fmt.Sprintf("signature %d: sent without a key path", n))
 			continue
 		}
 		sig, err := base64.StdEncoding.DecodeString(sigText)
 		if err != nil {
+			problems = append(problems, fmt.Sprintf("signature %d (key path %s): not base64", n, shown(keyPath)))
 			continue
 		}
 		// Verify has no context of its own; the KeySource bounds its own wait.
-		key, err := r.keys.PublicKey(context.Background(), keyPath)
+		keys, err := r.keys.PublicKeys(context.Background(), keyPath)
 		if err != nil {
-			keyErr = err
+			unavailable = unavailable || errors.Is(err, models.ErrUnavailable)
+			problems = append(problems, fmt.Sprintf("signature %d (key path %s): %v", n, shown(keyPath), err))
 			continue
 		}
 		checked++
-		if rsa.VerifyPKCS1v15(key, crypto.SHA256, digest[:], sig) == nil {
-			return nil
+		for _, k := range keys {
+			if rsa.VerifyPKCS1v15(k.Key, crypto.SHA256, digest[:], sig) == nil {
+				return nil
+			}
 		}
+		problems = append(problems, fmt.Sprintf("signature %d (key path %s) is valid under none of %s", n, shown(keyPath), origins(keys)))
 	}
-	if checked == 0 && keyErr != nil {
-		// keyErr keeps models.ErrUnavailable visible when the key fetch was transient.
-		return fmt.Errorf("adobe: verify: no signature checkable: %w: %w", keyErr, models.ErrUnauthorized)
+	err := fmt.Errorf("adobe: verify: no valid signature (%d checked): %s", checked, strings.Join(problems, "; "))
+	if checked == 0 && unavailable {
+		// A key that could not be fetched may be fetched on the sender's retry.
+		return fmt.Errorf("%w: %w: %w", err, models.ErrUnavailable, models.ErrUnauthorized)
 	}
-	return fmt.Errorf("adobe: verify: no valid signature (%d checked): %w", checked, models.ErrUnauthorized)
+	return fmt.Errorf("%w: %w", err, models.ErrUnauthorized)
+}
+
+// shown quotes a header value for the log, cut short: it comes from an
+// unauthenticated request.
+func shown(v string) string {
+	const maxShown = 256
+	if len(v) > maxShown {
+		v = v[:maxShown] + "…"
+	}
+	return strconv.Quote(v)
+}
+
+// origins names the keys a signature was checked against.
+func origins(keys []PublicKey) string {
+	if len(keys) == 0 {
+		return "no keys"
+	}
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.Origin
+	}
+	return "the keys from " + strings.Join(names, ", ")
 }
 
 // checkRecipient compares every event's recipient client id with clientID.

@@ -55,7 +55,7 @@ type fakeKeys struct {
 	calls int
 }
 
-func (f *fakeKeys) PublicKey(_ context.Context, p string) (*rsa.PublicKey, error) {
+func (f *fakeKeys) PublicKeys(_ context.Context, p string) ([]PublicKey, error) {
 	f.calls++
 	if f.err != nil {
 		return nil, f.err
@@ -64,7 +64,7 @@ func (f *fakeKeys) PublicKey(_ context.Context, p string) (*rsa.PublicKey, error
 	if !ok {
 		return nil, fmt.Errorf("fake: no key %q: %w", p, models.ErrUnauthorized)
 	}
-	return k, nil
+	return []PublicKey{{Key: k, Origin: "fake:" + p}}, nil
 }
 
 func newFakeKeys() *fakeKeys {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,14 +20,22 @@ import (
 	"github.com/treue/treue/models"
 )
 
-// KeySource returns the RSA public key that I/O Events names by a key path
-// header (x-adobe-public-key1-path, -2-path), such as
-// "/prod/keys/pub-key-<uuid>.pem". The path comes from an unauthenticated
-// request: implementations must not let it choose where a key is read from.
-// Errors wrap models.ErrUnauthorized, and also models.ErrUnavailable when a
-// retry may succeed.
+// KeySource returns the RSA public keys to check a signature with whose key
+// I/O Events names by a key path header (x-adobe-public-key1-path, -2-path),
+// such as "/prod/keys/pub-key-<uuid>.pem". The path comes from an
+// unauthenticated request: implementations must not let it choose where a key
+// is read from. The caller must not modify the slice. Errors wrap
+// models.ErrUnauthorized, and also models.ErrUnavailable when a retry may
+// succeed.
 type KeySource interface {
-	PublicKey(ctx context.Context, path string) (*rsa.PublicKey, error)
+	PublicKeys(ctx context.Context, path string) ([]PublicKey, error)
+}
+
+// PublicKey is a key a signature may have been made with, and where it came
+// from (a file, a URL), which the log names when no key verifies.
+type PublicKey struct {
+	Key    *rsa.PublicKey
+	Origin string
 }
 
 // DefaultKeyBaseURL is the only origin Adobe serves its I/O Events public keys
@@ -57,7 +66,7 @@ func checkKeyPath(p string) error {
 	case !strings.HasPrefix(p, "/"):
 		return errors.New("key path must start with /")
 	case strings.Contains(p, ".."), strings.Contains(p, "//"), strings.Contains(p, "@"), strings.Contains(p, ":"):
-		return errors.New("key path may not contain .., //, @ or :")
+		return errors.New(`key path may not contain "..", "//", "@" or ":"`)
 	}
 	for _, r := range p {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/-_.", r)) {
@@ -98,20 +107,28 @@ func parseKey(data []byte) (*rsa.PublicKey, error) {
 }
 
 // StaticKeys serves keys from PEM files downloaded ahead of time, for hosts
-// that cannot reach static.adobeioevents.com. A file answers for the key path
-// whose last element is the file's name: save
-// https://static.adobeioevents.com/prod/keys/pub-key-<uuid>.pem as
-// pub-key-<uuid>.pem. Adobe rotates its keys, so the files need updating when it
-// does; KeyFetcher needs no such care.
+// that cannot reach static.adobeioevents.com: save
+// https://static.adobeioevents.com/prod/keys/pub-key-<uuid>.pem under any
+// name. Every configured key is tried for every signature, whatever key path
+// the delivery names: the files are Adobe's keys, all trusted alike, so the
+// path only says which one to try first (the file of that name, if any).
+// Matching files to paths by name instead made a file saved under another
+// name never answer. Adobe rotates its keys, so the files need updating when
+// it does; KeyFetcher needs no such care.
 type StaticKeys struct {
-	keys map[string]*rsa.PublicKey // by file base name
+	keys []PublicKey // in configuration order, each key once
 }
 
 // LoadKeyFiles reads the PEM files of every Adobe shop's public_key_files.
 // The keys are Adobe's own, the same for every project, so one StaticKeys can
 // serve all shops; the recipientclientid check ties a delivery to its shop.
+// A key listed twice (by two shops, or under two names) is kept once, so that
+// a signature that verifies with none is not checked twice against it.
 func LoadKeyFiles(files ...string) (*StaticKeys, error) {
-	s := &StaticKeys{keys: make(map[string]*rsa.PublicKey, len(files))}
+	if len(files) == 0 {
+		return nil, errors.New("adobe: load public keys: no files")
+	}
+	s := &StaticKeys{keys: make([]PublicKey, 0, len(files))}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -121,21 +138,37 @@ func LoadKeyFiles(files ...string) (*StaticKeys, error) {
 		if err != nil {
 			return nil, fmt.Errorf("adobe: load public key %s: %w", f, err)
 		}
-		s.keys[path.Base(strings.ReplaceAll(f, `\`, "/"))] = key
+		if !slices.ContainsFunc(s.keys, func(k PublicKey) bool { return k.Key.Equal(key) }) {
+			s.keys = append(s.keys, PublicKey{Key: key, Origin: f})
+		}
 	}
 	return s, nil
 }
 
-// PublicKey returns the configured key whose file name is the path's last element.
-func (s *StaticKeys) PublicKey(_ context.Context, keyPath string) (*rsa.PublicKey, error) {
+// Files lists the files the keys were read from, for the log.
+func (s *StaticKeys) Files() []string {
+	files := make([]string, len(s.keys))
+	for i, k := range s.keys {
+		files[i] = k.Origin
+	}
+	return files
+}
+
+// PublicKeys returns every configured key, the one whose file name is the
+// path's last element first.
+func (s *StaticKeys) PublicKeys(_ context.Context, keyPath string) ([]PublicKey, error) {
 	if err := checkKeyPath(keyPath); err != nil {
-		return nil, fmt.Errorf("adobe: key %q: %w: %w", keyPath, err, models.ErrUnauthorized)
+		return nil, fmt.Errorf("adobe: key %s: %w: %w", shown(keyPath), err, models.ErrUnauthorized)
 	}
-	key, ok := s.keys[path.Base(keyPath)]
-	if !ok {
-		return nil, fmt.Errorf("adobe: key %q is not among the configured public_key_files: %w", keyPath, models.ErrUnauthorized)
+	name := path.Base(keyPath)
+	i := slices.IndexFunc(s.keys, func(k PublicKey) bool { return path.Base(strings.ReplaceAll(k.Origin, `\`, "/")) == name })
+	if i <= 0 {
+		return s.keys, nil
 	}
-	return key, nil
+	ordered := make([]PublicKey, 0, len(s.keys))
+	ordered = append(ordered, s.keys[i])
+	ordered = append(ordered, s.keys[:i]...)
+	return append(ordered, s.keys[i+1:]...), nil
 }
 
 // KeyFetcher fetches keys from https://static.adobeioevents.com plus the path
@@ -183,10 +216,19 @@ func NewKeyFetcher(client *http.Client, now func() time.Time) *KeyFetcher {
 	}
 }
 
+// PublicKeys returns the key at keyPath (see PublicKey), named by its URL.
+func (f *KeyFetcher) PublicKeys(ctx context.Context, keyPath string) ([]PublicKey, error) {
+	key, err := f.PublicKey(ctx, keyPath)
+	if err != nil {
+		return nil, err
+	}
+	return []PublicKey{{Key: key, Origin: f.baseURL + keyPath}}, nil
+}
+
 // PublicKey returns the key at keyPath, from the cache while it is fresh.
 func (f *KeyFetcher) PublicKey(ctx context.Context, keyPath string) (*rsa.PublicKey, error) {
 	if err := checkKeyPath(keyPath); err != nil {
-		return nil, fmt.Errorf("adobe: key %q: %w: %w", keyPath, err, models.ErrUnauthorized)
+		return nil, fmt.Errorf("adobe: key %s: %w: %w", shown(keyPath), err, models.ErrUnauthorized)
 	}
 	now := f.now()
 	f.mu.Lock()

@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -83,6 +85,22 @@ func TestKeyFetcher(t *testing.T) {
 		f := NewKeyFetcher(http.DefaultClient, time.Now)
 		if f.baseURL != "https://static.adobeioevents.com" {
 			t.Fatalf("baseURL = %q", f.baseURL)
+		}
+	})
+
+	t.Run("ErrLogNamesTheKeysURL", func(t *testing.T) {
+		srv := newKeyServer(t, serveKey)
+		f := newTestFetcher(srv, &fakeClock{t: start})
+		d := signedDelivery(mustReadFixture(t, "order_new.json"))
+		d.Header.Set("x-adobe-digital-signature-1", signBody(testKey2, d.Body))
+		err := New(f).Verify(d, testShop(), start)
+		for _, want := range []string{
+			`signature 1 (key path "` + testKeyPath1 + `") is valid under none of the keys from ` + srv.URL + testKeyPath1,
+			`signature 2 (key path "` + testKeyPath2 + `"): adobe: fetch key ` + testKeyPath2 + `: status 404`,
+		} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Verify = %v\nwant it to say %q", err, want)
+			}
 		}
 	})
 
@@ -263,34 +281,89 @@ func TestKeyFetcher(t *testing.T) {
 	})
 }
 
-func TestLoadKeyFiles(t *testing.T) {
-	dir := t.TempDir()
-	name := filepath.Base(testKeyPath1)
-	if err := os.WriteFile(filepath.Join(dir, name), pemOf(t, &testKey1.PublicKey), 0o600); err != nil {
+func writePEM(t *testing.T, dir, name string, k *rsa.PublicKey) string {
+	t.Helper()
+	f := filepath.Join(dir, name)
+	if err := os.WriteFile(f, pemOf(t, k), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := LoadKeyFiles(filepath.Join(dir, name))
+	return f
+}
+
+func TestLoadKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	// Named as the README shows, not after Adobe's key path: a file answers
+	// for whatever path a delivery names.
+	file1 := writePEM(t, dir, "adobe-io-1.pem", &testKey1.PublicKey)
+	file2 := writePEM(t, dir, filepath.Base(testKeyPath2), &testKey2.PublicKey)
+	keys, err := LoadKeyFiles(file1, file2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Run("OK", func(t *testing.T) {
-		k, err := keys.PublicKey(context.Background(), testKeyPath1)
-		if err != nil || !k.Equal(&testKey1.PublicKey) {
-			t.Fatalf("PublicKey = %v, %v", k, err)
+	t.Run("AnyFileNameVerifies", func(t *testing.T) {
+		d := signedDelivery(mustReadFixture(t, "order_new.json"))
+		d.Header.Del("x-adobe-digital-signature-2")
+		if err := New(keys).Verify(d, testShop(), time.Now()); err != nil {
+			t.Fatalf("Verify with the key in %s for %s: %v", file1, testKeyPath1, err)
 		}
-		// The second signature's key is not configured; the first one suffices.
-		if err := New(keys).Verify(signedDelivery(mustReadFixture(t, "order_new.json")), testShop(), time.Now()); err != nil {
-			t.Fatalf("Verify: %v", err)
+		one, err := LoadKeyFiles(file1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := New(one).Verify(d, testShop(), time.Now()); err != nil {
+			t.Fatalf("Verify with %s alone: %v", file1, err)
 		}
 	})
-	t.Run("ErrUnknownKey", func(t *testing.T) {
-		if _, err := keys.PublicKey(context.Background(), testKeyPath2); !errors.Is(err, models.ErrUnauthorized) {
-			t.Fatalf("PublicKey = %v, want ErrUnauthorized", err)
+	t.Run("FileNamedAfterThePathFirst", func(t *testing.T) {
+		got, err := keys.PublicKeys(context.Background(), testKeyPath2)
+		if err != nil || len(got) != 2 || got[0].Origin != file2 || got[1].Origin != file1 {
+			t.Fatalf("PublicKeys(%s) = %v, %v; want %s first, then %s", testKeyPath2, got, err, file2, file1)
+		}
+		got, err = keys.PublicKeys(context.Background(), testKeyPath1)
+		if err != nil || len(got) != 2 || got[0].Origin != file1 {
+			t.Fatalf("PublicKeys(%s) = %v, %v; want both, in configuration order", testKeyPath1, got, err)
+		}
+	})
+	t.Run("SameKeyOnce", func(t *testing.T) {
+		copyOf1 := writePEM(t, dir, "copy.pem", &testKey1.PublicKey)
+		k, err := LoadKeyFiles(file1, copyOf1, file1, file2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := k.Files(); !slices.Equal(got, []string{file1, file2}) {
+			t.Fatalf("Files() = %v, want %v", got, []string{file1, file2})
+		}
+	})
+	t.Run("ErrLogSaysPathAndFiles", func(t *testing.T) {
+		one, err := LoadKeyFiles(file1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := signedDelivery(mustReadFixture(t, "order_new.json"))
+		d.Header.Set("x-adobe-digital-signature-1", signBody(testKey2, d.Body))
+		err = New(one).Verify(d, testShop(), time.Now())
+		if !errors.Is(err, models.ErrUnauthorized) || errors.Is(err, models.ErrUnavailable) {
+			t.Fatalf("Verify = %v, want ErrUnauthorized alone", err)
+		}
+		for _, want := range []string{`signature 1 (key path "` + testKeyPath1 + `") is valid under none of the keys from ` + file1,
+			`signature 2 (key path "` + testKeyPath2 + `") is valid under none of the keys from ` + file1} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error lacks %q:\n%v", want, err)
+			}
 		}
 	})
 	t.Run("ErrBadPath", func(t *testing.T) {
-		if _, err := keys.PublicKey(context.Background(), "/x/../"+name); !errors.Is(err, models.ErrUnauthorized) {
-			t.Fatalf("PublicKey = %v, want ErrUnauthorized", err)
+		for _, p := range []string{"/x/../" + filepath.Base(file1), "https://evil.example/k.pem", "/" + strings.Repeat("a", 300)} {
+			if _, err := keys.PublicKeys(context.Background(), p); !errors.Is(err, models.ErrUnauthorized) {
+				t.Fatalf("PublicKeys(%q) = %v, want ErrUnauthorized", p, err)
+			} else if len(err.Error()) > 400 {
+				t.Fatalf("the error repeats the whole path: %d bytes", len(err.Error()))
+			}
+		}
+	})
+	t.Run("ErrNoFiles", func(t *testing.T) {
+		if _, err := LoadKeyFiles(); err == nil {
+			t.Fatal("want error")
 		}
 	})
 	t.Run("ErrMissingFile", func(t *testing.T) {
