@@ -762,7 +762,10 @@
 
   function renderAction(it) {
     const [label, ic] = ACTIONS[it.type] || [it.type || 'Action', 'dot'];
-    const [stLabel, stHelp] = STATUSES[it.status] || [it.status || 'unknown', ''];
+    let [stLabel, stHelp] = STATUSES[it.status] || [it.status || 'unknown', ''];
+    if (it.status === 'suppressed' && it.reason === 'holdout') {
+      [stLabel, stHelp] = ['Held out', 'In the holdout group: recorded, never sent, so that the rule\'s effect can be measured against it.'];
+    }
     const why = [];
     const row = (k, v, full) => why.push(h('div', { class: full ? 'full' : null }, h('dt', { text: k }), h('dd', null, v)));
     row('Rule', h('code', { class: 'rule', text: it.rule_id || '—' }));
