@@ -177,6 +177,21 @@ func TestConfig_LogValueMasksSecrets(t *testing.T) {
 	}
 }
 
+func TestClientURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		":8080":          "http://localhost:8080",
+		"0.0.0.0:9090":   "http://localhost:9090",
+		"[::]:9090":      "http://localhost:9090",
+		"127.0.0.1:8081": "http://127.0.0.1:8081",
+		"[::1]:8081":     "http://[::1]:8081",
+		"treue:8080":     "http://treue:8080",
+	} {
+		if got := ClientURL(addr); got != want {
+			t.Errorf("ClientURL(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}
+
 func TestKeysHaveEnvNames(t *testing.T) {
 	for _, k := range Keys() {
 		if !strings.HasPrefix(EnvName(k), "TREUE_") {
