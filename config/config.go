@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"reflect"
 	"slices"
@@ -608,6 +609,21 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("shops", len(c.Shops)),
 		slog.String("rules.file", c.Rules.File),
 	)
+}
+
+// ClientURL is the base URL (scheme and host, no trailing slash) at which a
+// client on this machine reaches a listener on addr, as http.addr gives it.
+// A listener on every interface (":8080", "0.0.0.0:8080", "[::]:8080") is
+// reached at localhost.
+func ClientURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // MaskDSN hides the password in a go-sql-driver DSN (user:pass@tcp(...)/db).

@@ -81,14 +81,14 @@ func TestLoad_Errors(t *testing.T) {
 		env        map[string]string
 		want       []string
 	}{
-		{"ErrUnknownKey", "http:\n  adress: x\n", nil, []string{"treue.yaml:2: http.adress: unknown key"}},
-		{"ErrUnknownSection", "htp: {}\n", nil, []string{"treue.yaml:1: htp: unknown key"}},
+		{"ErrUnknownKey", "http:\n  adress: x\n", nil, []string{`treue.yaml:2: http.adress: unknown key (did you mean "addr"?)`}},
+		{"ErrUnknownSection", "htp: {}\n", nil, []string{`treue.yaml:1: htp: unknown key (did you mean "http"?)`}},
 		{"ErrWrongType", "http:\n  max_body_bytes: lots\n", nil, []string{"treue.yaml:2: http.max_body_bytes"}},
 		{"ErrImpossible", "http:\n  max_body_bytes: 10\n", nil, []string{"treue.yaml:2: http.max_body_bytes: must be between"}},
 		{"ErrDriver", "", map[string]string{"TREUE_DATABASE_DRIVER": "oracle"}, []string{"database.driver: must be sqlite or mysql"}},
 		{"ErrBacklogBatch", "webhooks:\n  batch_size: 100\n  backlog_batch_size: 60\n", nil, []string{"treue.yaml:3: webhooks.backlog_batch_size: must be between webhooks.batch_size (100) and 1000"}},
 		{"ErrShop", "shops:\n  - key: acme\n    platform: standard\n", nil, []string{"treue.yaml:2: shops[0].secret: is required"}},
-		{"ErrShopUnknownKey", "shops:\n  - key: acme\n    platfrom: standard\n", nil, []string{"treue.yaml:3: shops[0].platfrom: unknown key"}},
+		{"ErrShopUnknownKey", "shops:\n  - key: acme\n    platfrom: standard\n", nil, []string{`treue.yaml:3: shops[0].platfrom: unknown key (did you mean "platform"?)`}},
 		{"ErrSecretEnvEmpty", "shops:\n  - key: acme\n    platform: standard\n    secret_env: NOPE\n", nil, []string{"shops[0].secret_env: environment variable NOPE is empty"}},
 		// A secret the receiver could only use as an empty or short key
 		// (anyone could sign with it) stops the program, naming the line.
@@ -121,6 +121,30 @@ func TestLoad_Errors(t *testing.T) {
 	}
 }
 
+// TestLoad_UnknownKeySuggestion: an unknown key names the key it probably
+// meant, as `treue rules check` does for rules files.
+func TestLoad_UnknownKeySuggestion(t *testing.T) {
+	for _, tt := range []struct{ file, want string }{
+		{"http:\n  adress: x\n", `http.adress: unknown key (did you mean "addr"?)`},
+		{"http:\n  addres: x\n", `http.addres: unknown key (did you mean "addr"?)`},
+		{"http:\n  publicurl: x\n", `http.publicurl: unknown key (did you mean "public_url"?)`},
+		{"http:\n  MaxBodyBytes: 1\n", `http.MaxBodyBytes: unknown key (did you mean "max_body_bytes"?)`},
+		{"databse:\n  driver: sqlite\n", `databse: unknown key (did you mean "database"?)`},
+		{"dispatch:\n  workres: 2\n", `dispatch.workres: unknown key (did you mean "workers"?)`},
+		// The right key under the wrong heading, or without one.
+		{"http:\n  request_timeout: 1s\n", `http.request_timeout: unknown key (did you mean "database.request_timeout"?)`},
+		{"addr: \":9090\"\n", `addr: unknown key (did you mean "http.addr"?)`},
+		{"shops:\n  - key: acme\n    secert: x\n", `shops[0].secert: unknown key (did you mean "secret"?)`},
+		// Nothing close: the section's keys.
+		{"log:\n  colour: true\n", `log.colour: unknown key (known: format, level)`},
+	} {
+		_, err := Load(writeFile(t, tt.file), env(nil))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: got %v, want %q", tt.file, err, tt.want)
+		}
+	}
+}
+
 func TestLoad_ShopSecretEnv(t *testing.T) {
 	p := writeFile(t, "shops:\n  - key: acme\n    platform: standard\n    secret_env: ACME_SECRET\n")
 	c, err := Load(p, env(map[string]string{"ACME_SECRET": testSecret}))
@@ -150,6 +174,21 @@ func TestConfig_LogValueMasksSecrets(t *testing.T) {
 	s := c.LogValue().String()
 	if strings.Contains(s, "topsecret") || strings.Contains(s, "hunter2") {
 		t.Fatalf("secret in log value: %s", s)
+	}
+}
+
+func TestClientURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		":8080":          "http://localhost:8080",
+		"0.0.0.0:9090":   "http://localhost:9090",
+		"[::]:9090":      "http://localhost:9090",
+		"127.0.0.1:8081": "http://127.0.0.1:8081",
+		"[::1]:8081":     "http://[::1]:8081",
+		"treue:8080":     "http://treue:8080",
+	} {
+		if got := ClientURL(addr); got != want {
+			t.Errorf("ClientURL(%q) = %q, want %q", addr, got, want)
+		}
 	}
 }
 

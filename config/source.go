@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -87,7 +88,7 @@ func (s *source) walk(n *yaml.Node, t reflect.Type, prefix string, errs *Errors)
 			}
 			ft, ok := fields[k.Value]
 			if !ok {
-				*errs = append(*errs, &KeyError{File: s.path, Line: k.Line, Key: key, Msg: "unknown key" + suggest(k.Value, fields)})
+				*errs = append(*errs, &KeyError{File: s.path, Line: k.Line, Key: key, Msg: "unknown key" + suggest(prefix, k.Value, fields)})
 				continue
 			}
 			s.walk(n.Content[i+1], ft, key, errs)
@@ -102,13 +103,60 @@ func (s *source) walk(n *yaml.Node, t reflect.Type, prefix string, errs *Errors)
 	}
 }
 
-func suggest(got string, fields map[string]reflect.Type) string {
+// suggest names what an unknown key probably meant: a known key of the
+// same section a typo away, the same key in another section (an option put
+// under the wrong heading), a known key of the section that is still close,
+// or else every key the section has. rules.suggest does the same for rules
+// files; config may not import rules, so the few lines are repeated here.
+func suggest(prefix, got string, fields map[string]reflect.Type) string {
+	names := make([]string, 0, len(fields))
 	for f := range fields {
-		if strings.EqualFold(strings.ReplaceAll(f, "_", ""), strings.ReplaceAll(got, "_", "")) {
-			return fmt.Sprintf(" (did you mean %q?)", f)
+		names = append(names, f)
+	}
+	slices.Sort(names)
+	best, dist := "", -1
+	for _, f := range names {
+		if d := editDistance(strings.ToLower(got), f); dist < 0 || d < dist {
+			best, dist = f, d
 		}
 	}
-	return ""
+	if best != "" && dist <= 2 {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	if !strings.ContainsAny(prefix, ".[") { // the top level or a section, not a shop
+		for _, k := range Keys() {
+			if section, key, _ := strings.Cut(k, "."); key == got && section != prefix {
+				return fmt.Sprintf(" (did you mean %q?)", k)
+			}
+		}
+	}
+	// "adress" is four edits from "addr": a long word may be further from
+	// the key it means than a short one.
+	if best != "" && 3*dist <= 2*len(got) {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return " (known: " + strings.Join(names, ", ") + ")"
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // mapstructure names keys like "'http.max_body_bytes' expected type 'int64'";

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"text/tabwriter"
 	"time"
 
@@ -24,32 +23,51 @@ func (a actionAdmin) Cancel(ctx context.Context, publicID, reason string) (model
 	return webhooks.CancelAction(ctx, a.Store, publicID, reason)
 }
 
+// actionsListFlags are the flags of `actions list`.
+type actionsListFlags struct {
+	shop, status string
+	limit        int
+}
+
+func (f *actionsListFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("actions list")
+	fs.StringVar(&f.shop, "shop", "", "shop `KEY` (required)")
+	fs.StringVar(&f.status, "status", "dead", "status to list, or \"\" for all")
+	fs.IntVar(&f.limit, "limit", 100, "at most this many")
+	return fs
+}
+
 // actions runs `treue actions list|retry|cancel`.
 func (m *Main) actions(ctx context.Context, configPath string, args []string) error {
-	const usageText = "usage: treue actions list --shop KEY [--status dead] [--limit N] | retry ID | cancel ID"
 	if len(args) == 0 {
-		return usageError{usageText}
+		return usageError{mustUsage("actions")}
+	}
+	// Arguments are checked before the database is opened: a mistyped
+	// command creates nothing.
+	var list actionsListFlags
+	switch args[0] {
+	case "list":
+		if err := list.flagSet().Parse(args[1:]); err != nil || list.shop == "" {
+			return usageError{mustUsage("actions list")}
+		}
+	case "retry", "cancel":
+		if len(args) != 2 {
+			return usageError{mustUsage("actions " + args[0])}
+		}
+	default:
+		return usageError{fmt.Sprintf("actions: unknown command %q\n%s", args[0], mustUsage("actions"))}
 	}
 	e, err := m.openReady(ctx, configPath, false)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	switch args[0] {
-	case "list":
-		fs := flag.NewFlagSet("actions list", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		shopKey := fs.String("shop", "", "shop key")
-		status := fs.String("status", "dead", "status to list, or \"\" for all")
-		limit := fs.Int("limit", 100, "at most this many")
-		if err := fs.Parse(args[1:]); err != nil || *shopKey == "" {
-			return usageError{usageText}
-		}
-		shop, err := e.store.ShopByKey(ctx, *shopKey)
+	if args[0] == "list" {
+		shop, err := e.store.ShopByKey(ctx, list.shop)
 		if err != nil {
-			return fmt.Errorf("--shop %s: %w", *shopKey, err)
+			return fmt.Errorf("--shop %s: %w", list.shop, err)
 		}
-		acts, err := e.store.ListActions(ctx, shop.ID, *status, *limit, 0)
+		acts, err := e.store.ListActions(ctx, shop.ID, list.status, list.limit, 0)
 		if err != nil {
 			return err
 		}
@@ -59,21 +77,16 @@ func (m *Main) actions(ctx context.Context, configPath string, args []string) er
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", a.PublicID, a.Type, a.Status, a.RuleID, a.DueAt.Format(time.RFC3339), a.Attempts, a.Reason)
 		}
 		return w.Flush()
-	case "retry", "cancel":
-		if len(args) != 2 {
-			return usageError{usageText}
-		}
-		var a models.Action
-		if args[0] == "retry" {
-			a, err = webhooks.RetryAction(ctx, e.store, args[1])
-		} else {
-			a, err = webhooks.CancelAction(ctx, e.store, args[1], "cancelled from the command line")
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(m.Stdout, "action %s is now %s\n", a.PublicID, a.Status)
-		return nil
 	}
-	return usageError{usageText}
+	var a models.Action
+	if args[0] == "retry" {
+		a, err = webhooks.RetryAction(ctx, e.store, args[1])
+	} else {
+		a, err = webhooks.CancelAction(ctx, e.store, args[1], "cancelled from the command line")
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "action %s is now %s\n", a.PublicID, a.Status)
+	return nil
 }

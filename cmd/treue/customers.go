@@ -5,51 +5,65 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 
 	"github.com/treue/treue/journey"
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/webhooks"
 )
 
+// customerFlags are the flags of `customers export` and `customers erase`.
+type customerFlags struct {
+	shop, email, number, shopCustomerID, publicID string
+	yes                                           bool
+}
+
+func (f *customerFlags) flagSet(name string) *flag.FlagSet {
+	fs := newFlagSet(name)
+	fs.StringVar(&f.shop, "shop", "", "shop `KEY` (required)")
+	fs.StringVar(&f.email, "email", "", "the customer's `E-MAIL`")
+	fs.StringVar(&f.number, "number", "", "the customer number")
+	fs.StringVar(&f.shopCustomerID, "shop-customer-id", "", "the shop's customer id")
+	fs.StringVar(&f.publicID, "id", "", "Treue's customer id")
+	if name == "customers erase" {
+		fs.BoolVar(&f.yes, "yes", false, "confirm the erasure")
+	}
+	return fs
+}
+
 // customers runs `treue customers export|erase --shop S --email E|--id ID|--customer-id ID`.
 func (m *Main) customers(ctx context.Context, configPath string, args []string) error {
-	const usageText = "usage: treue customers export|erase --shop KEY (--email E | --number N | --shop-customer-id ID | --id TREUE_ID) [--yes]"
 	if len(args) == 0 || (args[0] != "export" && args[0] != "erase") {
+		return usageError{mustUsage("customers")}
+	}
+	usageText := mustUsage("customers " + args[0])
+	var f customerFlags
+	if err := f.flagSet("customers " + args[0]).Parse(args[1:]); err != nil || f.shop == "" {
 		return usageError{usageText}
 	}
-	fs := flag.NewFlagSet("customers "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	shopKey := fs.String("shop", "", "shop key")
-	email := fs.String("email", "", "the customer's e-mail")
-	number := fs.String("number", "", "the customer number")
-	shopCustomerID := fs.String("shop-customer-id", "", "the shop's customer id")
-	publicID := fs.String("id", "", "Treue's customer id")
-	yes := fs.Bool("yes", false, "confirm the erasure")
-	if err := fs.Parse(args[1:]); err != nil || *shopKey == "" {
+	ref := models.CustomerRef{ID: f.shopCustomerID, Number: f.number, Email: f.email}
+	if f.publicID == "" && ref.Empty() {
 		return usageError{usageText}
+	}
+	if args[0] == "erase" && !f.yes {
+		return usageError{"customers erase removes the customer's personal data for good: add --yes to confirm"}
 	}
 	e, err := m.openReady(ctx, configPath, true)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	shop, err := e.store.ShopByKey(ctx, *shopKey)
+	shop, err := e.store.ShopByKey(ctx, f.shop)
 	if err != nil {
-		return fmt.Errorf("--shop %s: %w", *shopKey, err)
+		return fmt.Errorf("--shop %s: %w", f.shop, err)
 	}
 	var custID int64
-	if *publicID != "" {
-		p, _, err := e.store.CustomerByPublicID(ctx, shop.ID, *publicID)
+	if f.publicID != "" {
+		p, _, err := e.store.CustomerByPublicID(ctx, shop.ID, f.publicID)
 		if err != nil {
-			return fmt.Errorf("--id %s: %w", *publicID, err)
+			return fmt.Errorf("--id %s: %w", f.publicID, err)
 		}
 		custID = p.CustomerID
 	} else {
-		ref := models.CustomerRef{ID: *shopCustomerID, Number: *number, Email: *email}
-		if ref.Empty() {
-			return usageError{usageText}
-		}
 		match, err := e.store.FindCustomer(ctx, shop.ID, ref)
 		if err != nil {
 			return err
@@ -72,9 +86,6 @@ func (m *Main) customers(ctx context.Context, configPath string, args []string) 
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(x.Document(shop.Key))
-	}
-	if !*yes {
-		return usageError{"customers erase removes the customer's personal data for good: add --yes to confirm"}
 	}
 	er, err := priv.Erase(ctx, shop.ID, custID, "cli")
 	if err != nil {

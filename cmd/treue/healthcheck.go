@@ -5,14 +5,27 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/treue/treue/config"
 )
 
 // healthcheck probes a running treue's /readyz; the container image has no
-// curl, so the compose file's health check calls the binary itself.
-func (m *Main) healthcheck(ctx context.Context, args []string) error {
-	url := "http://127.0.0.1:8080/readyz"
-	if len(args) > 0 {
+// curl, so the compose file's health check calls the binary itself. Without
+// a URL it asks the address the config says serve listens on, so that a
+// changed http.addr does not make a healthy container look dead.
+func (m *Main) healthcheck(ctx context.Context, configPath string, args []string) error {
+	if len(args) > 1 {
+		return usageError{mustUsage("healthcheck")}
+	}
+	var url string
+	if len(args) == 1 {
 		url = args[0]
+	} else {
+		cfg, err := config.Load(configPath, m.Getenv)
+		if err != nil {
+			return fmt.Errorf("healthcheck: %w", err)
+		}
+		url = config.ClientURL(cfg.HTTP.Addr) + "/readyz"
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -13,25 +12,38 @@ import (
 	"github.com/treue/treue/models/store"
 )
 
-const inboxUsage = `usage: treue inbox list [--shop KEY] [--status pending|done|failed|unparsed] [--limit N]
-       treue inbox replay [--shop KEY] [--status unparsed|failed] [ID...]`
+// inboxFlags are the flags of `inbox list` and `inbox replay`.
+type inboxFlags struct {
+	shop, status string
+	limit        int
+}
+
+func (f *inboxFlags) flagSet(name string) *flag.FlagSet {
+	fs := newFlagSet(name)
+	fs.StringVar(&f.shop, "shop", "", "shop `KEY` (default: every shop)")
+	if name == "inbox list" {
+		fs.StringVar(&f.status, "status", "", "pending, done, failed or unparsed (default: every status)")
+		fs.IntVar(&f.limit, "limit", 100, "at most this many")
+	} else {
+		fs.StringVar(&f.status, "status", "", "unparsed or failed (default: both)")
+	}
+	return fs
+}
 
 // inbox runs `treue inbox list|replay`: the deliveries as stored, and a way
 // to process again those that could not be parsed (after an upgrade or a
 // mapping fix) or failed.
 func (m *Main) inbox(ctx context.Context, configPath string, args []string) error {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
-		return usageError{inboxUsage}
+		return usageError{mustUsage("inbox")}
 	}
-	fs := flag.NewFlagSet("inbox "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	shopKey := fs.String("shop", "", "shop key (default: every shop)")
-	status := fs.String("status", "", "status")
-	limit := fs.Int("limit", 100, "at most this many (list)")
+	inboxUsage := mustUsage("inbox " + args[0])
+	var flags inboxFlags
+	fs := flags.flagSet("inbox " + args[0])
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{fmt.Sprintf("inbox %s: %v\n%s", args[0], err, inboxUsage)}
 	}
-	f := store.InboxFilter{Status: *status}
+	f := store.InboxFilter{Status: flags.status}
 	for _, a := range fs.Args() {
 		id, err := strconv.ParseInt(a, 10, 64)
 		if err != nil || id <= 0 || args[0] == "list" {
@@ -40,11 +52,11 @@ func (m *Main) inbox(ctx context.Context, configPath string, args []string) erro
 		f.IDs = append(f.IDs, id)
 	}
 	switch {
-	case args[0] == "list" && *status != "" && !strings.Contains(" pending done failed unparsed ", " "+*status+" "):
-		return usageError{fmt.Sprintf("inbox list: --status %q: want pending, done, failed or unparsed", *status)}
-	case args[0] == "replay" && *status != "" && *status != store.InboxUnparsed && *status != store.InboxFailed:
-		return usageError{fmt.Sprintf("inbox replay: --status %q: only unparsed and failed deliveries can be replayed", *status)}
-	case *limit <= 0:
+	case args[0] == "list" && flags.status != "" && !strings.Contains(" pending done failed unparsed ", " "+flags.status+" "):
+		return usageError{fmt.Sprintf("inbox list: --status %q: want pending, done, failed or unparsed", flags.status)}
+	case args[0] == "replay" && flags.status != "" && flags.status != store.InboxUnparsed && flags.status != store.InboxFailed:
+		return usageError{fmt.Sprintf("inbox replay: --status %q: only unparsed and failed deliveries can be replayed", flags.status)}
+	case args[0] == "list" && flags.limit <= 0:
 		return usageError{"inbox list: --limit must be positive"}
 	}
 	e, err := m.openReady(ctx, configPath, false)
@@ -53,10 +65,10 @@ func (m *Main) inbox(ctx context.Context, configPath string, args []string) erro
 	}
 	defer e.store.Close()
 	keys := map[int64]string{}
-	if *shopKey != "" {
-		shop, err := e.store.ShopByKey(ctx, *shopKey)
+	if flags.shop != "" {
+		shop, err := e.store.ShopByKey(ctx, flags.shop)
 		if err != nil {
-			return fmt.Errorf("--shop %s: %w", *shopKey, err)
+			return fmt.Errorf("--shop %s: %w", flags.shop, err)
 		}
 		f.ShopID, keys[shop.ID] = shop.ID, shop.Key
 	}
@@ -71,7 +83,7 @@ func (m *Main) inbox(ctx context.Context, configPath string, args []string) erro
 		}
 		return nil
 	}
-	items, err := e.store.ListInbox(ctx, f, *limit)
+	items, err := e.store.ListInbox(ctx, f, flags.limit)
 	if err != nil {
 		return err
 	}

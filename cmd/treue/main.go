@@ -23,17 +23,25 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
-	if err := m.Run(ctx, os.Args[1:]); err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintln(os.Stderr, "treue:", err)
-			os.Exit(2)
-		}
-		if err != errSilentFailure {
-			fmt.Fprintln(os.Stderr, "treue:", err)
-		}
-		os.Exit(1)
+	code := exitCode(m.Run(ctx, os.Args[1:]), os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitCode prints what went wrong and answers the exit status: 0 for
+// success, 2 for a usage error, 1 for anything else.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
 	}
+	if err != errSilentFailure {
+		fmt.Fprintln(stderr, "treue:", err)
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
 }
 
 // Main is the program with its environment made explicit, so tests run the
@@ -51,64 +59,45 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-const usage = `usage: treue [--config FILE] COMMAND
-
-commands:
-  serve                 run the service (HTTP, inbox processor)
-  migrate               apply database migrations and print the version reached
-  version               print the version
-  tokens create --name NAME --role support|admin
-                        create an API token (printed once, alone on the last line)
-  tokens list | tokens revoke NAME
-  customers export --shop KEY (--email E | --number N | --shop-customer-id ID | --id TREUE_ID)
-                        print everything Treue holds about a customer as JSON (GDPR Art. 15)
-  customers erase --shop KEY (--email E | ...) --yes
-                        erase a customer's personal data (GDPR Art. 17)
-  actions list --shop KEY [--status dead]
-  actions retry ID | actions cancel ID
-                        list, replay or cancel actions (dead ones above all)
-  inbox list [--shop KEY] [--status unparsed|failed|pending|done] [--limit N]
-  inbox replay [--shop KEY] [--status unparsed|failed] [ID...]
-                        list stored deliveries; process unparsed or failed ones again
-  report rules --shop KEY [--from DATE] [--to DATE] [--format table|json|csv]
-                        what each rule achieves against its holdout group
-  report loyalty --shop KEY [--from DATE] [--to DATE] [--format table|json|csv]
-                        repurchase rate, days between orders, stages, cohorts
-  rules check FILE...   check rules files; print every problem as FILE:LINE:COL: message
-  rules simulate --shop KEY [--since DATE] [--customers N] FILE
-                        replay the shop's stored journeys through FILE's rules and
-                        compare with what the rules in force planned
-  healthcheck [URL]     exit 0 when a running treue is ready (default http://127.0.0.1:8080/readyz)
-  shops list            list shops
-  shops add ...         add or update a shop (treue shops add --help)
-  shops remove KEY --yes
-                        remove a shop and everything recorded for it
-  shops unregister KEY  forget a Shopware shop's app registration (as app.deleted does)
-
-Every setting can also come from TREUE_<SECTION>_<KEY> environment variables.`
-
 // Run parses global flags and dispatches to a command.
 func (m *Main) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("treue", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	configPath := fs.String("config", "", "YAML config `FILE`")
 	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error() + "\n" + usage}
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(m.Stdout, usage())
+			return nil
+		}
+		return usageError{err.Error() + "\n" + usage()}
 	}
 	explicit := false
 	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
 	if explicit && *configPath == "" {
-		return usageError{"--config needs a FILE\n" + usage}
+		return usageError{"--config needs a FILE\n" + usage()}
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		return usageError{"no command\n" + usage}
+		return usageError{"no command\n" + usage()}
 	}
 	cmd, cargs := rest[0], rest[1:]
+	if cmd == "help" {
+		return m.help(cargs)
+	}
+	// Help is answered before anything else looks at the arguments, so that
+	// it never opens the database or reads a file.
+	if path, ok := helpPath(cmd, cargs); ok {
+		text, known := usageOf(path)
+		if !known {
+			return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, usage())}
+		}
+		fmt.Fprintln(m.Stdout, text)
+		return nil
+	}
 	// `treue serve --config FILE` must not quietly run on the defaults.
 	cargs, after, err := liftConfig(cargs)
 	if err != nil {
-		return usageError{fmt.Sprintf("%s: %v\n%s", cmd, err, usage)}
+		return usageError{fmt.Sprintf("%s: %v\n%s", cmd, err, usage())}
 	}
 	switch {
 	case after != "" && *configPath != "" && after != *configPath:
@@ -121,11 +110,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	switch cmd {
 	case "serve", "migrate", "version":
 		if len(cargs) > 0 {
-			if cargs[0] == "-h" || cargs[0] == "--help" || cargs[0] == "help" {
-				fmt.Fprintln(m.Stdout, usage)
-				return nil
-			}
-			return usageError{fmt.Sprintf("%s takes no arguments, got %q\n%s", cmd, cargs[0], usage)}
+			return usageError{fmt.Sprintf("%s takes no arguments, got %q\n%s", cmd, cargs[0], mustUsage(cmd))}
 		}
 	}
 	switch cmd {
@@ -151,13 +136,24 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	case "tokens":
 		return m.tokens(ctx, *configPath, cargs)
 	case "healthcheck":
-		return m.healthcheck(ctx, cargs)
-	case "help", "-h", "--help":
-		fmt.Fprintln(m.Stdout, usage)
-		return nil
+		return m.healthcheck(ctx, *configPath, cargs)
 	default:
-		return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, usage)}
+		return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, usage())}
 	}
+}
+
+// help runs `treue help [COMMAND...]`.
+func (m *Main) help(args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(m.Stdout, usage())
+		return nil
+	}
+	text, ok := usageOf(strings.Join(args, " "))
+	if !ok {
+		return usageError{fmt.Sprintf("help: unknown command %q\n%s", strings.Join(args, " "), usage())}
+	}
+	fmt.Fprintln(m.Stdout, text)
+	return nil
 }
 
 // liftConfig takes a --config flag out of a command's arguments: it is a

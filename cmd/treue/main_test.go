@@ -202,7 +202,7 @@ func TestRun_Errors(t *testing.T) {
 	os.WriteFile(bad, []byte("http:\n  addr: \":1\"\n  adress: x\n"), 0o600)
 	var out bytes.Buffer
 	err := e.main(&out, &out).Run(context.Background(), []string{"--config", bad, "serve"})
-	if err == nil || !strings.Contains(err.Error(), "bad.yaml:3: http.adress: unknown key") {
+	if err == nil || !strings.Contains(err.Error(), `bad.yaml:3: http.adress: unknown key (did you mean "addr"?)`) {
 		t.Fatalf("got %v", err)
 	}
 

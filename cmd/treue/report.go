@@ -62,19 +62,41 @@ func (m *Main) report(ctx context.Context, configPath string, args []string) err
 	return usageError{fmt.Sprintf("report: unknown report %q\n%s", args[0], reportUsage)}
 }
 
+// reportFlags are the flags every report takes.
+type reportFlags struct{ shop, from, to, format string }
+
+func (f *reportFlags) flagSet(name string) *flag.FlagSet {
+	fs := newFlagSet(name)
+	fs.StringVar(&f.shop, "shop", "", "shop `KEY`")
+	fs.StringVar(&f.from, "from", "", "first day, `YYYY-MM-DD` in the shop's time zone (default: a period up to today)")
+	fs.StringVar(&f.to, "to", "", "the day after the last, `YYYY-MM-DD` (default: tomorrow)")
+	fs.StringVar(&f.format, "format", "table", "table, json or csv")
+	return fs
+}
+
+// parse reads a report's flags; the errors are usage errors.
+func (f *reportFlags) parse(name string, args []string) error {
+	fs := f.flagSet(name)
+	if err := fs.Parse(args); err != nil {
+		return usageError{fmt.Sprintf("%s: %v\n%s", name, err, reportUsage)}
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError{fmt.Sprintf("%s: unexpected argument %q\n%s", name, fs.Arg(0), reportUsage)}
+	case f.shop == "":
+		return usageError{fmt.Sprintf("%s: --shop is required\n%s", name, reportUsage)}
+	case f.format != "table" && f.format != "json" && f.format != "csv":
+		return usageError{fmt.Sprintf("%s: --format %q: want table, json or csv", name, f.format)}
+	}
+	return nil
+}
+
 func (m *Main) reportRules(ctx context.Context, configPath string, args []string) error {
-	fs := flag.NewFlagSet("report rules", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	shopKey := fs.String("shop", "", "shop key")
-	fromS := fs.String("from", "", "first day, YYYY-MM-DD (default: 90 days ago)")
-	toS := fs.String("to", "", "day after the last, YYYY-MM-DD (default: tomorrow)")
-	format := fs.String("format", "table", "table, json or csv")
-	if err := fs.Parse(args); err != nil || *shopKey == "" || fs.NArg() > 0 {
-		return usageError{reportUsage}
+	var f reportFlags
+	if err := f.parse("report rules", args); err != nil {
+		return err
 	}
-	if *format != "table" && *format != "json" && *format != "csv" {
-		return usageError{fmt.Sprintf("report rules: --format %q: want table, json or csv", *format)}
-	}
+	shopKey, fromS, toS, format := &f.shop, &f.from, &f.to, &f.format
 	e, err := m.openReady(ctx, configPath, false)
 	if err != nil {
 		return err

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -27,15 +26,16 @@ import (
 	"github.com/treue/treue/webhooks"
 )
 
-const rulesUsage = "usage: treue rules check FILE...\n       treue rules simulate --shop KEY [--since YYYY-MM-DD] [--customers N] FILE"
-
 // rulesCmd runs `treue rules check FILE...` and `treue rules simulate`.
 func (m *Main) rulesCmd(ctx context.Context, configPath string, args []string) error {
 	if len(args) > 0 && args[0] == "simulate" {
 		return m.rulesSimulate(ctx, configPath, args[1:])
 	}
-	if len(args) < 2 || args[0] != "check" {
-		return usageError{rulesUsage}
+	if len(args) == 0 || args[0] != "check" {
+		return usageError{mustUsage("rules")}
+	}
+	if len(args) < 2 {
+		return usageError{mustUsage("rules check")}
 	}
 	failed := false
 	for _, path := range args[1:] {
@@ -168,12 +168,23 @@ func (r *reloader) RulesStatus() handlers.RulesStatus {
 
 // rulesSimulate runs `treue rules simulate`: a backtest of a rules file over
 // a shop's stored journeys, in a scratch SQLite database that is thrown away.
+// simulateFlags are the flags of `rules simulate`.
+type simulateFlags struct {
+	shop, since string
+	customers   int
+}
+
+func (f *simulateFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("rules simulate")
+	fs.StringVar(&f.shop, "shop", "", "shop `KEY` (required)")
+	fs.StringVar(&f.since, "since", "", "count actions of events from this day on (YYYY-MM-DD, UTC)")
+	fs.IntVar(&f.customers, "customers", 0, "replay at most this many customers (0: all)")
+	return fs
+}
+
 func (m *Main) rulesSimulate(ctx context.Context, configPath string, args []string) error {
-	fs := flag.NewFlagSet("rules simulate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	shopKey := fs.String("shop", "", "shop key")
-	sinceFlag := fs.String("since", "", "count actions of events from this day on (YYYY-MM-DD, UTC)")
-	limit := fs.Int("customers", 0, "replay at most this many customers (0: all)")
+	var f simulateFlags
+	fs := f.flagSet()
 	// The file may come before or after the flags.
 	err := fs.Parse(args)
 	var file string
@@ -181,13 +192,13 @@ func (m *Main) rulesSimulate(ctx context.Context, configPath string, args []stri
 		file = fs.Arg(0)
 		err = fs.Parse(fs.Args()[1:])
 	}
-	if err != nil || file == "" || fs.NArg() > 0 || *shopKey == "" || *limit < 0 {
-		return usageError{rulesUsage}
+	if err != nil || file == "" || fs.NArg() > 0 || f.shop == "" || f.customers < 0 {
+		return usageError{mustUsage("rules simulate")}
 	}
 	var since time.Time
-	if *sinceFlag != "" {
-		if since, err = time.Parse(time.DateOnly, *sinceFlag); err != nil {
-			return usageError{fmt.Sprintf("rules simulate: --since %q: want YYYY-MM-DD", *sinceFlag)}
+	if f.since != "" {
+		if since, err = time.Parse(time.DateOnly, f.since); err != nil {
+			return usageError{fmt.Sprintf("rules simulate: --since %q: want YYYY-MM-DD", f.since)}
 		}
 	}
 	set, err := rules.Load(file)
@@ -206,9 +217,9 @@ func (m *Main) rulesSimulate(ctx context.Context, configPath string, args []stri
 		return err
 	}
 	defer e.store.Close()
-	shop, err := e.store.ShopByKey(ctx, *shopKey)
+	shop, err := e.store.ShopByKey(ctx, f.shop)
 	if err != nil {
-		return fmt.Errorf("rules simulate: shop %s: %w", *shopKey, err)
+		return fmt.Errorf("rules simulate: shop %s: %w", f.shop, err)
 	}
 	scratch, done, err := openScratch(ctx, e.log)
 	if err != nil {
@@ -216,7 +227,7 @@ func (m *Main) rulesSimulate(ctx context.Context, configPath string, args []stri
 	}
 	defer done()
 	bt := &webhooks.Backtest{Live: e.store, Scratch: scratch, Rules: set, Options: journey.DefaultOptions, Log: e.log}
-	rep, err := bt.Run(ctx, shop, since, *limit)
+	rep, err := bt.Run(ctx, shop, since, f.customers)
 	if err != nil {
 		return err
 	}

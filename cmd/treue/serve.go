@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -195,7 +196,14 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("treue listening", "addr", ln.Addr().String(), "version", buildVersion(), "config", cfg)
+	base := baseURL(cfg.HTTP, ln.Addr().String())
+	log.Info("treue listening", "addr", ln.Addr().String(), "console", base+"/console/", "version", buildVersion(), "config", cfg)
+	for _, sh := range cfg.Shops {
+		log.Info("shop webhook URL", "shop", sh.Key, "platform", sh.Platform, "url", base+webhookPath(sh))
+	}
+	if cfg.Shopware.AppName != "" {
+		log.Info("shopware app registration URL", "url", base+"/shopware/register")
+	}
 	if m.Ready != nil {
 		m.Ready(ln.Addr().String())
 	}
@@ -217,6 +225,31 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	wg.Wait()
 	log.Info("stopped")
 	return nil
+}
+
+// baseURL is where shops and people reach Treue: http.public_url when it is
+// set (behind a proxy, or for Shopware), else the address serve listens on.
+func baseURL(c config.HTTP, listen string) string {
+	if c.PublicURL != "" {
+		return strings.TrimSuffix(c.PublicURL, "/")
+	}
+	return config.ClientURL(listen)
+}
+
+// webhookPath is the path a shop posts its webhooks to. Shopify and
+// Shopware shops share one path each and are told apart by the body or a
+// header; the others carry their key in the path.
+func webhookPath(s config.Shop) string {
+	switch models.Platform(s.Platform) {
+	case models.PlatformShopify:
+		return "/webhooks/shopify"
+	case models.PlatformShopware:
+		return "/webhooks/shopware"
+	case models.PlatformAdobe:
+		return "/webhooks/adobe/" + url.PathEscape(s.Key)
+	default:
+		return "/webhooks/standard/" + url.PathEscape(s.Key)
+	}
 }
 
 // shopwareRegistrar adapts the Shopware handshake to the HTTP layer.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -16,7 +15,46 @@ import (
 
 func (m *Main) shops(ctx context.Context, configPath string, args []string) error {
 	if len(args) == 0 {
-		return usageError{"shops: want list, add, remove or unregister"}
+		return usageError{mustUsage("shops")}
+	}
+	// Arguments are checked before the database is opened: a mistyped
+	// command creates nothing.
+	var (
+		add  config.Shop
+		yes  bool
+		fs   *flag.FlagSet
+		want = 1 // positional arguments after the subcommand's flags
+	)
+	switch args[0] {
+	case "list":
+		fs, want = newFlagSet("shops list"), 0
+	case "add":
+		fs, want = shopsAddFlags(&add), 0
+	case "remove":
+		fs = shopsRemoveFlags(&yes)
+	case "unregister":
+		fs = newFlagSet("shops unregister")
+	default:
+		return usageError{fmt.Sprintf("shops: unknown command %q\n%s", args[0], mustUsage("shops"))}
+	}
+	rest := args[1:]
+	if args[0] != "add" { // only bool flags: "remove KEY --yes" may put the key first
+		rest = reorder(rest)
+	}
+	if err := fs.Parse(rest); err != nil || fs.NArg() != want {
+		msg := mustUsage("shops " + args[0])
+		if err != nil {
+			msg = err.Error() + "\n" + msg
+		}
+		return usageError{msg}
+	}
+	if args[0] == "add" {
+		if err := m.resolveShopEnv(&add); err != nil {
+			return err
+		}
+	}
+	if args[0] == "remove" && !yes {
+		return usageError{"shops remove deletes every event and customer of the shop: add --yes to confirm"}
 	}
 	e, err := m.openReady(ctx, configPath, true)
 	if err != nil {
@@ -36,31 +74,19 @@ func (m *Main) shops(ctx context.Context, configPath string, args []string) erro
 		}
 		return w.Flush()
 	case "add":
-		return m.shopsAdd(ctx, e, args[1:])
+		return m.shopsAdd(ctx, e, add)
 	case "remove":
-		fs := flag.NewFlagSet("shops remove", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		yes := fs.Bool("yes", false, "confirm deleting the shop and all its data")
-		if err := fs.Parse(reorder(args[1:])); err != nil || fs.NArg() != 1 {
-			return usageError{"usage: treue shops remove KEY --yes"}
-		}
-		if !*yes {
-			return usageError{"shops remove deletes every event and customer of the shop: add --yes to confirm"}
-		}
 		if err := e.store.DeleteShop(ctx, fs.Arg(0)); err != nil {
 			return err
 		}
 		fmt.Fprintf(m.Stdout, "removed shop %s\n", fs.Arg(0))
 		return nil
-	case "unregister":
+	default: // unregister
 		// What app.deleted does, for a removal Treue missed (it was down):
 		// Shopware refuses nothing, but Treue would refuse the reinstall.
-		if len(args) != 2 {
-			return usageError{"usage: treue shops unregister KEY"}
-		}
-		shop, err := e.store.ShopByKey(ctx, args[1])
+		shop, err := e.store.ShopByKey(ctx, fs.Arg(0))
 		if err != nil {
-			return fmt.Errorf("shops unregister %s: %w", args[1], err)
+			return fmt.Errorf("shops unregister %s: %w", fs.Arg(0), err)
 		}
 		if shop.Platform != models.PlatformShopware {
 			return fmt.Errorf("shops unregister %s: a %s shop; only Shopware shops register through the app", shop.Key, shop.Platform)
@@ -71,15 +97,20 @@ func (m *Main) shops(ctx context.Context, configPath string, args []string) erro
 		fmt.Fprintf(m.Stdout, "forgot the app registration of shop %s (its data stays): installing the app again registers it afresh\n", shop.Key)
 		return nil
 	}
-	return usageError{fmt.Sprintf("shops: unknown command %q", args[0])}
 }
 
-func (m *Main) shopsAdd(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("shops add", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	var c config.Shop
-	fs.StringVar(&c.Key, "key", "", "shop key (URL-safe, unique)")
-	fs.StringVar(&c.Platform, "platform", "", "shopware, shopify, adobe or standard")
+// shopsRemoveFlags are the flags of `shops remove`.
+func shopsRemoveFlags(yes *bool) *flag.FlagSet {
+	fs := newFlagSet("shops remove")
+	fs.BoolVar(yes, "yes", false, "confirm deleting the shop and all its data")
+	return fs
+}
+
+// shopsAddFlags are the flags of `shops add`, filling c.
+func shopsAddFlags(c *config.Shop) *flag.FlagSet {
+	fs := newFlagSet("shops add")
+	fs.StringVar(&c.Key, "key", "", "shop `KEY` (URL-safe, unique)")
+	fs.StringVar(&c.Platform, "platform", "", "`PLATFORM`: shopware, shopify, adobe or standard")
 	fs.StringVar(&c.Name, "name", "", "display name")
 	fs.StringVar(&c.Timezone, "timezone", "UTC", "IANA time zone")
 	fs.StringVar(&c.Currency, "currency", "EUR", "ISO 4217 currency")
@@ -95,9 +126,12 @@ func (m *Main) shopsAdd(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&c.AccessTokenEnv, "access-token-env", "", "environment variable holding the access token (Magento, Shopify)")
 	fs.StringVar(&c.TokenSecretEnv, "token-secret-env", "", "environment variable holding the token secret (Magento)")
 	fs.StringVar(&c.NotifyURL, "notify-url", "", "URL for signed action webhooks (notify connector)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
+	return fs
+}
+
+// resolveShopEnv reads the secrets that `shops add` names by environment
+// variable and validates the shop as the config file would.
+func (m *Main) resolveShopEnv(c *config.Shop) error {
 	for _, f := range []struct {
 		flag      string
 		env, dest *string
@@ -113,10 +147,10 @@ func (m *Main) shopsAdd(ctx context.Context, e *env, args []string) error {
 		// The variable's name stays in c: validation names --secret-env,
 		// not --secret, for a value that came from it.
 	}
-	cfg := config.Config{Shops: []config.Shop{c}}
-	if err := validateShop(cfg); err != nil {
-		return err
-	}
+	return validateShop(config.Config{Shops: []config.Shop{*c}})
+}
+
+func (m *Main) shopsAdd(ctx context.Context, e *env, c config.Shop) error {
 	sh := shopFromConfig(c)
 	sh.Source = "cli"
 	have, err := e.store.ShopByKey(ctx, c.Key)

@@ -23,6 +23,11 @@ func TestShopsAdd_StandardSecret(t *testing.T) {
 		e.env["SHORT_SECRET"] = "whsec_c2hvcnQ="
 		const howTo = "a Standard Webhooks secret is whsec_ followed by base64 of 24–64 random bytes; generate one with: echo whsec_$(head -c 32 /dev/urandom | base64)"
 		add := []string{"shops", "add", "--key", "raw", "--platform", "standard"}
+		// A refused shop is refused before the database is opened; the
+		// schema is there so that the check below can look.
+		if _, err := e.run(t, "migrate"); err != nil {
+			t.Fatal(err)
+		}
 		for _, tt := range []struct {
 			name string
 			args []string

@@ -4,16 +4,47 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"text/tabwriter"
 	"time"
 
 	"github.com/treue/treue/models"
 )
 
+// tokenCreateFlags are the flags of `tokens create`.
+type tokenCreateFlags struct{ name, role string }
+
+func (f *tokenCreateFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("tokens create")
+	fs.StringVar(&f.name, "name", "", "the token's `NAME`: who or what uses it (required)")
+	fs.StringVar(&f.role, "role", "support", "support or admin")
+	return fs
+}
+
 func (m *Main) tokens(ctx context.Context, configPath string, args []string) error {
 	if len(args) == 0 {
-		return usageError{"usage: treue tokens create --name NAME --role support|admin | list | revoke NAME"}
+		return usageError{mustUsage("tokens")}
+	}
+	// Arguments are checked before the database is opened: a mistyped
+	// command creates nothing.
+	var create tokenCreateFlags
+	switch args[0] {
+	case "create":
+		if err := create.flagSet().Parse(args[1:]); err != nil || create.name == "" {
+			return usageError{mustUsage("tokens create")}
+		}
+		if !models.Role(create.role).Valid() {
+			return usageError{fmt.Sprintf("--role: must be support or admin, got %q", create.role)}
+		}
+	case "list":
+		if len(args) != 1 {
+			return usageError{mustUsage("tokens list")}
+		}
+	case "revoke":
+		if len(args) != 2 {
+			return usageError{mustUsage("tokens revoke")}
+		}
+	default:
+		return usageError{fmt.Sprintf("tokens: unknown command %q\n%s", args[0], mustUsage("tokens"))}
 	}
 	e, err := m.openReady(ctx, configPath, false)
 	if err != nil {
@@ -22,17 +53,7 @@ func (m *Main) tokens(ctx context.Context, configPath string, args []string) err
 	defer e.store.Close()
 	switch args[0] {
 	case "create":
-		fs := flag.NewFlagSet("tokens create", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		name := fs.String("name", "", "who or what uses the token")
-		role := fs.String("role", "support", "support or admin")
-		if err := fs.Parse(args[1:]); err != nil || *name == "" {
-			return usageError{"usage: treue tokens create --name NAME --role support|admin"}
-		}
-		if !models.Role(*role).Valid() {
-			return usageError{fmt.Sprintf("--role: must be support or admin, got %q", *role)}
-		}
-		tok, t, err := e.store.CreateToken(ctx, *name, models.Role(*role))
+		tok, t, err := e.store.CreateToken(ctx, create.name, models.Role(create.role))
 		if err != nil {
 			return err
 		}
@@ -51,17 +72,13 @@ func (m *Main) tokens(ctx context.Context, configPath string, args []string) err
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, t.CreatedAt.Format(time.RFC3339), fmtTime(t.LastUsedAt), fmtTime(t.RevokedAt))
 		}
 		return w.Flush()
-	case "revoke":
-		if len(args) != 2 {
-			return usageError{"usage: treue tokens revoke NAME"}
-		}
+	default: // revoke
 		if err := e.store.RevokeToken(ctx, args[1]); err != nil {
 			return err
 		}
 		fmt.Fprintf(m.Stdout, "revoked token %q\n", args[1])
 		return nil
 	}
-	return usageError{fmt.Sprintf("tokens: unknown command %q", args[0])}
 }
 
 func fmtTime(t *time.Time) string {

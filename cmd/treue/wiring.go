@@ -46,7 +46,7 @@ func (m *Main) open(ctx context.Context, path string, requireKey bool) (*env, er
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := m.sealer(cfg, log)
+	sealer, err := m.sealer(ctx, cfg, log)
 	if err != nil && requireKey {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (m *Main) open(ctx context.Context, path string, requireKey bool) (*env, er
 // sealer builds the key that encrypts shop secrets. On SQLite a key file is
 // created beside the database so the quickstart needs no setup; on MySQL the
 // key must be given, because replicas must share it.
-func (m *Main) sealer(cfg config.Config, log *slog.Logger) (*security.Sealer, error) {
+func (m *Main) sealer(ctx context.Context, cfg config.Config, log *slog.Logger) (*security.Sealer, error) {
 	key := cfg.Security.SecretKey
 	if key == "" {
 		file := cfg.Security.SecretKeyFile
@@ -85,11 +85,17 @@ func (m *Main) sealer(cfg config.Config, log *slog.Logger) (*security.Sealer, er
 				return nil, fmt.Errorf("security.secret_key_file: %w", rerr)
 			}
 			key = strings.TrimSpace(string(b))
-		} else if key, created, err = security.LoadOrCreateKeyFile(file); err != nil {
-			return nil, err
+		} else {
+			if err := keyFileLost(ctx, cfg, file, log); err != nil {
+				return nil, err
+			}
+			if key, created, err = security.LoadOrCreateKeyFile(file); err != nil {
+				return nil, err
+			}
 		}
 		if created {
-			log.Info("generated a secret key for shop secrets; back it up with the database", "file", file)
+			log.Info("created the key that decrypts the shop secrets in the database: back it up with the database; without it no shop secret can be read",
+				"file", absPath(file))
 		}
 	}
 	s, err := security.NewSealer(key)
@@ -97,6 +103,41 @@ func (m *Main) sealer(cfg config.Config, log *slog.Logger) (*security.Sealer, er
 		return nil, fmt.Errorf("security.secret_key: %w", err)
 	}
 	return s, nil
+}
+
+// keyFileLost refuses to create a key file when the database already holds
+// secrets sealed with one: a new key cannot open them, so every shop would
+// stop verifying its webhooks, and the loss would only show later, as 401s
+// and failed connector calls.
+func keyFileLost(ctx context.Context, cfg config.Config, file string, log *slog.Logger) error {
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		return nil // there (or unreadable, which LoadOrCreateKeyFile reports)
+	}
+	db := sqlitePath(cfg.Database.DSN)
+	if _, err := os.Stat(db); err != nil {
+		return nil // no database yet: a new key is what it needs
+	}
+	st, err := store.Open(ctx, store.Config{Driver: cfg.Database.Driver, DSN: cfg.Database.DSN}, noKey{}, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.SealedShops(ctx)
+	if err != nil || n == 0 {
+		return err
+	}
+	return fmt.Errorf("security: the key file %s is missing, but %s holds the secrets of %d %s, sealed with it: "+
+		"restore the key file from your backup (or set security.secret_key_file to it). A new key could not decrypt them, so none was created",
+		absPath(file), absPath(db), n, plural(n, "shop", "shops"))
+}
+
+// absPath makes a path in a message findable whatever the reader's working
+// directory is.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 func sqlitePath(dsn string) string {

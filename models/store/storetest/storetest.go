@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +29,27 @@ const EnvMySQL = "TREUE_TEST_MYSQL_DSN"
 var Drivers = []string{"sqlite", "mysql"}
 
 var seq atomic.Int64
+
+// skipNoted is whether a MySQL skip of this test binary (one package) has
+// named the package yet.
+var skipNoted sync.Once
+
+// callerPackage is the import path of the first caller outside storetest.
+func callerPackage() string {
+	pcs := make([]uintptr, 16)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	for {
+		f, more := frames.Next()
+		slash := strings.LastIndex(f.Function, "/")
+		pkg := f.Function
+		if dot := strings.Index(f.Function[slash+1:], "."); dot >= 0 {
+			pkg = f.Function[:slash+1+dot]
+		}
+		if !strings.HasSuffix(pkg, "/storetest") || !more {
+			return strings.TrimSuffix(pkg, "_test") // an external test package tests its package
+		}
+	}
+}
 
 // SecretKey is the security.secret_key of test databases.
 var SecretKey = strings.Repeat("t", 32)
@@ -54,6 +77,14 @@ func DSN(tb testing.TB, driver string) string {
 			tb.Fatalf("%s is not set: CI must run the MySQL variant", EnvMySQL)
 		}
 		if base == "" {
+			// go test shows a passing package's output only with -v; then the
+			// first skip names the package, so that
+			// `go test -v ./... | grep 'MySQL variants of'` is one line per package.
+			first := false
+			skipNoted.Do(func() { first = true })
+			if first {
+				tb.Skipf("%s is not set: the MySQL variants of %s are skipped (CI sets it)", EnvMySQL, callerPackage())
+			}
 			tb.Skipf("%s is not set: skipping the MySQL variant (CI sets it)", EnvMySQL)
 		}
 		cfg, err := gomysql.ParseDSN(base)
