@@ -56,6 +56,7 @@ func main() {
 	once := flag.String("once-per-order", "points-award,late-delivery-apology,return-recovery,review-request",
 		"rules that may act at most once per (shop, customer, order), comma-separated")
 	seed := flag.Uint64("seed", 0, "seed of the error choice (0: random)")
+	verbose := flag.Bool("v", false, "print one line per action received (type, rule, order, answer), to watch Treue deliver")
 	flag.Parse()
 	if *secrets == "" {
 		log.Fatal("fakeshop: --secret is required (the notify connector's signing secret)")
@@ -71,6 +72,7 @@ func main() {
 		log.Fatal("fakeshop: --error-rate must be between 0 and 1")
 	}
 	s := newShop(strings.Split(*secrets, ","), *delay, *errorRate, *tolerance, strings.Split(*once, ","), *seed)
+	s.verbose = *verbose
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -135,6 +137,7 @@ type shop struct {
 	delay     time.Duration
 	errorRate float64
 	once      map[string]bool
+	verbose   bool
 
 	mu     sync.Mutex
 	rnd    *rand.Rand
@@ -228,6 +231,13 @@ func (s *shop) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(id, &n)
+	if s.verbose {
+		a := &n.Data.Action
+		defer func() {
+			fmt.Fprintf(os.Stderr, "fakeshop: %s  %s  rule %s  order %s  webhook-id %s\n",
+				time.Now().Format(time.TimeOnly), a.Type, a.RuleID, a.Order, id)
+		}()
+	}
 	defer func() {
 		s.mu.Lock()
 		s.ids[id].active--
