@@ -16,6 +16,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 
+	"github.com/treue/treue/egress"
 	"github.com/treue/treue/plugin/standard"
 )
 
@@ -447,6 +448,11 @@ func (c *Config) Validate() error {
 	if c.Shopware.AppName != "" && !strings.HasPrefix(c.HTTP.PublicURL, "http") {
 		bad("http.public_url", "is required with the Shopware app: the URL shops reach Treue at, e.g. https://treue.example.com")
 	}
+	for i, h := range c.Dispatch.AllowHosts {
+		if err := egress.CheckAllowHost(h); err != nil {
+			bad(fmt.Sprintf("dispatch.allow_hosts[%d]", i), "%s", egressMessage(err))
+		}
+	}
 	if err := c.ValidateShops(); err != nil {
 		errs = append(errs, err.(Errors)...)
 	}
@@ -456,17 +462,20 @@ func (c *Config) Validate() error {
 	return errs
 }
 
-// ValidateShops checks the declared shops only.
+// ValidateShops checks the declared shops only. Their URLs are checked
+// against c.Dispatch's allow_private and allow_hosts, as the dispatcher will
+// call them.
 func (c *Config) ValidateShops() error {
 	var errs Errors
 	seen := map[string]bool{}
+	opts := c.Dispatch.EgressOptions()
 	for i, s := range c.Shops {
 		p := fmt.Sprintf("shops[%d]", i)
 		if seen[s.Key] {
 			errs = append(errs, &KeyError{Key: p + ".key", Msg: fmt.Sprintf("duplicate shop key %q", s.Key)})
 		}
 		seen[s.Key] = true
-		errs = append(errs, s.validate(p)...)
+		errs = append(errs, s.validate(p, opts)...)
 	}
 	if len(errs) == 0 {
 		return nil
@@ -474,7 +483,7 @@ func (c *Config) ValidateShops() error {
 	return errs
 }
 
-func (s Shop) validate(p string) Errors {
+func (s Shop) validate(p string, egressOpts egress.Options) Errors {
 	var errs Errors
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, &KeyError{Key: p + "." + key, Msg: fmt.Sprintf(format, args...)})
@@ -520,8 +529,16 @@ func (s Shop) validate(p string) Errors {
 	default:
 		bad("connector", "must be shopware, magento, shopify or notify; got %q", s.Connector)
 	}
-	if s.NotifyURL != "" && !strings.HasPrefix(s.NotifyURL, "http://") && !strings.HasPrefix(s.NotifyURL, "https://") {
-		bad("notify_url", "must be an http(s) URL")
+	// Every URL Treue will call is checked here as the dispatcher's client
+	// will check it, so that a metadata endpoint, an internal address or
+	// credentials in the URL stop the program instead of failing every action.
+	for _, u := range []struct{ key, url string }{{"url", s.URL}, {"notify_url", s.NotifyURL}} {
+		if u.url == "" {
+			continue
+		}
+		if err := egress.CheckURL(u.url, egressOpts); err != nil {
+			bad(u.key, "%s", egressMessage(err))
+		}
 	}
 	if s.NotifySecret != "" {
 		errs = append(errs, standardSecret(p, "notify_secret", s.NotifySecretEnv, s.NotifySecret)...)
@@ -532,6 +549,22 @@ func (s Shop) validate(p string) Errors {
 		}
 	}
 	return errs
+}
+
+// EgressOptions is what the dispatcher's outbound client is built with.
+func (d Dispatch) EgressOptions() egress.Options {
+	return egress.Options{Timeout: d.HTTPTimeout, AllowPrivate: d.AllowPrivate, AllowHosts: d.AllowHosts}
+}
+
+// egressMessage words a refused URL or host for a config message: without
+// the package prefix, and naming the settings that permit a private address.
+func egressMessage(err error) string {
+	msg := strings.ReplaceAll(err.Error(), "egress: ", "")
+	var be *egress.BlockedError
+	if errors.As(err, &be) && be.Private {
+		msg += " (a shop on your own network: set dispatch.allow_private, or list the host in dispatch.allow_hosts)"
+	}
+	return msg
 }
 
 // standardSecret checks a Standard Webhooks secret as the receiver and the

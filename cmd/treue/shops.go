@@ -113,7 +113,8 @@ func (m *Main) shopsAdd(ctx context.Context, e *env, args []string) error {
 		// The variable's name stays in c: validation names --secret-env,
 		// not --secret, for a value that came from it.
 	}
-	cfg := config.Config{Shops: []config.Shop{c}}
+	// The dispatch settings decide which shop URLs the dispatcher may call.
+	cfg := config.Config{Shops: []config.Shop{c}, Dispatch: e.cfg.Dispatch}
 	if err := validateShop(cfg); err != nil {
 		return err
 	}
