@@ -106,8 +106,11 @@ func New(cfg Config) (*gin.Engine, error) {
 	admin.POST("/actions/:id/retry", s.retryAction)
 	admin.POST("/actions/:id/cancel", s.cancelAction)
 
-	r.GET("/console/*path", gin.WrapH(console.Handler()))
-	r.HEAD("/console/*path", gin.WrapH(console.Handler()))
+	con := gin.WrapH(console.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveProblem(w, r, Problem{Type: problemType("not-found"), Status: http.StatusNotFound, Detail: "The console has no file " + r.URL.Path + "."})
+	})))
+	r.GET("/console/*path", con)
+	r.HEAD("/console/*path", con)
 
 	r.GET("/shopware/register", s.shopwareRegister)
 	r.POST("/shopware/confirm", s.shopwareConfirm)

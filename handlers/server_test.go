@@ -197,3 +197,31 @@ func TestRecovery(t *testing.T) {
 	resp, m := do(t, "POST", srv.URL+"/webhooks/shopware", strings.NewReader("{}"))
 	wantProblem(t, resp, m, 500)
 }
+
+// TestConsole_NotFound: a console path with no file is a problem+json 404
+// like every other unknown path, with the request id.
+func TestConsole_NotFound(t *testing.T) {
+	srv := newTestServer(t, fakeHealth{}, nil)
+	for _, p := range []string{"/console/nope.js", "/console/static/console.js"} {
+		resp, m := do(t, "GET", srv.URL+p, nil)
+		wantProblem(t, resp, m, 404)
+		if m["request_id"] == nil || m["request_id"] != resp.Header.Get("X-Request-Id") || m["instance"] != p {
+			t.Errorf("GET %s: %v (X-Request-Id %q)", p, m, resp.Header.Get("X-Request-Id"))
+		}
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("GET %s: no nosniff", p)
+		}
+	}
+	req, _ := http.NewRequest("HEAD", srv.URL+"/console/nope.js", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("HEAD: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if resp, _ := do(t, "GET", srv.URL+"/console/", nil); resp.StatusCode != 200 {
+		t.Errorf("GET /console/: %d", resp.StatusCode)
+	}
+}
