@@ -145,6 +145,10 @@ func (s *server) readBody(c *gin.Context) ([]byte, error) {
 
 func (s *server) webhook(p models.Platform) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if !requireJSON(c) {
+			s.metrics.webhooks.WithLabelValues(string(p), "unsupported_media_type").Inc()
+			return
+		}
 		body, err := s.readBody(c)
 		if err != nil {
 			s.metrics.webhooks.WithLabelValues(string(p), "too_large").Inc()

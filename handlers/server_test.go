@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -42,9 +43,20 @@ func newTestServer(t *testing.T, h Health, in WebhookIntake) *httptest.Server {
 	return srv
 }
 
+// do sends body, if any, as application/json.
 func do(t *testing.T, method, url string, body io.Reader) (*http.Response, map[string]any) {
 	t.Helper()
+	h := http.Header{}
+	if body != nil {
+		h.Set("Content-Type", "application/json")
+	}
+	return doHeader(t, method, url, h, body)
+}
+
+func doHeader(t *testing.T, method, url string, h http.Header, body io.Reader) (*http.Response, map[string]any) {
+	t.Helper()
 	req, _ := http.NewRequest(method, url, body)
+	maps.Copy(req.Header, h)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -196,6 +208,45 @@ func TestRecovery(t *testing.T) {
 	srv := newTestServer(t, fakeHealth{}, intake)
 	resp, m := do(t, "POST", srv.URL+"/webhooks/shopware", strings.NewReader("{}"))
 	wantProblem(t, resp, m, 500)
+}
+
+// TestWebhook_ContentType: every platform's own Content-Type is accepted;
+// anything else, a missing one included, is answered 415 problem+json naming
+// the accepted types, before the intake sees the delivery.
+func TestWebhook_ContentType(t *testing.T) {
+	calls := 0
+	intake := fakeIntake(func(models.Platform, *plugin.Delivery) (webhooks.Result, error) {
+		calls++
+		return webhooks.Result{Outcome: webhooks.Stored, DeliveryID: "msg_1"}, nil
+	})
+	srv := newTestServer(t, fakeHealth{}, intake)
+	for _, path := range []string{"/webhooks/standard/acme", "/webhooks/shopware", "/webhooks/shopify", "/webhooks/adobe/acme-eu"} {
+		for _, ct := range []string{"application/json", "application/json; charset=utf-8", "Application/JSON", "application/cloudevents+json", "application/cloudevents+json; charset=UTF-8"} {
+			calls = 0
+			resp, m := doHeader(t, "POST", srv.URL+path, http.Header{"Content-Type": {ct}}, strings.NewReader("{}"))
+			if resp.StatusCode != 200 || calls != 1 {
+				t.Errorf("POST %s as %q: %d %v", path, ct, resp.StatusCode, m)
+			}
+		}
+		for _, ct := range []string{"", "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonp", "text/json", "json", "application/"} {
+			calls = 0
+			h := http.Header{}
+			if ct != "" {
+				h.Set("Content-Type", ct)
+			}
+			resp, m := doHeader(t, "POST", srv.URL+path, h, strings.NewReader(`{"type":"order.paid"}`))
+			wantProblem(t, resp, m, http.StatusUnsupportedMediaType)
+			if calls != 0 {
+				t.Errorf("POST %s as %q reached the intake", path, ct)
+			}
+			if d := m["detail"].(string); !strings.Contains(d, "application/json") || !strings.Contains(d, "application/*+json") {
+				t.Errorf("POST %s as %q: detail %q does not name the accepted types", path, ct, d)
+			}
+			if resp.Header.Get("Accept-Post") != "application/json, application/*+json" {
+				t.Errorf("POST %s as %q: Accept-Post %q", path, ct, resp.Header.Get("Accept-Post"))
+			}
+		}
+	}
 }
 
 // TestConsole_NotFound: a console path with no file is a problem+json 404
