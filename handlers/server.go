@@ -39,12 +39,14 @@ type ShopwareRegistrar interface {
 
 // Config is everything the HTTP layer needs; nil optional parts disable routes.
 type Config struct {
-	Log            *slog.Logger
-	Registry       *prometheus.Registry
-	Health         Health
-	Intake         WebhookIntake
-	Shopware       ShopwareRegistrar // nil: Shopware app not configured
-	AdobeChallenge func(rawQuery string) (string, bool)
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	Health   Health
+	Intake   WebhookIntake
+	Shopware ShopwareRegistrar // nil: Shopware app not configured
+	// AdobeChallenge reads the I/O Events handshake's challenge, or says
+	// what is wrong with it.
+	AdobeChallenge func(rawQuery string) (string, error)
 	Rules          RulesSource
 	Tokens         TokenAuthenticator
 	Customers      CustomerReader
@@ -209,9 +211,11 @@ func (s *server) adobeChallenge(c *gin.Context) {
 		writeProblem(c, Problem{Type: problemType("not-found"), Status: http.StatusNotFound, Detail: "Adobe I/O Events are not enabled."})
 		return
 	}
-	challenge, ok := s.AdobeChallenge(c.Request.URL.RawQuery)
-	if !ok {
-		writeProblem(c, Problem{Type: problemType("validation"), Status: http.StatusBadRequest, Detail: "The query parameter challenge is required."})
+	challenge, err := s.AdobeChallenge(c.Request.URL.RawQuery)
+	if err != nil {
+		msg := err.Error()
+		writeProblem(c, Problem{Type: problemType("validation"), Status: http.StatusBadRequest,
+			Detail: "The Adobe I/O Events handshake was refused: " + msg + ".", Errors: []models.FieldError{{Field: "challenge", Message: msg}}})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"challenge": challenge})

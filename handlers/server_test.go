@@ -17,6 +17,7 @@ import (
 
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin"
+	"github.com/treue/treue/plugin/adobe"
 	"github.com/treue/treue/webhooks"
 )
 
@@ -274,5 +275,36 @@ func TestConsole_NotFound(t *testing.T) {
 	}
 	if resp, _ := do(t, "GET", srv.URL+"/console/", nil); resp.StatusCode != 200 {
 		t.Errorf("GET /console/: %d", resp.StatusCode)
+	}
+}
+
+// TestAdobeChallenge: the handshake echoes a token-like challenge, and a
+// refused one is answered with what is wrong with it, not "required".
+func TestAdobeChallenge(t *testing.T) {
+	eng, err := New(Config{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Health: fakeHealth{}, MaxBodyBytes: 1024, AdobeChallenge: adobe.Challenge})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(eng)
+	t.Cleanup(srv.Close)
+	base := srv.URL + "/webhooks/adobe/acme-eu"
+	if resp, m := do(t, "GET", base+"?challenge=8ec8d794-e0ab-42df-9017-e3dada8e84f7", nil); resp.StatusCode != 200 || m["challenge"] != "8ec8d794-e0ab-42df-9017-e3dada8e84f7" {
+		t.Fatalf("a UUID: %d %v", resp.StatusCode, m)
+	}
+	for query, want := range map[string]string{
+		"":                                       "the query parameter challenge is required",
+		"?challenge=%3Cscript%3E":                `challenge has '<' at byte 1; only letters, digits, '-', '_' and '.' are accepted`,
+		"?challenge=a+b":                         `challenge has ' ' at byte 2`,
+		"?challenge=" + strings.Repeat("a", 200): "challenge is 200 bytes long; at most 128 are accepted",
+		"?challenge=%zz":                         "the query string is not valid URL encoding",
+	} {
+		resp, m := do(t, "GET", base+query, nil)
+		wantProblem(t, resp, m, http.StatusBadRequest)
+		if d := m["detail"].(string); !strings.Contains(d, want) || strings.Contains(d, "script") {
+			t.Errorf("GET %s: detail %q, want it to say %q", query, d, want)
+		}
+		if errs, _ := m["errors"].([]any); len(errs) != 1 || errs[0].(map[string]any)["field"] != "challenge" {
+			t.Errorf("GET %s: errors %v", query, m["errors"])
+		}
 	}
 }
