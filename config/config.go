@@ -108,6 +108,10 @@ type Webhooks struct {
 	GroupCommit         bool          `mapstructure:"group_commit"`
 	GroupCommitMaxBatch int           `mapstructure:"group_commit_max_batch"`
 	GroupCommitMaxWait  time.Duration `mapstructure:"group_commit_max_wait"`
+	// UnknownShopTTL is how long the intake remembers that a shop does not
+	// exist (0s: not at all); UnknownShopCacheSize bounds how many it keeps.
+	UnknownShopTTL       time.Duration `mapstructure:"unknown_shop_ttl"`
+	UnknownShopCacheSize int           `mapstructure:"unknown_shop_cache_size"`
 }
 
 // Shopware configures the Shopware 6 app.
@@ -171,58 +175,60 @@ type Shop struct {
 // defaults lists every key with its default. Viper only maps environment
 // variables onto keys it knows, so every key must appear here (spf13/viper#188).
 var defaults = map[string]any{
-	"http.addr":                       ":8080",
-	"http.public_url":                 "",
-	"http.max_body_bytes":             int64(1 << 20),
-	"http.read_header_timeout":        5 * time.Second,
-	"http.read_timeout":               15 * time.Second,
-	"http.write_timeout":              30 * time.Second,
-	"http.idle_timeout":               60 * time.Second,
-	"http.shutdown_timeout":           20 * time.Second,
-	"http.trusted_proxies":            []string{},
-	"http.pprof_addr":                 "",
-	"database.driver":                 "sqlite",
-	"database.dsn":                    "treue.db",
-	"database.auto_migrate":           false,
-	"database.max_open_conns":         20,
-	"database.max_idle_conns":         10,
-	"database.conn_max_lifetime":      3 * time.Minute,
-	"database.slow_query":             200 * time.Millisecond,
-	"log.level":                       "info",
-	"log.format":                      "json",
-	"security.secret_key":             "",
-	"security.secret_key_file":        "",
-	"webhooks.timestamp_tolerance":    5 * time.Minute,
-	"webhooks.batch_size":             50,
-	"webhooks.backlog_batch_size":     0, // by driver, see Load
-	"webhooks.poll_interval":          200 * time.Millisecond,
-	"webhooks.max_attempts":           10,
-	"webhooks.group_commit":           true,
-	"webhooks.group_commit_max_batch": 128,
-	"webhooks.group_commit_max_wait":  time.Millisecond,
-	"shopware.app_name":               "",
-	"shopware.app_secret":             "",
-	"shopware.app_secret_env":         "",
-	"rules.file":                      "rules.yaml",
-	"rules.scan_interval":             time.Hour,
-	"retention.raw_payload_days":      30,
-	"retention.event_days":            1095,
-	"shops":                           []any{},
-	"dispatch.enabled":                true,
-	"dispatch.workers":                4,
-	"dispatch.batch_size":             10,
-	"dispatch.lease":                  2 * time.Minute,
-	"dispatch.poll_interval":          time.Second,
-	"dispatch.max_attempts":           10,
-	"dispatch.backoff_base":           10 * time.Minute,
-	"dispatch.backoff_cap":            6 * time.Hour,
-	"dispatch.rate_per_second":        10.0,
-	"dispatch.burst":                  20,
-	"dispatch.breaker_failures":       5,
-	"dispatch.breaker_cooldown":       time.Minute,
-	"dispatch.http_timeout":           20 * time.Second,
-	"dispatch.allow_private":          false,
-	"dispatch.allow_hosts":            []string{},
+	"http.addr":                        ":8080",
+	"http.public_url":                  "",
+	"http.max_body_bytes":              int64(1 << 20),
+	"http.read_header_timeout":         5 * time.Second,
+	"http.read_timeout":                15 * time.Second,
+	"http.write_timeout":               30 * time.Second,
+	"http.idle_timeout":                60 * time.Second,
+	"http.shutdown_timeout":            20 * time.Second,
+	"http.trusted_proxies":             []string{},
+	"http.pprof_addr":                  "",
+	"database.driver":                  "sqlite",
+	"database.dsn":                     "treue.db",
+	"database.auto_migrate":            false,
+	"database.max_open_conns":          20,
+	"database.max_idle_conns":          10,
+	"database.conn_max_lifetime":       3 * time.Minute,
+	"database.slow_query":              200 * time.Millisecond,
+	"log.level":                        "info",
+	"log.format":                       "json",
+	"security.secret_key":              "",
+	"security.secret_key_file":         "",
+	"webhooks.timestamp_tolerance":     5 * time.Minute,
+	"webhooks.batch_size":              50,
+	"webhooks.backlog_batch_size":      0, // by driver, see Load
+	"webhooks.poll_interval":           200 * time.Millisecond,
+	"webhooks.max_attempts":            10,
+	"webhooks.group_commit":            true,
+	"webhooks.group_commit_max_batch":  128,
+	"webhooks.group_commit_max_wait":   time.Millisecond,
+	"webhooks.unknown_shop_ttl":        5 * time.Second,
+	"webhooks.unknown_shop_cache_size": 10000,
+	"shopware.app_name":                "",
+	"shopware.app_secret":              "",
+	"shopware.app_secret_env":          "",
+	"rules.file":                       "rules.yaml",
+	"rules.scan_interval":              time.Hour,
+	"retention.raw_payload_days":       30,
+	"retention.event_days":             1095,
+	"shops":                            []any{},
+	"dispatch.enabled":                 true,
+	"dispatch.workers":                 4,
+	"dispatch.batch_size":              10,
+	"dispatch.lease":                   2 * time.Minute,
+	"dispatch.poll_interval":           time.Second,
+	"dispatch.max_attempts":            10,
+	"dispatch.backoff_base":            10 * time.Minute,
+	"dispatch.backoff_cap":             6 * time.Hour,
+	"dispatch.rate_per_second":         10.0,
+	"dispatch.burst":                   20,
+	"dispatch.breaker_failures":        5,
+	"dispatch.breaker_cooldown":        time.Minute,
+	"dispatch.http_timeout":            20 * time.Second,
+	"dispatch.allow_private":           false,
+	"dispatch.allow_hosts":             []string{},
 }
 
 // Keys returns every configuration key, sorted.
@@ -420,6 +426,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Webhooks.GroupCommitMaxWait < 0 || c.Webhooks.GroupCommitMaxWait > time.Second {
 		bad("webhooks.group_commit_max_wait", "must be between 0s and 1s, got %s", c.Webhooks.GroupCommitMaxWait)
+	}
+	if c.Webhooks.UnknownShopTTL < 0 || c.Webhooks.UnknownShopTTL > time.Hour {
+		bad("webhooks.unknown_shop_ttl", "must be between 0s (off) and 1h, got %s", c.Webhooks.UnknownShopTTL)
+	}
+	if c.Webhooks.UnknownShopCacheSize < 1 || c.Webhooks.UnknownShopCacheSize > 1000000 {
+		bad("webhooks.unknown_shop_cache_size", "must be between 1 and 1000000")
 	}
 	if c.Dispatch.Workers < 1 || c.Dispatch.Workers > 256 {
 		bad("dispatch.workers", "must be between 1 and 256")

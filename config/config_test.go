@@ -87,6 +87,8 @@ func TestLoad_Errors(t *testing.T) {
 		{"ErrImpossible", "http:\n  max_body_bytes: 10\n", nil, []string{"treue.yaml:2: http.max_body_bytes: must be between"}},
 		{"ErrDriver", "", map[string]string{"TREUE_DATABASE_DRIVER": "oracle"}, []string{"database.driver: must be sqlite or mysql"}},
 		{"ErrBacklogBatch", "webhooks:\n  batch_size: 100\n  backlog_batch_size: 60\n", nil, []string{"treue.yaml:3: webhooks.backlog_batch_size: must be between webhooks.batch_size (100) and 1000"}},
+		{"ErrUnknownShopTTL", "webhooks:\n  unknown_shop_ttl: -1s\n", nil, []string{"treue.yaml:2: webhooks.unknown_shop_ttl: must be between 0s (off) and 1h, got -1s"}},
+		{"ErrUnknownShopCacheSize", "", map[string]string{"TREUE_WEBHOOKS_UNKNOWN_SHOP_CACHE_SIZE": "0"}, []string{"webhooks.unknown_shop_cache_size: must be between 1 and 1000000"}},
 		{"ErrShop", "shops:\n  - key: acme\n    platform: standard\n", nil, []string{"treue.yaml:2: shops[0].secret: is required"}},
 		{"ErrShopUnknownKey", "shops:\n  - key: acme\n    platfrom: standard\n", nil, []string{"treue.yaml:3: shops[0].platfrom: unknown key"}},
 		{"ErrSecretEnvEmpty", "shops:\n  - key: acme\n    platform: standard\n    secret_env: NOPE\n", nil, []string{"shops[0].secret_env: environment variable NOPE is empty"}},
