@@ -68,6 +68,12 @@ type HTTP struct {
 	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
 	ShutdownTimeout   time.Duration `mapstructure:"shutdown_timeout"`
 	TrustedProxies    []string      `mapstructure:"trusted_proxies"`
+	// AuthFailureRate and AuthFailureBurst bound failed webhook
+	// authentications per client address (a token bucket each; rate 0: no
+	// limit); AuthFailureClients bounds the addresses tracked at once.
+	AuthFailureRate    float64 `mapstructure:"auth_failure_rate"`
+	AuthFailureBurst   int     `mapstructure:"auth_failure_burst"`
+	AuthFailureClients int     `mapstructure:"auth_failure_clients"`
 	// PprofAddr serves Go's profiler (/debug/pprof/) on a separate listener,
 	// for measuring; empty (the default) serves nothing. It has no auth:
 	// bind it to loopback.
@@ -185,6 +191,9 @@ var defaults = map[string]any{
 	"http.shutdown_timeout":            20 * time.Second,
 	"http.trusted_proxies":             []string{},
 	"http.pprof_addr":                  "",
+	"http.auth_failure_rate":           1.0,
+	"http.auth_failure_burst":          20,
+	"http.auth_failure_clients":        10000,
 	"database.driver":                  "sqlite",
 	"database.dsn":                     "treue.db",
 	"database.auto_migrate":            false,
@@ -391,6 +400,15 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			bad(key, "must be a positive duration such as 5s, got %s", d)
 		}
+	}
+	if c.HTTP.AuthFailureRate < 0 || c.HTTP.AuthFailureRate > 1000 {
+		bad("http.auth_failure_rate", "must be between 0 (no limit) and 1000 failures per second, got %g", c.HTTP.AuthFailureRate)
+	}
+	if c.HTTP.AuthFailureBurst < 1 || c.HTTP.AuthFailureBurst > 100000 {
+		bad("http.auth_failure_burst", "must be between 1 and 100000")
+	}
+	if c.HTTP.AuthFailureClients < 1 || c.HTTP.AuthFailureClients > 10000000 {
+		bad("http.auth_failure_clients", "must be between 1 and 10000000")
 	}
 	switch c.Database.Driver {
 	case "sqlite", "mysql":

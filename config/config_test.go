@@ -87,6 +87,9 @@ func TestLoad_Errors(t *testing.T) {
 		{"ErrImpossible", "http:\n  max_body_bytes: 10\n", nil, []string{"treue.yaml:2: http.max_body_bytes: must be between"}},
 		{"ErrDriver", "", map[string]string{"TREUE_DATABASE_DRIVER": "oracle"}, []string{"database.driver: must be sqlite or mysql"}},
 		{"ErrBacklogBatch", "webhooks:\n  batch_size: 100\n  backlog_batch_size: 60\n", nil, []string{"treue.yaml:3: webhooks.backlog_batch_size: must be between webhooks.batch_size (100) and 1000"}},
+		{"ErrAuthFailureRate", "http:\n  auth_failure_rate: -1\n", nil, []string{"treue.yaml:2: http.auth_failure_rate: must be between 0 (no limit) and 1000 failures per second, got -1"}},
+		{"ErrAuthFailureBurst", "", map[string]string{"TREUE_HTTP_AUTH_FAILURE_BURST": "0"}, []string{"http.auth_failure_burst: must be between 1 and 100000"}},
+		{"ErrAuthFailureClients", "http:\n  auth_failure_clients: 0\n", nil, []string{"treue.yaml:2: http.auth_failure_clients: must be between 1 and 10000000"}},
 		{"ErrUnknownShopTTL", "webhooks:\n  unknown_shop_ttl: -1s\n", nil, []string{"treue.yaml:2: webhooks.unknown_shop_ttl: must be between 0s (off) and 1h, got -1s"}},
 		{"ErrUnknownShopCacheSize", "", map[string]string{"TREUE_WEBHOOKS_UNKNOWN_SHOP_CACHE_SIZE": "0"}, []string{"webhooks.unknown_shop_cache_size: must be between 1 and 1000000"}},
 		{"ErrShop", "shops:\n  - key: acme\n    platform: standard\n", nil, []string{"treue.yaml:2: shops[0].secret: is required"}},
@@ -209,5 +212,25 @@ func TestLoad_ShopURLs(t *testing.T) {
 				t.Errorf("error leaks the password: %v", err)
 			}
 		})
+	}
+}
+
+func TestLoad_AuthFailureLimit(t *testing.T) {
+	c, err := Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.AuthFailureRate != 1 || c.HTTP.AuthFailureBurst != 20 || c.HTTP.AuthFailureClients != 10000 {
+		t.Fatalf("defaults: %+v", c.HTTP)
+	}
+	if c.Webhooks.UnknownShopTTL != 5*time.Second || c.Webhooks.UnknownShopCacheSize != 10000 {
+		t.Fatalf("defaults: %+v", c.Webhooks)
+	}
+	c, err = Load("", env(map[string]string{"TREUE_HTTP_AUTH_FAILURE_RATE": "0.25", "TREUE_HTTP_AUTH_FAILURE_BURST": "5", "TREUE_WEBHOOKS_UNKNOWN_SHOP_TTL": "0s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.AuthFailureRate != 0.25 || c.HTTP.AuthFailureBurst != 5 || c.Webhooks.UnknownShopTTL != 0 {
+		t.Fatalf("from the environment: %+v %+v", c.HTTP, c.Webhooks)
 	}
 }

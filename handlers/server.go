@@ -7,8 +7,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,18 +58,22 @@ type Config struct {
 	Points         func(ctx context.Context, customerID int64) (int64, string, error)
 	MaxBodyBytes   int64
 	TrustedProxies []string
+	// AuthFailures limits failed webhook authentications per client
+	// address (the zero value: no limit).
+	AuthFailures AuthFailureLimit
 }
 
 type server struct {
 	Config
-	log     *slog.Logger
-	metrics *httpMetrics
+	log      *slog.Logger
+	metrics  *httpMetrics
+	failures *failureLimiter
 }
 
 // New builds the Gin engine with every route.
 func New(cfg Config) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
-	s := &server{Config: cfg, log: cfg.Log, metrics: newHTTPMetrics(cfg.Registry)}
+	s := &server{Config: cfg, log: cfg.Log, metrics: newHTTPMetrics(cfg.Registry), failures: newFailureLimiter(cfg.AuthFailures, cfg.Log)}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
@@ -158,8 +164,27 @@ func (s *server) webhook(p models.Platform) gin.HandlerFunc {
 			return
 		}
 		d := &plugin.Delivery{Header: c.Request.Header, Body: body, RawQuery: c.Request.URL.RawQuery, ShopKey: c.Param("shop")}
-		res, err := s.Intake.Receive(c.Request.Context(), p, d)
+		// An address that failed to authenticate too often is still heard,
+		// but only about shops Treue knows: made-up shop keys then cost no
+		// database statement, and a shop's own deliveries from a shared
+		// address (a platform's senders, a proxy) still get through.
+		client := clientKey(c.ClientIP())
+		ctx := c.Request.Context()
+		limited, _ := s.failures.limited(client)
+		if limited {
+			ctx = webhooks.OnlyKnownShops(ctx)
+		}
+		res, err := s.Intake.Receive(ctx, p, d)
 		if err != nil {
+			failed := (errors.Is(err, models.ErrUnauthorized) && !errors.Is(err, models.ErrUnavailable)) || errors.Is(err, webhooks.ErrLookupRefused)
+			if failed {
+				wait := s.failures.fail(client)
+				if limited {
+					s.metrics.webhooks.WithLabelValues(string(p), "rate_limited").Inc()
+					s.tooManyFailures(c, wait)
+					return
+				}
+			}
 			s.metrics.webhooks.WithLabelValues(string(p), outcomeOf(err)).Inc()
 			s.writeError(c, err)
 			return
@@ -186,6 +211,15 @@ func (s *server) webhook(p models.Platform) gin.HandlerFunc {
 		}
 		c.JSON(http.StatusOK, gin.H{"status": res.Outcome, "delivery_id": res.DeliveryID})
 	}
+}
+
+// tooManyFailures answers 429 for an address out of failed authentications.
+// It says no more than 401 would: not whether the shop exists.
+func (s *server) tooManyFailures(c *gin.Context, wait time.Duration) {
+	secs := max(1, int64(math.Ceil(wait.Seconds())))
+	c.Header("Retry-After", strconv.FormatInt(secs, 10))
+	writeProblem(c, Problem{Type: problemType("too-many-requests"), Status: http.StatusTooManyRequests,
+		Detail: "Too many deliveries from this address could not be authenticated; retry in " + itoa(secs) + " s."})
 }
 
 func outcomeOf(err error) string {

@@ -103,7 +103,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 			ConfirmURL: strings.TrimSuffix(cfg.HTTP.PublicURL, "/") + "/shopware/confirm",
 			Store:      st, Now: now, Tolerance: cfg.Webhooks.TimestampTolerance,
 		}
-		registrar = shopwareRegistrar{r, shops}
+		registrar = shopwareRegistrar{r, shops, st}
 		// app.deleted forgets the registration, so that a reinstall registers afresh.
 		intake.Uninstall = uninstaller{r, shops}
 	}
@@ -122,6 +122,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 			return balance, tier, nil
 		},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies,
+		AuthFailures: handlers.AuthFailureLimit{Rate: cfg.HTTP.AuthFailureRate, Burst: cfg.HTTP.AuthFailureBurst, Clients: cfg.HTTP.AuthFailureClients},
 	})
 	if err != nil {
 		return err
@@ -242,6 +243,7 @@ func newShopCache(ctx context.Context, cfg config.Webhooks, st *store.Store, now
 type shopwareRegistrar struct {
 	r     *shopware.Registrar
 	cache *webhooks.ShopCache
+	store *store.Store
 }
 
 func (s shopwareRegistrar) Register(ctx context.Context, rawQuery string, h http.Header) (any, error) {
@@ -253,6 +255,12 @@ func (s shopwareRegistrar) Confirm(ctx context.Context, h http.Header, body []by
 		return err
 	}
 	s.cache.Clear()
+	// A new shop becomes known, so that its deliveries are looked up even
+	// from a rate-limited address. Should the list fail, only such a
+	// delivery waits for the sender's retry; the registration stands.
+	if all, err := s.store.ListShops(ctx); err == nil {
+		s.cache.Remember(all...)
+	}
 	return nil
 }
 

@@ -19,7 +19,7 @@ webhook_ok = resp("Durably stored, a duplicate, an event type Treue does not use
 def webhook(summary, params=(), desc=""):
     return {"post": {"summary": summary, "description": desc, "tags": ["webhooks"], "parameters": list(params),
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
-        "responses": {"200": webhook_ok, **errors(401, 413, 415, 503)}}}
+        "responses": {"200": webhook_ok, **errors(401, 413, 415, 429, 503)}}}
 
 paths = {
  "/healthz": {"get": {"summary": "The process is alive", "tags": ["operations"], "responses": {"200": resp("alive", {"type": "object"})}}},
