@@ -344,6 +344,13 @@ func (g guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	return g.next.RoundTrip(req)
 }
 
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the transport.
+func (g guard) CloseIdleConnections() {
+	if c, ok := g.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // NewClient returns the shared outbound client. Each request's URL is checked
 // first (see CheckURL: no credentials, no metadata host names, no IP address
 // in a non-canonical form). The address check runs in net.Dialer.Control, on
