@@ -131,8 +131,12 @@ func (l *failureLimiter) fail(key string) time.Duration {
 	}
 	if !b.dry {
 		b.dry = true
+		client := key
+		if b == &l.shared {
+			client = "every address past http.auth_failure_clients"
+		}
 		l.log.Warn("webhook authentications from one address keep failing: its failures are answered 429 until it fails less often",
-			"client", key, "burst", l.cfg.Burst, "per_second", l.cfg.Rate)
+			"client", client, "burst", l.cfg.Burst, "per_second", l.cfg.Rate)
 	}
 	return l.wait(b)
 }
