@@ -17,6 +17,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 
+	"github.com/treue/treue/egress"
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin/standard"
 )
@@ -79,6 +80,12 @@ type HTTP struct {
 	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
 	ShutdownTimeout   time.Duration `mapstructure:"shutdown_timeout"`
 	TrustedProxies    []string      `mapstructure:"trusted_proxies"`
+	// AuthFailureRate and AuthFailureBurst bound failed webhook
+	// authentications per client address (a token bucket each; rate 0: no
+	// limit); AuthFailureClients bounds the addresses tracked at once.
+	AuthFailureRate    float64 `mapstructure:"auth_failure_rate"`
+	AuthFailureBurst   int     `mapstructure:"auth_failure_burst"`
+	AuthFailureClients int     `mapstructure:"auth_failure_clients"`
 	// PprofAddr serves Go's profiler (/debug/pprof/) on a separate listener,
 	// for measuring; empty (the default) serves nothing. It has no auth:
 	// bind it to loopback.
@@ -123,6 +130,10 @@ type Webhooks struct {
 	GroupCommit         bool          `mapstructure:"group_commit"`
 	GroupCommitMaxBatch int           `mapstructure:"group_commit_max_batch"`
 	GroupCommitMaxWait  time.Duration `mapstructure:"group_commit_max_wait"`
+	// UnknownShopTTL is how long the intake remembers that a shop does not
+	// exist (0s: not at all); UnknownShopCacheSize bounds how many it keeps.
+	UnknownShopTTL       time.Duration `mapstructure:"unknown_shop_ttl"`
+	UnknownShopCacheSize int           `mapstructure:"unknown_shop_cache_size"`
 }
 
 // Shopware configures the Shopware 6 app.
@@ -190,60 +201,65 @@ type Shop struct {
 // defaults lists every key with its default. Viper only maps environment
 // variables onto keys it knows, so every key must appear here (spf13/viper#188).
 var defaults = map[string]any{
-	"http.addr":                       ":8080",
-	"http.public_url":                 "",
-	"http.max_body_bytes":             int64(1 << 20),
-	"http.read_header_timeout":        5 * time.Second,
-	"http.read_timeout":               15 * time.Second,
-	"http.write_timeout":              30 * time.Second,
-	"http.idle_timeout":               60 * time.Second,
-	"http.shutdown_timeout":           20 * time.Second,
-	"http.trusted_proxies":            []string{},
-	"http.pprof_addr":                 "",
-	"database.driver":                 "sqlite",
-	"database.dsn":                    "treue.db",
-	"database.auto_migrate":           false,
-	"database.max_open_conns":         20,
-	"database.max_idle_conns":         10,
-	"database.conn_max_lifetime":      3 * time.Minute,
-	"database.slow_query":             200 * time.Millisecond,
-	"database.request_timeout":        2 * time.Second,
-	"log.level":                       "info",
-	"log.format":                      "json",
-	"security.secret_key":             "",
-	"security.secret_key_file":        "",
-	"webhooks.timestamp_tolerance":    5 * time.Minute,
-	"webhooks.batch_size":             50,
-	"webhooks.backlog_batch_size":     0, // by driver, see Load
-	"webhooks.poll_interval":          200 * time.Millisecond,
-	"webhooks.max_attempts":           10,
-	"webhooks.group_commit":           true,
-	"webhooks.group_commit_max_batch": 128,
-	"webhooks.group_commit_max_wait":  time.Millisecond,
-	"shopware.app_name":               "",
-	"shopware.app_secret":             "",
-	"shopware.app_secret_env":         "",
-	"rules.file":                      "rules.yaml",
-	"rules.scan_interval":             time.Hour,
-	"reports.min_sample":              30,
-	"retention.raw_payload_days":      30,
-	"retention.event_days":            1095,
-	"shops":                           []any{},
-	"dispatch.enabled":                true,
-	"dispatch.workers":                4,
-	"dispatch.batch_size":             10,
-	"dispatch.lease":                  2 * time.Minute,
-	"dispatch.poll_interval":          time.Second,
-	"dispatch.max_attempts":           10,
-	"dispatch.backoff_base":           10 * time.Minute,
-	"dispatch.backoff_cap":            6 * time.Hour,
-	"dispatch.rate_per_second":        10.0,
-	"dispatch.burst":                  20,
-	"dispatch.breaker_failures":       5,
-	"dispatch.breaker_cooldown":       time.Minute,
-	"dispatch.http_timeout":           20 * time.Second,
-	"dispatch.allow_private":          false,
-	"dispatch.allow_hosts":            []string{},
+	"http.addr":                        ":8080",
+	"http.public_url":                  "",
+	"http.max_body_bytes":              int64(1 << 20),
+	"http.read_header_timeout":         5 * time.Second,
+	"http.read_timeout":                15 * time.Second,
+	"http.write_timeout":               30 * time.Second,
+	"http.idle_timeout":                60 * time.Second,
+	"http.shutdown_timeout":            20 * time.Second,
+	"http.trusted_proxies":             []string{},
+	"http.pprof_addr":                  "",
+	"http.auth_failure_rate":           1.0,
+	"http.auth_failure_burst":          20,
+	"http.auth_failure_clients":        10000,
+	"database.driver":                  "sqlite",
+	"database.dsn":                     "treue.db",
+	"database.auto_migrate":            false,
+	"database.max_open_conns":          20,
+	"database.max_idle_conns":          10,
+	"database.conn_max_lifetime":       3 * time.Minute,
+	"database.slow_query":              200 * time.Millisecond,
+	"database.request_timeout":         2 * time.Second,
+	"log.level":                        "info",
+	"log.format":                       "json",
+	"security.secret_key":              "",
+	"security.secret_key_file":         "",
+	"webhooks.timestamp_tolerance":     5 * time.Minute,
+	"webhooks.batch_size":              50,
+	"webhooks.backlog_batch_size":      0, // by driver, see Load
+	"webhooks.poll_interval":           200 * time.Millisecond,
+	"webhooks.max_attempts":            10,
+	"webhooks.group_commit":            true,
+	"webhooks.group_commit_max_batch":  128,
+	"webhooks.group_commit_max_wait":   time.Millisecond,
+	"webhooks.unknown_shop_ttl":        5 * time.Second,
+	"webhooks.unknown_shop_cache_size": 10000,
+	"shopware.app_name":                "",
+	"shopware.app_secret":              "",
+	"shopware.app_secret_env":          "",
+	"rules.file":                       "rules.yaml",
+	"rules.scan_interval":              time.Hour,
+	"reports.min_sample":               30,
+	"retention.raw_payload_days":       30,
+	"retention.event_days":             1095,
+	"shops":                            []any{},
+	"dispatch.enabled":                 true,
+	"dispatch.workers":                 4,
+	"dispatch.batch_size":              10,
+	"dispatch.lease":                   2 * time.Minute,
+	"dispatch.poll_interval":           time.Second,
+	"dispatch.max_attempts":            10,
+	"dispatch.backoff_base":            10 * time.Minute,
+	"dispatch.backoff_cap":             6 * time.Hour,
+	"dispatch.rate_per_second":         10.0,
+	"dispatch.burst":                   20,
+	"dispatch.breaker_failures":        5,
+	"dispatch.breaker_cooldown":        time.Minute,
+	"dispatch.http_timeout":            20 * time.Second,
+	"dispatch.allow_private":           false,
+	"dispatch.allow_hosts":             []string{},
 }
 
 // Keys returns every configuration key, sorted.
@@ -407,6 +423,15 @@ func (c *Config) Validate() error {
 			bad(key, "must be a positive duration such as 5s, got %s", d)
 		}
 	}
+	if c.HTTP.AuthFailureRate < 0 || c.HTTP.AuthFailureRate > 1000 {
+		bad("http.auth_failure_rate", "must be between 0 (no limit) and 1000 failures per second, got %g", c.HTTP.AuthFailureRate)
+	}
+	if c.HTTP.AuthFailureBurst < 1 || c.HTTP.AuthFailureBurst > 100000 {
+		bad("http.auth_failure_burst", "must be between 1 and 100000")
+	}
+	if c.HTTP.AuthFailureClients < 1 || c.HTTP.AuthFailureClients > 10000000 {
+		bad("http.auth_failure_clients", "must be between 1 and 10000000")
+	}
 	switch c.Database.Driver {
 	case "sqlite", "mysql":
 	default:
@@ -441,6 +466,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Webhooks.GroupCommitMaxWait < 0 || c.Webhooks.GroupCommitMaxWait > time.Second {
 		bad("webhooks.group_commit_max_wait", "must be between 0s and 1s, got %s", c.Webhooks.GroupCommitMaxWait)
+	}
+	if c.Webhooks.UnknownShopTTL < 0 || c.Webhooks.UnknownShopTTL > time.Hour {
+		bad("webhooks.unknown_shop_ttl", "must be between 0s (off) and 1h, got %s", c.Webhooks.UnknownShopTTL)
+	}
+	if c.Webhooks.UnknownShopCacheSize < 1 || c.Webhooks.UnknownShopCacheSize > 1000000 {
+		bad("webhooks.unknown_shop_cache_size", "must be between 1 and 1000000")
 	}
 	if c.Dispatch.Workers < 1 || c.Dispatch.Workers > 256 {
 		bad("dispatch.workers", "must be between 1 and 256")
@@ -479,6 +510,11 @@ func (c *Config) Validate() error {
 	if c.Shopware.AppName != "" && !strings.HasPrefix(c.HTTP.PublicURL, "http") {
 		bad("http.public_url", "is required with the Shopware app: the URL shops reach Treue at, e.g. https://treue.example.com")
 	}
+	for i, h := range c.Dispatch.AllowHosts {
+		if err := egress.CheckAllowHost(h); err != nil {
+			bad(fmt.Sprintf("dispatch.allow_hosts[%d]", i), "%s", egressMessage(err))
+		}
+	}
 	if err := c.ValidateShops(); err != nil {
 		errs = append(errs, err.(Errors)...)
 	}
@@ -488,17 +524,20 @@ func (c *Config) Validate() error {
 	return errs
 }
 
-// ValidateShops checks the declared shops only.
+// ValidateShops checks the declared shops only. Their URLs are checked
+// against c.Dispatch's allow_private and allow_hosts, as the dispatcher will
+// call them.
 func (c *Config) ValidateShops() error {
 	var errs Errors
 	seen := map[string]bool{}
+	opts := c.Dispatch.EgressOptions()
 	for i, s := range c.Shops {
 		p := fmt.Sprintf("shops[%d]", i)
 		if seen[s.Key] {
 			errs = append(errs, &KeyError{Key: p + ".key", Msg: fmt.Sprintf("duplicate shop key %q", s.Key)})
 		}
 		seen[s.Key] = true
-		errs = append(errs, s.validate(p)...)
+		errs = append(errs, s.validate(p, opts)...)
 	}
 	if len(errs) == 0 {
 		return nil
@@ -506,7 +545,7 @@ func (c *Config) ValidateShops() error {
 	return errs
 }
 
-func (s Shop) validate(p string) Errors {
+func (s Shop) validate(p string, egressOpts egress.Options) Errors {
 	var errs Errors
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, &KeyError{Key: p + "." + key, Msg: fmt.Sprintf(format, args...)})
@@ -552,8 +591,16 @@ func (s Shop) validate(p string) Errors {
 	default:
 		bad("connector", "must be shopware, magento, shopify or notify; got %q", s.Connector)
 	}
-	if s.NotifyURL != "" && !strings.HasPrefix(s.NotifyURL, "http://") && !strings.HasPrefix(s.NotifyURL, "https://") {
-		bad("notify_url", "must be an http(s) URL")
+	// Every URL Treue will call is checked here as the dispatcher's client
+	// will check it, so that a metadata endpoint, an internal address or
+	// credentials in the URL stop the program instead of failing every action.
+	for _, u := range []struct{ key, url string }{{"url", s.URL}, {"notify_url", s.NotifyURL}} {
+		if u.url == "" {
+			continue
+		}
+		if err := egress.CheckURL(u.url, egressOpts); err != nil {
+			bad(u.key, "%s", egressMessage(err))
+		}
 	}
 	if s.NotifySecret != "" {
 		errs = append(errs, standardSecret(p, "notify_secret", s.NotifySecretEnv, s.NotifySecret)...)
@@ -564,6 +611,22 @@ func (s Shop) validate(p string) Errors {
 		}
 	}
 	return errs
+}
+
+// EgressOptions is what the dispatcher's outbound client is built with.
+func (d Dispatch) EgressOptions() egress.Options {
+	return egress.Options{Timeout: d.HTTPTimeout, AllowPrivate: d.AllowPrivate, AllowHosts: d.AllowHosts}
+}
+
+// egressMessage words a refused URL or host for a config message: without
+// the package prefix, and naming the settings that permit a private address.
+func egressMessage(err error) string {
+	msg := strings.ReplaceAll(err.Error(), "egress: ", "")
+	var be *egress.BlockedError
+	if errors.As(err, &be) && be.Private {
+		msg += " (a shop on your own network: set dispatch.allow_private, or list the host in dispatch.allow_hosts)"
+	}
+	return msg
 }
 
 // standardSecret checks a Standard Webhooks secret as the receiver and the

@@ -87,6 +87,11 @@ func TestLoad_Errors(t *testing.T) {
 		{"ErrImpossible", "http:\n  max_body_bytes: 10\n", nil, []string{"treue.yaml:2: http.max_body_bytes: must be between"}},
 		{"ErrDriver", "", map[string]string{"TREUE_DATABASE_DRIVER": "oracle"}, []string{"database.driver: must be sqlite or mysql"}},
 		{"ErrBacklogBatch", "webhooks:\n  batch_size: 100\n  backlog_batch_size: 60\n", nil, []string{"treue.yaml:3: webhooks.backlog_batch_size: must be between webhooks.batch_size (100) and 1000"}},
+		{"ErrAuthFailureRate", "http:\n  auth_failure_rate: -1\n", nil, []string{"treue.yaml:2: http.auth_failure_rate: must be between 0 (no limit) and 1000 failures per second, got -1"}},
+		{"ErrAuthFailureBurst", "", map[string]string{"TREUE_HTTP_AUTH_FAILURE_BURST": "0"}, []string{"http.auth_failure_burst: must be between 1 and 100000"}},
+		{"ErrAuthFailureClients", "http:\n  auth_failure_clients: 0\n", nil, []string{"treue.yaml:2: http.auth_failure_clients: must be between 1 and 10000000"}},
+		{"ErrUnknownShopTTL", "webhooks:\n  unknown_shop_ttl: -1s\n", nil, []string{"treue.yaml:2: webhooks.unknown_shop_ttl: must be between 0s (off) and 1h, got -1s"}},
+		{"ErrUnknownShopCacheSize", "", map[string]string{"TREUE_WEBHOOKS_UNKNOWN_SHOP_CACHE_SIZE": "0"}, []string{"webhooks.unknown_shop_cache_size: must be between 1 and 1000000"}},
 		{"ErrShop", "shops:\n  - key: acme\n    platform: standard\n", nil, []string{"treue.yaml:2: shops[0].secret: is required"}},
 		{"ErrShopUnknownKey", "shops:\n  - key: acme\n    platfrom: standard\n", nil, []string{`treue.yaml:3: shops[0].platfrom: unknown key (did you mean "platform"?)`}},
 		{"ErrSecretEnvEmpty", "shops:\n  - key: acme\n    platform: standard\n    secret_env: NOPE\n", nil, []string{"shops[0].secret_env: environment variable NOPE is empty"}},
@@ -200,5 +205,71 @@ func TestKeysHaveEnvNames(t *testing.T) {
 	}
 	if EnvName("http.max_body_bytes") != "TREUE_HTTP_MAX_BODY_BYTES" {
 		t.Fatal(EnvName("http.max_body_bytes"))
+	}
+}
+
+// TestLoad_ShopURLs: every URL Treue will call is checked at load, with the
+// file, line and key, as the dispatcher's client will check it.
+func TestLoad_ShopURLs(t *testing.T) {
+	shop := func(field, url string) string {
+		return "shops:\n  - key: acme\n    platform: standard\n    secret: " + testSecret + "\n    " + field + ": " + url + "\n"
+	}
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		want       string // "" means valid
+	}{
+		{"Public", shop("url", "https://shop.example.com/rest"), nil, ""},
+		{"NotifyPublic", shop("notify_url", "https://esp.example.com/hooks"), nil, ""},
+		{"Metadata", shop("url", "http://169.254.169.254/latest/meta-data/"), nil, "treue.yaml:5: shops[0].url: 169.254.169.254 is a cloud metadata endpoint"},
+		{"MetadataName", shop("notify_url", "http://metadata.google.internal/"), nil, "treue.yaml:5: shops[0].notify_url: metadata.google.internal is a cloud metadata endpoint"},
+		{"MetadataAllowPrivate", shop("url", "http://169.254.169.254/"), map[string]string{"TREUE_DISPATCH_ALLOW_PRIVATE": "true"}, "shops[0].url: 169.254.169.254 is a cloud metadata endpoint"},
+		{"MetadataAllowHostsCIDR", shop("url", "http://169.254.169.254/"), map[string]string{"TREUE_DISPATCH_ALLOW_HOSTS": "169.254.0.0/16"}, "shops[0].url: 169.254.169.254 is a cloud metadata endpoint"},
+		{"Credentials", shop("url", "http://user:pw@127.0.0.1/"), map[string]string{"TREUE_DISPATCH_ALLOW_PRIVATE": "true"}, "treue.yaml:5: shops[0].url: http://127.0.0.1/: credentials in the URL (user:password@) are not allowed"},
+		{"Decimal", shop("url", "http://2130706433/"), nil, "treue.yaml:5: shops[0].url: 2130706433 is not an IP address in canonical form"},
+		{"Hex", shop("notify_url", "http://0x7f000001/"), nil, "shops[0].notify_url: 0x7f000001 is not an IP address in canonical form"},
+		{"Short", shop("url", "http://127.1/"), nil, "shops[0].url: 127.1 is not an IP address in canonical form"},
+		{"Octal", shop("url", "http://0177.0.0.1/"), nil, "shops[0].url: 0177.0.0.1 is not an IP address in canonical form"},
+		{"Loopback", shop("url", "http://127.0.0.1:8080/"), nil, "treue.yaml:5: shops[0].url: 127.0.0.1 is loopback: destination not allowed (a shop on your own network: set dispatch.allow_private, or list the host in dispatch.allow_hosts)"},
+		{"LoopbackAllowed", shop("url", "http://127.0.0.1:8080/"), map[string]string{"TREUE_DISPATCH_ALLOW_HOSTS": "127.0.0.1"}, ""},
+		{"PrivateAllowed", shop("url", "http://10.0.0.5/"), map[string]string{"TREUE_DISPATCH_ALLOW_PRIVATE": "true"}, ""},
+		{"Scheme", shop("notify_url", "ftp://esp.example.com/"), nil, "shops[0].notify_url: ftp://esp.example.com/: scheme must be http or https"},
+		{"AllowHostsMetadata", "dispatch:\n  allow_hosts:\n    - 10.0.0.0/8\n    - 169.254.169.254\n", nil, "treue.yaml:4: dispatch.allow_hosts[1]: 169.254.169.254 is a cloud metadata endpoint"},
+		{"AllowHostsMetadataName", "", map[string]string{"TREUE_DISPATCH_ALLOW_HOSTS": "shop.internal,metadata.google.internal"}, "dispatch.allow_hosts[1]: metadata.google.internal is a cloud metadata endpoint"},
+		{"AllowHostsNonCanonical", "dispatch:\n  allow_hosts: [\"127.1\"]\n", nil, "treue.yaml:2: dispatch.allow_hosts[0]: 127.1 is not an IP address in canonical form"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(writeFile(t, tt.file), env(tt.env))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("want valid, got %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("error %v, want it to contain %q", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "pw") {
+				t.Errorf("error leaks the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestLoad_AuthFailureLimit(t *testing.T) {
+	c, err := Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.AuthFailureRate != 1 || c.HTTP.AuthFailureBurst != 20 || c.HTTP.AuthFailureClients != 10000 {
+		t.Fatalf("defaults: %+v", c.HTTP)
+	}
+	if c.Webhooks.UnknownShopTTL != 5*time.Second || c.Webhooks.UnknownShopCacheSize != 10000 {
+		t.Fatalf("defaults: %+v", c.Webhooks)
+	}
+	c, err = Load("", env(map[string]string{"TREUE_HTTP_AUTH_FAILURE_RATE": "0.25", "TREUE_HTTP_AUTH_FAILURE_BURST": "5", "TREUE_WEBHOOKS_UNKNOWN_SHOP_TTL": "0s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.AuthFailureRate != 0.25 || c.HTTP.AuthFailureBurst != 5 || c.Webhooks.UnknownShopTTL != 0 {
+		t.Fatalf("from the environment: %+v %+v", c.HTTP, c.Webhooks)
 	}
 }

@@ -68,8 +68,8 @@ func TestPolicy_Check(t *testing.T) {
 }
 
 func TestPolicy_AllowHosts(t *testing.T) {
-	p := Options{AllowHosts: []string{"127.0.0.1", "10.20.0.0/16", "Shop.Internal.", "[::1]", "169.254.169.254"}}.policy()
-	for _, a := range []string{"127.0.0.1", "10.20.3.4", "::1", "::ffff:127.0.0.1", "169.254.169.254"} {
+	p := Options{AllowHosts: []string{"127.0.0.1", "10.20.0.0/16", "Shop.Internal.", "[::1]"}}.policy()
+	for _, a := range []string{"127.0.0.1", "10.20.3.4", "::1", "::ffff:127.0.0.1"} {
 		if err := p.check(netip.MustParseAddr(a)); err != nil {
 			t.Errorf("check(%s) = %v, want allowed by AllowHosts", a, err)
 		}
@@ -308,5 +308,145 @@ func TestExchange_NoQuery(t *testing.T) {
 	}
 	if s := r.Exchange.String(); strings.Contains(s, "anna") || !strings.Contains(s, "/rest/V1/customers/search") {
 		t.Errorf("exchange = %s", s)
+	}
+}
+
+// TestPolicy_MetadataNeverAllowed: no AllowHosts entry unblocks a metadata
+// endpoint, neither naming it nor through a CIDR that contains it, nor in
+// the IPv6 forms that carry it; AllowPrivate does not either.
+func TestPolicy_MetadataNeverAllowed(t *testing.T) {
+	allow := []string{"169.254.169.254", "169.254.0.0/16", "100.64.0.0/10", "fd00::/8", "fd00:ec2::254",
+		"0.0.0.0/0", "::/0", "64:ff9b::/96", "2002::/16", "168.63.129.16"}
+	p := Options{AllowPrivate: true, AllowHosts: allow}.policy()
+	for _, a := range []string{
+		"169.254.169.254", "169.254.170.2", "169.254.170.23", "169.254.0.23", "100.100.100.200", "168.63.129.16",
+		"fd00:ec2::254", "fd00:ec2::23", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1",
+	} {
+		err := p.check(netip.MustParseAddr(a))
+		var be *BlockedError
+		if !errors.As(err, &be) || be.Reason != metadataReason || be.Private {
+			t.Errorf("check(%s) = %v, want blocked as a metadata endpoint", a, err)
+		}
+	}
+	// The rest of those CIDRs is allowed as asked.
+	for _, a := range []string{"169.254.1.1", "100.100.100.201", "fd00:ec2::1", "8.8.8.8"} {
+		if err := p.check(netip.MustParseAddr(a)); err != nil {
+			t.Errorf("check(%s) = %v, want allowed", a, err)
+		}
+	}
+}
+
+func TestCheckAllowHost(t *testing.T) {
+	for _, h := range []string{"shop.internal", "127.0.0.1", "[::1]", "10.0.0.0/8", "169.254.0.0/16", "fake-shop"} {
+		if err := CheckAllowHost(h); err != nil {
+			t.Errorf("CheckAllowHost(%q) = %v", h, err)
+		}
+	}
+	for _, h := range []string{"", "169.254.169.254", "fd00:ec2::254", "metadata.google.internal", "Metadata.Google.Internal.",
+		"100.100.100.200", "127.1", "2130706433", "0x7f000001", "0177.0.0.1", "http://shop", "user@shop"} {
+		if err := CheckAllowHost(h); err == nil {
+			t.Errorf("CheckAllowHost(%q) = nil, want an error", h)
+		}
+	}
+}
+
+func TestEndsInNumber(t *testing.T) {
+	for h, want := range map[string]bool{
+		"2130706433": true, "0x7f000001": true, "0X7F000001": true, "127.1": true, "0177.0.0.1": true, "127.0.0.1": true,
+		"1.2.3.4.": true, "0x": true, "shop.example": false, "1password.com": false, "x.0x7g": false, "123.example": false,
+		"": false, "localhost": false,
+	} {
+		if got := endsInNumber(h); got != want {
+			t.Errorf("endsInNumber(%q) = %v, want %v", h, got, want)
+		}
+	}
+}
+
+// TestCheckURL_RefusedWhateverTheOptions: metadata endpoints, credentials and
+// IPv4 in forms other than a.b.c.d are refused even with AllowPrivate and an
+// AllowHosts entry naming the very host.
+func TestCheckURL_RefusedWhateverTheOptions(t *testing.T) {
+	for _, raw := range []string{
+		"http://169.254.169.254/latest/meta-data/",
+		"http://[fd00:ec2::254]/latest/meta-data/",
+		"http://metadata.google.internal/computeMetadata/v1/",
+		"http://METADATA.GOOGLE.INTERNAL./computeMetadata/v1/",
+		"http://metadata/computeMetadata/v1/",
+		"http://100.100.100.200/latest/meta-data/",
+		"http://[::ffff:169.254.169.254]/",
+		"http://user:pw@127.0.0.1/",
+		"http://user@shop.example/",
+		"http://2130706433/",
+		"http://0x7f000001/",
+		"http://127.1/",
+		"http://0177.0.0.1/",
+		"http://127.0.0.1./",
+	} {
+		u, _ := url.Parse(raw)
+		opts := Options{AllowPrivate: true, AllowHosts: []string{u.Hostname(), "169.254.0.0/16", "0.0.0.0/0", "::/0"}}
+		err := CheckURL(raw, opts)
+		if !errors.Is(err, ErrBlocked) {
+			t.Errorf("CheckURL(%q) = %v, want ErrBlocked", raw, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw") {
+			t.Errorf("error leaks the password: %v", err)
+		}
+	}
+}
+
+// TestNewClient_RefusesBeforeDialling: the client itself holds every request
+// to CheckURL's rules, so a URL read from the database gets no further than
+// one in the config would; nothing is looked up or reached.
+func TestNewClient_RefusesBeforeDialling(t *testing.T) {
+	hit := false
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { hit = true })
+	u, _ := url.Parse(srv.URL)
+	c := NewClient(Options{AllowPrivate: true, AllowHosts: []string{"127.0.0.0/8", "metadata.google.internal", "2130706433", "127.1"}})
+	for _, raw := range []string{
+		"http://user:pw@" + u.Host + "/",
+		"http://2130706433:" + u.Port() + "/",
+		"http://127.1:" + u.Port() + "/",
+		"http://metadata.google.internal:" + u.Port() + "/",
+	} {
+		r, err := get(t, c, raw)
+		if !errors.Is(err, ErrBlocked) {
+			t.Errorf("GET %s: err = %v, want ErrBlocked", raw, err)
+			continue
+		}
+		if pe := Failure(r, err, time.Now(), ""); pe.Kind != plugin.Permanent || strings.Contains(pe.Error(), "pw") {
+			t.Errorf("GET %s: failure %v (kind %v)", raw, pe, pe.Kind)
+		}
+	}
+	if hit {
+		t.Fatal("a refused URL reached the server")
+	}
+	if r, err := get(t, c, srv.URL); err != nil || r.Status != 200 {
+		t.Fatalf("the allowed URL: %v, %v", r, err)
+	}
+}
+
+// TestDialer_NamedExceptionStillChecksMetadata: a host name in AllowHosts
+// skips the private-address check at dial time, but not the metadata one,
+// so the name cannot be pointed (by DNS) at a metadata endpoint.
+func TestDialer_NamedExceptionStillChecksMetadata(t *testing.T) {
+	d := newDialer(Options{AllowHosts: []string{"shop.internal"}}.policy(), time.Second)
+	for addr, blocked := range map[string]bool{
+		"169.254.169.254:80": true, "[fd00:ec2::254]:80": true, "[::ffff:169.254.169.254]:80": true, "100.100.100.200:80": true,
+		"10.0.0.5:443": false, "127.0.0.1:8080": false, "[fe80::1]:80": false,
+	} {
+		err := d.named.Control("tcp", addr, nil)
+		if blocked != errors.Is(err, ErrBlocked) {
+			t.Errorf("named dial to %s: %v, want blocked=%v", addr, err, blocked)
+		}
+		if err := d.checked.Control("tcp", addr, nil); !errors.Is(err, ErrBlocked) {
+			t.Errorf("checked dial to %s: %v, want blocked", addr, err)
+		}
+	}
+	// Names are refused before resolution when they name a metadata endpoint
+	// or an IPv4 address in another form, exception or not.
+	for _, addr := range []string{"metadata.google.internal:80", "2130706433:80", "127.1:80"} {
+		if _, err := d.dial(t.Context(), "tcp", addr); !errors.Is(err, ErrBlocked) {
+			t.Errorf("dial %s: %v, want ErrBlocked", addr, err)
+		}
 	}
 }

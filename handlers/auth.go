@@ -22,15 +22,14 @@ const ctxToken = "token"
 // 401 without a valid token, 403 with one of the wrong role.
 func (s *server) require(need models.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		h := c.GetHeader("Authorization")
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || tok == "" {
+		tok, ok := bearerToken(c.GetHeader("Authorization"))
+		if !ok {
 			c.Header("WWW-Authenticate", `Bearer realm="treue"`)
 			writeProblem(c, Problem{Type: problemType("unauthorized"), Status: http.StatusUnauthorized,
 				Detail: "An API token is required: Authorization: Bearer <token> (create one with `treue tokens create`)."})
 			return
 		}
-		t, err := s.Tokens.Authenticate(c.Request.Context(), strings.TrimSpace(tok))
+		t, err := s.Tokens.Authenticate(c.Request.Context(), tok)
 		if errors.Is(err, models.ErrNotFound) {
 			c.Header("WWW-Authenticate", `Bearer realm="treue", error="invalid_token"`)
 			writeProblem(c, Problem{Type: problemType("unauthorized"), Status: http.StatusUnauthorized,
@@ -49,6 +48,18 @@ func (s *server) require(need models.Role) gin.HandlerFunc {
 		c.Set(ctxToken, t)
 		c.Next()
 	}
+}
+
+// bearerToken returns the token of an Authorization header of the Bearer
+// scheme. Schemes are case-insensitive (RFC 9110, section 11.1), so "bearer"
+// and "BEARER" count; one or more spaces may separate scheme and token.
+func bearerToken(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
 }
 
 func tokenOf(c *gin.Context) *models.Token {

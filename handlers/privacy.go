@@ -27,8 +27,12 @@ type optOutRequest struct {
 	Category string `json:"category"`
 }
 
-// readJSON decodes a capped JSON body strictly into v.
+// readJSON decodes a capped JSON body strictly into v; a body not declared
+// JSON is answered 415.
 func (s *server) readJSON(c *gin.Context, v any) bool {
+	if !requireJSON(c) {
+		return false
+	}
 	body, err := s.readBody(c)
 	if err != nil {
 		s.writeError(c, err)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -34,6 +35,22 @@ func writeProblem(c *gin.Context, p Problem) {
 	// Gin only sets Content-Type when it is empty, so set ours first.
 	c.Header("Content-Type", "application/problem+json")
 	c.AbortWithStatusJSON(p.Status, p)
+}
+
+// serveProblem is writeProblem for a plain net/http handler mounted in the
+// engine (the console). The requestID middleware has already put the request
+// id into the response header.
+func serveProblem(w http.ResponseWriter, r *http.Request, p Problem) {
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	p.Instance = r.URL.Path
+	p.RequestID = w.Header().Get("X-Request-Id")
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	if r.Method != http.MethodHead {
+		json.NewEncoder(w).Encode(p)
+	}
 }
 
 // writeError maps an error onto a problem. Internal errors are logged once,

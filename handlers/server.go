@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -40,12 +41,14 @@ type ShopwareRegistrar interface {
 
 // Config is everything the HTTP layer needs; nil optional parts disable routes.
 type Config struct {
-	Log            *slog.Logger
-	Registry       *prometheus.Registry
-	Health         Health
-	Intake         WebhookIntake
-	Shopware       ShopwareRegistrar // nil: Shopware app not configured
-	AdobeChallenge func(rawQuery string) (string, bool)
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	Health   Health
+	Intake   WebhookIntake
+	Shopware ShopwareRegistrar // nil: Shopware app not configured
+	// AdobeChallenge reads the I/O Events handshake's challenge, or says
+	// what is wrong with it.
+	AdobeChallenge func(rawQuery string) (string, error)
 	Rules          RulesSource
 	Tokens         TokenAuthenticator
 	Customers      CustomerReader
@@ -63,18 +66,22 @@ type Config struct {
 	Shops ShopLister
 	// Reports computes the rules report (nil: the route answers 404).
 	Reports RulesReporter
+	// AuthFailures limits failed webhook authentications per client
+	// address (the zero value: no limit).
+	AuthFailures AuthFailureLimit
 }
 
 type server struct {
 	Config
-	log     *slog.Logger
-	metrics *httpMetrics
+	log      *slog.Logger
+	metrics  *httpMetrics
+	failures *failureLimiter
 }
 
 // New builds the Gin engine with every route.
 func New(cfg Config) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
-	s := &server{Config: cfg, log: cfg.Log, metrics: newHTTPMetrics(cfg.Registry)}
+	s := &server{Config: cfg, log: cfg.Log, metrics: newHTTPMetrics(cfg.Registry), failures: newFailureLimiter(cfg.AuthFailures, cfg.Log)}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
@@ -121,8 +128,11 @@ func New(cfg Config) (*gin.Engine, error) {
 	admin.POST("/actions/:id/retry", s.retryAction)
 	admin.POST("/actions/:id/cancel", s.cancelAction)
 
-	r.GET("/console/*path", gin.WrapH(console.Handler()))
-	r.HEAD("/console/*path", gin.WrapH(console.Handler()))
+	con := gin.WrapH(console.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveProblem(w, r, Problem{Type: problemType("not-found"), Status: http.StatusNotFound, Detail: "The console has no file " + r.URL.Path + "."})
+	})))
+	r.GET("/console/*path", con)
+	r.HEAD("/console/*path", con)
 
 	r.GET("/shopware/register", s.deadline, s.shopwareRegister)
 	r.POST("/shopware/confirm", s.deadline, s.shopwareConfirm)
@@ -183,6 +193,10 @@ func (s *server) readBody(c *gin.Context) ([]byte, error) {
 
 func (s *server) webhook(p models.Platform) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if !requireJSON(c) {
+			s.metrics.webhooks.WithLabelValues(string(p), "unsupported_media_type").Inc()
+			return
+		}
 		body, err := s.readBody(c)
 		if err != nil {
 			s.metrics.webhooks.WithLabelValues(string(p), "too_large").Inc()
@@ -190,12 +204,30 @@ func (s *server) webhook(p models.Platform) gin.HandlerFunc {
 			return
 		}
 		d := &plugin.Delivery{Header: c.Request.Header, Body: body, RawQuery: c.Request.URL.RawQuery, ShopKey: c.Param("shop")}
+		// An address that failed to authenticate too often is still heard,
+		// but only about shops Treue knows: made-up shop keys then cost no
+		// database statement, and a shop's own deliveries from a shared
+		// address (a platform's senders, a proxy) still get through.
+		client := clientKey(c.ClientIP())
 		// The deadline starts once the body is in: a slow upload is the
 		// read timeout's business, not the database's.
 		ctx, cancel := s.dbContext(c.Request.Context())
 		defer cancel()
+		limited, _ := s.failures.limited(client)
+		if limited {
+			ctx = webhooks.OnlyKnownShops(ctx)
+		}
 		res, err := s.Intake.Receive(ctx, p, d)
 		if err != nil {
+			failed := (errors.Is(err, models.ErrUnauthorized) && !errors.Is(err, models.ErrUnavailable)) || errors.Is(err, webhooks.ErrLookupRefused)
+			if failed {
+				wait := s.failures.fail(client)
+				if limited {
+					s.metrics.webhooks.WithLabelValues(string(p), "rate_limited").Inc()
+					s.tooManyFailures(c, wait)
+					return
+				}
+			}
 			s.metrics.webhooks.WithLabelValues(string(p), outcomeOf(err)).Inc()
 			s.writeError(c, err)
 			return
@@ -224,6 +256,15 @@ func (s *server) webhook(p models.Platform) gin.HandlerFunc {
 	}
 }
 
+// tooManyFailures answers 429 for an address out of failed authentications.
+// It says no more than 401 would: not whether the shop exists.
+func (s *server) tooManyFailures(c *gin.Context, wait time.Duration) {
+	secs := max(1, int64(math.Ceil(wait.Seconds())))
+	c.Header("Retry-After", strconv.FormatInt(secs, 10))
+	writeProblem(c, Problem{Type: problemType("too-many-requests"), Status: http.StatusTooManyRequests,
+		Detail: "Too many deliveries from this address could not be authenticated; retry in " + itoa(secs) + " s."})
+}
+
 func outcomeOf(err error) string {
 	var ve *models.ValidationError
 	var me *models.MalformedError
@@ -247,9 +288,11 @@ func (s *server) adobeChallenge(c *gin.Context) {
 		writeProblem(c, Problem{Type: problemType("not-found"), Status: http.StatusNotFound, Detail: "Adobe I/O Events are not enabled."})
 		return
 	}
-	challenge, ok := s.AdobeChallenge(c.Request.URL.RawQuery)
-	if !ok {
-		writeProblem(c, Problem{Type: problemType("validation"), Status: http.StatusBadRequest, Detail: "The query parameter challenge is required."})
+	challenge, err := s.AdobeChallenge(c.Request.URL.RawQuery)
+	if err != nil {
+		msg := err.Error()
+		writeProblem(c, Problem{Type: problemType("validation"), Status: http.StatusBadRequest,
+			Detail: "The Adobe I/O Events handshake was refused: " + msg + ".", Errors: []models.FieldError{{Field: "challenge", Message: msg}}})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"challenge": challenge})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin"
+	"github.com/treue/treue/plugin/adobe"
 	"github.com/treue/treue/webhooks"
 )
 
@@ -42,9 +44,20 @@ func newTestServer(t *testing.T, h Health, in WebhookIntake) *httptest.Server {
 	return srv
 }
 
+// do sends body, if any, as application/json.
 func do(t *testing.T, method, url string, body io.Reader) (*http.Response, map[string]any) {
 	t.Helper()
+	h := http.Header{}
+	if body != nil {
+		h.Set("Content-Type", "application/json")
+	}
+	return doHeader(t, method, url, h, body)
+}
+
+func doHeader(t *testing.T, method, url string, h http.Header, body io.Reader) (*http.Response, map[string]any) {
+	t.Helper()
 	req, _ := http.NewRequest(method, url, body)
+	maps.Copy(req.Header, h)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -196,4 +209,102 @@ func TestRecovery(t *testing.T) {
 	srv := newTestServer(t, fakeHealth{}, intake)
 	resp, m := do(t, "POST", srv.URL+"/webhooks/shopware", strings.NewReader("{}"))
 	wantProblem(t, resp, m, 500)
+}
+
+// TestWebhook_ContentType: every platform's own Content-Type is accepted;
+// anything else, a missing one included, is answered 415 problem+json naming
+// the accepted types, before the intake sees the delivery.
+func TestWebhook_ContentType(t *testing.T) {
+	calls := 0
+	intake := fakeIntake(func(models.Platform, *plugin.Delivery) (webhooks.Result, error) {
+		calls++
+		return webhooks.Result{Outcome: webhooks.Stored, DeliveryID: "msg_1"}, nil
+	})
+	srv := newTestServer(t, fakeHealth{}, intake)
+	for _, path := range []string{"/webhooks/standard/acme", "/webhooks/shopware", "/webhooks/shopify", "/webhooks/adobe/acme-eu"} {
+		for _, ct := range []string{"application/json", "application/json; charset=utf-8", "Application/JSON", "application/cloudevents+json", "application/cloudevents+json; charset=UTF-8"} {
+			calls = 0
+			resp, m := doHeader(t, "POST", srv.URL+path, http.Header{"Content-Type": {ct}}, strings.NewReader("{}"))
+			if resp.StatusCode != 200 || calls != 1 {
+				t.Errorf("POST %s as %q: %d %v", path, ct, resp.StatusCode, m)
+			}
+		}
+		for _, ct := range []string{"", "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonp", "text/json", "json", "application/"} {
+			calls = 0
+			h := http.Header{}
+			if ct != "" {
+				h.Set("Content-Type", ct)
+			}
+			resp, m := doHeader(t, "POST", srv.URL+path, h, strings.NewReader(`{"type":"order.paid"}`))
+			wantProblem(t, resp, m, http.StatusUnsupportedMediaType)
+			if calls != 0 {
+				t.Errorf("POST %s as %q reached the intake", path, ct)
+			}
+			if d := m["detail"].(string); !strings.Contains(d, "application/json") || !strings.Contains(d, "application/*+json") {
+				t.Errorf("POST %s as %q: detail %q does not name the accepted types", path, ct, d)
+			}
+			if resp.Header.Get("Accept-Post") != "application/json, application/*+json" {
+				t.Errorf("POST %s as %q: Accept-Post %q", path, ct, resp.Header.Get("Accept-Post"))
+			}
+		}
+	}
+}
+
+// TestConsole_NotFound: a console path with no file is a problem+json 404
+// like every other unknown path, with the request id.
+func TestConsole_NotFound(t *testing.T) {
+	srv := newTestServer(t, fakeHealth{}, nil)
+	for _, p := range []string{"/console/nope.js", "/console/static/console.js"} {
+		resp, m := do(t, "GET", srv.URL+p, nil)
+		wantProblem(t, resp, m, 404)
+		if m["request_id"] == nil || m["request_id"] != resp.Header.Get("X-Request-Id") || m["instance"] != p {
+			t.Errorf("GET %s: %v (X-Request-Id %q)", p, m, resp.Header.Get("X-Request-Id"))
+		}
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("GET %s: no nosniff", p)
+		}
+	}
+	req, _ := http.NewRequest("HEAD", srv.URL+"/console/nope.js", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("HEAD: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if resp, _ := do(t, "GET", srv.URL+"/console/", nil); resp.StatusCode != 200 {
+		t.Errorf("GET /console/: %d", resp.StatusCode)
+	}
+}
+
+// TestAdobeChallenge: the handshake echoes a token-like challenge, and a
+// refused one is answered with what is wrong with it, not "required".
+func TestAdobeChallenge(t *testing.T) {
+	eng, err := New(Config{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Health: fakeHealth{}, MaxBodyBytes: 1024, AdobeChallenge: adobe.Challenge})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(eng)
+	t.Cleanup(srv.Close)
+	base := srv.URL + "/webhooks/adobe/acme-eu"
+	if resp, m := do(t, "GET", base+"?challenge=8ec8d794-e0ab-42df-9017-e3dada8e84f7", nil); resp.StatusCode != 200 || m["challenge"] != "8ec8d794-e0ab-42df-9017-e3dada8e84f7" {
+		t.Fatalf("a UUID: %d %v", resp.StatusCode, m)
+	}
+	for query, want := range map[string]string{
+		"":                                       "the query parameter challenge is required",
+		"?challenge=%3Cscript%3E":                `challenge has '<' at byte 1; only letters, digits, '-', '_' and '.' are accepted`,
+		"?challenge=a+b":                         `challenge has ' ' at byte 2`,
+		"?challenge=" + strings.Repeat("a", 200): "challenge is 200 bytes long; at most 128 are accepted",
+		"?challenge=%zz":                         "the query string is not valid URL encoding",
+	} {
+		resp, m := do(t, "GET", base+query, nil)
+		wantProblem(t, resp, m, http.StatusBadRequest)
+		if d := m["detail"].(string); !strings.Contains(d, want) || strings.Contains(d, "script") {
+			t.Errorf("GET %s: detail %q, want it to say %q", query, d, want)
+		}
+		if errs, _ := m["errors"].([]any); len(errs) != 1 || errs[0].(map[string]any)["field"] != "challenge" {
+			t.Errorf("GET %s: errors %v", query, m["errors"])
+		}
+	}
 }

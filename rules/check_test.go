@@ -132,6 +132,15 @@ func TestParse_Semantics(t *testing.T) {
 			`x.yaml:5:13: params.secret decodes to 5 bytes, not 24 to 64; a Standard Webhooks secret is whsec_ followed by base64 of 24–64 random bytes; generate one with: echo whsec_$(head -c 32 /dev/urandom | base64)`},
 		{"ErrNotifySecretNotString", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    action: {type: notify, params: {secret: 12345}}\n",
 			`x.yaml:5:13: params.secret must be a string; a Standard Webhooks secret is whsec_ followed by base64 of 24–64 random bytes; generate one with: echo whsec_$(head -c 32 /dev/urandom | base64)`},
+		// The notify connector calls params.url: what no dispatch setting allows is refused here.
+		{"ErrNotifyURLMetadata", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    action: {type: notify, params: {url: \"http://169.254.169.254/latest/meta-data/\"}}\n",
+			`x.yaml:5:13: params.url: 169.254.169.254 is a cloud metadata endpoint: destination not allowed`},
+		{"ErrNotifyURLCredentials", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    action: {type: notify, params: {url: \"https://u:pw@esp.example/hook\"}}\n",
+			`x.yaml:5:13: params.url: https://esp.example/hook: credentials in the URL (user:password@) are not allowed`},
+		{"ErrNotifyURLDecimal", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    action: {type: notify, params: {url: \"http://2130706433/\"}}\n",
+			`x.yaml:5:13: params.url: 2130706433 is not an IP address in canonical form (write IPv4 as four decimal numbers, a.b.c.d, without leading zeros): destination not allowed`},
+		{"ErrNotifyURLNotString", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    action: {type: notify, params: {url: 42}}\n",
+			`x.yaml:5:13: params.url must be a string: an http(s) URL`},
 		{"ErrCustomCancelExpr", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    cancel:\n      - {on: order.placed, if: pending.skew == order.id}\n    action: {type: notify}\n",
 			`x.yaml:6:40: cancel if: type pending has no field skew`},
 	}
@@ -242,5 +251,16 @@ func TestSet_Summary(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+}
+
+// TestParse_NotifyURLPrivate: a params.url on a private network is left to
+// the dispatch config (dispatch.allow_private, dispatch.allow_hosts).
+func TestParse_NotifyURLPrivate(t *testing.T) {
+	for _, u := range []string{"http://10.0.0.5/hook", "http://127.0.0.1:9000/hook", "https://esp.example/hook"} {
+		y := "rules:\n  - id: a\n    on: order.paid\n    kind: service\n    action: {type: notify, params: {url: \"" + u + "\"}}\n"
+		if _, err := Parse("x.yaml", []byte(y)); err != nil {
+			t.Errorf("params.url %s: %v", u, err)
+		}
 	}
 }

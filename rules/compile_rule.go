@@ -8,6 +8,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/treue/treue/egress"
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin/standard"
 )
@@ -227,6 +228,17 @@ func (c *compiler) action(rs *ruleSpec, r *Rule, scope exprScope) {
 			c.errorf(a.Pos, "params.secret must be a string; %s", standard.SecretFormat)
 		} else if _, err := standard.DecodeSecret(s); err != nil {
 			c.errorf(a.Pos, "params.secret %v", err)
+		}
+	}
+	// params.url is called by the notify connector. Whether a private
+	// address is allowed is the dispatch config's call, made when it is
+	// called; what no config allows (a metadata endpoint, credentials in the
+	// URL, an IPv4 address in a form such as 127.1) is reported here.
+	if v, ok := a.Params["url"]; ok {
+		if u, isString := v.(string); !isString {
+			c.errorf(a.Pos, "params.url must be a string: an http(s) URL")
+		} else if err := egress.CheckURL(u, egress.Options{AllowPrivate: true}); err != nil {
+			c.errorf(a.Pos, "params.url: %s", strings.ReplaceAll(err.Error(), "egress: ", ""))
 		}
 	}
 	names := make([]string, 0, len(a.Compute))

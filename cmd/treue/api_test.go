@@ -75,6 +75,19 @@ func TestCustomerAPI(t *testing.T) {
 			if code, _ := apiGet(t, in.URL+"/api/v1/rules", admin); code != 200 {
 				t.Fatalf("admin reading rules: %d", code)
 			}
+			// Auth schemes are case-insensitive (RFC 9110, 11.1).
+			for _, scheme := range []string{"bearer", "BEARER", "bEaReR"} {
+				req, _ := http.NewRequest("GET", base+"?q=anna@example.org", nil)
+				req.Header.Set("Authorization", scheme+" "+support)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Errorf("Authorization: %s <token>: %d, want 200", scheme, resp.StatusCode)
+				}
+			}
 		})
 		var id string
 		t.Run("Search", func(t *testing.T) {

@@ -25,7 +25,7 @@ func newDispatcher(cfg config.Config, st *store.Store, log *slog.Logger, reg pro
 		log.Info("action dispatch is disabled (dispatch.enabled: false): actions wait in the outbox")
 		return nil
 	}
-	client := egress.NewClient(egress.Options{Timeout: cfg.Dispatch.HTTPTimeout, AllowPrivate: cfg.Dispatch.AllowPrivate, AllowHosts: cfg.Dispatch.AllowHosts})
+	client := egress.NewClient(cfg.Dispatch.EgressOptions())
 	d := &webhooks.Dispatcher{
 		Store: st, Log: log, Now: now,
 		Connectors: map[string]plugin.Connector{

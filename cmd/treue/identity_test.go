@@ -248,7 +248,7 @@ func TestShopifyRedact_MatchesTheCustomerID(t *testing.T) {
 			t.Helper()
 			code, b := do(t, "POST", in.URL+"/webhooks/shopify", http.Header{
 				"X-Shopify-Topic": {topic}, "X-Shopify-Hmac-Sha256": {shopifySig(secret, body)}, "X-Shopify-Shop-Domain": {"kaffee-roesterei.myshopify.com"},
-				"X-Shopify-Webhook-Id": {id}}, body)
+				"X-Shopify-Webhook-Id": {id}, "Content-Type": {"application/json"}}, body)
 			if code != 200 {
 				t.Fatalf("%s: %d %s", topic, code, b)
 			}

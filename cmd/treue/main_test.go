@@ -312,6 +312,7 @@ func TestWebhook_BadInputStoresNothing(t *testing.T) {
 			key, _ := standard.DecodeSecret(acmeSecret)
 			ts := time.Now().Unix()
 			req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("webhook-id", "msg_x")
 			req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 			req.Header.Set("webhook-signature", standard.SignatureHeader(key, "msg_x", ts, []byte(body)))
@@ -335,6 +336,9 @@ func TestWebhook_BadInputStoresNothing(t *testing.T) {
 			{"Stale", func(r *http.Request) { r.Header.Set("webhook-timestamp", "1000000000") }, paid, 401},
 			{"UnknownShop", func(r *http.Request) { r.URL.Path = "/webhooks/standard/nobody" }, paid, 401},
 			{"TooLarge", none, `{"pad":"` + strings.Repeat("x", 2<<20) + `"}`, 413},
+			{"NotJSON", func(r *http.Request) { r.Header.Set("Content-Type", "text/plain") }, paid, 415},
+			{"Form", func(r *http.Request) { r.Header.Set("Content-Type", "application/x-www-form-urlencoded") }, paid, 415},
+			{"NoContentType", func(r *http.Request) { r.Header.Del("Content-Type") }, paid, 415},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -365,6 +369,7 @@ func TestShutdown_DrainsInFlight(t *testing.T) {
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("POST", in.URL+"/webhooks/standard/acme", pr)
 	req.ContentLength = int64(len(paid))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("webhook-id", "msg_drain")
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 	req.Header.Set("webhook-signature", standard.SignatureHeader(key, "msg_drain", ts, []byte(paid)))

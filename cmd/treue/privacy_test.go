@@ -101,6 +101,26 @@ func TestDataProtection(t *testing.T) {
 			if code, _ := apiDo(t, "POST", base+"/opt-outs", support, `{"category":`); code != 400 {
 				t.Fatalf("broken JSON: %d", code)
 			}
+			// A body not declared JSON is refused, and records nothing.
+			for ct, body := range map[string]string{"text/plain": `{"category":"tea"}`, "application/x-www-form-urlencoded": "category=tea", "": `{"category":"tea"}`} {
+				for _, method := range []string{"POST", "DELETE"} {
+					req, _ := http.NewRequest(method, base+"/opt-outs", strings.NewReader(body))
+					req.Header.Set("Authorization", "Bearer "+support)
+					if ct != "" {
+						req.Header.Set("Content-Type", ct)
+					}
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var m map[string]any
+					decodeJSON(resp, &m)
+					if resp.StatusCode != http.StatusUnsupportedMediaType || resp.Header.Get("Content-Type") != "application/problem+json" ||
+						!strings.Contains(fmt.Sprint(m["detail"]), "application/json") {
+						t.Fatalf("%s opt-outs as %q: %d %s %v", method, ct, resp.StatusCode, resp.Header.Get("Content-Type"), m)
+					}
+				}
+			}
 			if code, _ := apiDo(t, "DELETE", base+"/opt-outs?category=beans", support, ""); code != 204 {
 				t.Fatalf("undo: %d", code)
 			}
@@ -209,7 +229,7 @@ func TestShopifyRedact(t *testing.T) {
 			body := must(readFixture("shopify", fixture))
 			code, _ := do(t, "POST", in.URL+"/webhooks/shopify", http.Header{
 				"X-Shopify-Topic": {topic}, "X-Shopify-Hmac-Sha256": {shopifySig(secret, body)}, "X-Shopify-Shop-Domain": {"kaffee-roesterei.myshopify.com"},
-				"X-Shopify-Webhook-Id": {id}}, body) // no X-Shopify-Triggered-At: older subscriptions lack it
+				"X-Shopify-Webhook-Id": {id}, "Content-Type": {"application/json"}}, body) // no X-Shopify-Triggered-At: older subscriptions lack it
 			if code != 200 {
 				t.Fatalf("%s: %d", topic, code)
 			}

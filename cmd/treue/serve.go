@@ -61,9 +61,15 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		models.PlatformShopify:  shopify.New(),
 		models.PlatformAdobe:    adobe.New(adobeKeys),
 	}
-	// A short shop cache saves a read (and a decryption) per delivery.
+	// A short shop cache saves a read (and a decryption) per delivery, and
+	// remembers shops that do not exist, so that deliveries for them do not
+	// cost a statement each either.
 	zones := &webhooks.Zones{}
-	intake := &webhooks.Intake{Receivers: receivers, Zones: zones, Shops: &webhooks.ShopCache{Shops: st, TTL: 2 * time.Second, Now: now}, Inbox: st, Now: now}
+	shops, err := newShopCache(ctx, cfg.Webhooks, st, now)
+	if err != nil {
+		return err
+	}
+	intake := &webhooks.Intake{Receivers: receivers, Zones: zones, Shops: shops, Inbox: st, Now: now}
 	// Group commit: concurrent deliveries share one inbox transaction (one
 	// fsync); each is still answered only after the commit that holds it.
 	var groupCommit *webhooks.GroupCommitter
@@ -98,9 +104,9 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 			ConfirmURL: strings.TrimSuffix(cfg.HTTP.PublicURL, "/") + "/shopware/confirm",
 			Store:      st, Now: now, Tolerance: cfg.Webhooks.TimestampTolerance,
 		}
-		registrar = shopwareRegistrar{r}
+		registrar = shopwareRegistrar{r, shops, st}
 		// app.deleted forgets the registration, so that a reinstall registers afresh.
-		intake.Uninstall = r
+		intake.Uninstall = uninstaller{r, shops}
 	}
 	dispatcher := newDispatcher(cfg, st, log, reg, now, rl)
 	// The console says why an action waits; this process's dispatcher knows.
@@ -124,6 +130,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, DBTimeout: cfg.Database.RequestTimeout,
 		Dispatch: dispatchState, Shops: st, Reports: newRulesReporter(st, cfg.Reports, now),
+		AuthFailures: handlers.AuthFailureLimit{Rate: cfg.HTTP.AuthFailureRate, Burst: cfg.HTTP.AuthFailureBurst, Clients: cfg.HTTP.AuthFailureClients},
 	})
 	if err != nil {
 		return err
@@ -252,15 +259,64 @@ func webhookPath(s config.Shop) string {
 	}
 }
 
-// shopwareRegistrar adapts the Shopware handshake to the HTTP layer.
-type shopwareRegistrar struct{ r *shopware.Registrar }
+// newShopCache is the intake's shop cache, told every stored shop, so that
+// a shop's first delivery after a start is looked up even for a sender that
+// failed to authenticate too often (webhooks.OnlyKnownShops).
+func newShopCache(ctx context.Context, cfg config.Webhooks, st *store.Store, now func() time.Time) (*webhooks.ShopCache, error) {
+	c := &webhooks.ShopCache{Shops: st, TTL: 2 * time.Second, MissTTL: cfg.UnknownShopTTL, MaxMisses: cfg.UnknownShopCacheSize, Now: now}
+	if cfg.UnknownShopTTL == 0 {
+		c.MissTTL = -1 // 0s in the config: misses are not remembered
+	}
+	all, err := st.ListShops(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load shops: %w", err)
+	}
+	c.Remember(all...)
+	return c, nil
+}
+
+// shopwareRegistrar adapts the Shopware handshake to the HTTP layer. A
+// confirmed registration changes a shop's secrets (or creates the shop), so
+// the intake's cache is emptied: the shop's next delivery is checked against
+// the stored row, not a copy read a moment before.
+type shopwareRegistrar struct {
+	r     *shopware.Registrar
+	cache *webhooks.ShopCache
+	store *store.Store
+}
 
 func (s shopwareRegistrar) Register(ctx context.Context, rawQuery string, h http.Header) (any, error) {
 	return s.r.Register(ctx, rawQuery, h)
 }
 
 func (s shopwareRegistrar) Confirm(ctx context.Context, h http.Header, body []byte) error {
-	return s.r.Confirm(ctx, h, body)
+	if err := s.r.Confirm(ctx, h, body); err != nil {
+		return err
+	}
+	s.cache.Clear()
+	// A new shop becomes known, so that its deliveries are looked up even
+	// from a rate-limited address. Should the list fail, only such a
+	// delivery waits for the sender's retry; the registration stands.
+	if all, err := s.store.ListShops(ctx); err == nil {
+		s.cache.Remember(all...)
+	}
+	return nil
+}
+
+// uninstaller forgets an app's registration and drops the shop from the
+// intake's cache at once, so that the removed app's secret is refused from
+// the next delivery on.
+type uninstaller struct {
+	webhooks.Uninstaller
+	cache *webhooks.ShopCache
+}
+
+func (u uninstaller) Uninstalled(ctx context.Context, shop *models.Shop) error {
+	if err := u.Uninstaller.Uninstalled(ctx, shop); err != nil {
+		return err
+	}
+	u.cache.Drop(shop)
+	return nil
 }
 
 // adobeKeySource uses the PEM files configured for Adobe shops when there are

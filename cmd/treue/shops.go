@@ -49,7 +49,13 @@ func (m *Main) shops(ctx context.Context, configPath string, args []string) erro
 		return usageError{msg}
 	}
 	if args[0] == "add" {
-		if err := m.resolveShopEnv(&add); err != nil {
+		// The dispatch settings decide which shop URLs the dispatcher may
+		// call; reading them opens no database.
+		cfg, err := config.Load(configPath, m.Getenv)
+		if err != nil {
+			return err
+		}
+		if err := m.resolveShopEnv(&add, cfg.Dispatch); err != nil {
 			return err
 		}
 	}
@@ -131,7 +137,7 @@ func shopsAddFlags(c *config.Shop) *flag.FlagSet {
 
 // resolveShopEnv reads the secrets that `shops add` names by environment
 // variable and validates the shop as the config file would.
-func (m *Main) resolveShopEnv(c *config.Shop) error {
+func (m *Main) resolveShopEnv(c *config.Shop, dispatch config.Dispatch) error {
 	for _, f := range []struct {
 		flag      string
 		env, dest *string
@@ -147,7 +153,7 @@ func (m *Main) resolveShopEnv(c *config.Shop) error {
 		// The variable's name stays in c: validation names --secret-env,
 		// not --secret, for a value that came from it.
 	}
-	return validateShop(config.Config{Shops: []config.Shop{*c}})
+	return validateShop(config.Config{Shops: []config.Shop{*c}, Dispatch: dispatch})
 }
 
 func (m *Main) shopsAdd(ctx context.Context, e *env, c config.Shop) error {

@@ -67,6 +67,51 @@ func TestShopsAdd_StandardSecret(t *testing.T) {
 	})
 }
 
+// TestShopsAdd_URLs: shops add checks --url and --notify-url as the
+// dispatcher's client will, names the flag, and stores nothing; the config's
+// dispatch.allow_hosts permits a host on the operator's own network, but
+// never a metadata endpoint.
+func TestShopsAdd_URLs(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver, "")
+		add := []string{"shops", "add", "--key", "hooked", "--platform", "standard", "--secret", acmeSecret}
+		for _, tt := range []struct {
+			name string
+			args []string
+			want string
+		}{
+			{"ErrMetadata", []string{"--url", "http://169.254.169.254/latest/meta-data/"}, "--url: 169.254.169.254 is a cloud metadata endpoint"},
+			{"ErrMetadataName", []string{"--notify-url", "http://metadata.google.internal/computeMetadata/v1/"}, "--notify-url: metadata.google.internal is a cloud metadata endpoint"},
+			{"ErrCredentials", []string{"--url", "http://user:pw@127.0.0.1/"}, "--url: http://127.0.0.1/: credentials in the URL (user:password@) are not allowed"},
+			{"ErrDecimal", []string{"--notify-url", "http://2130706433/"}, "--notify-url: 2130706433 is not an IP address in canonical form"},
+			{"ErrLoopback", []string{"--notify-url", "http://127.0.0.2:9000/hook"}, "--notify-url: 127.0.0.2 is loopback: destination not allowed (a shop on your own network: set dispatch.allow_private, or list the host in dispatch.allow_hosts)"},
+			{"ErrScheme", []string{"--url", "file:///etc/passwd"}, "--url: file:///etc/passwd: scheme must be http or https"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				_, err := e.run(t, append(add, tt.args...)...)
+				var ue usageError
+				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("got %v, want a usage error saying %q", err, tt.want)
+				}
+				if strings.Contains(err.Error(), "pw@") {
+					t.Fatalf("the error repeats the password: %v", err)
+				}
+			})
+		}
+		if _, err := e.store(t).ShopByKey(context.Background(), "hooked"); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("a refused shop was stored: %v", err)
+		}
+
+		e.env["TREUE_DISPATCH_ALLOW_HOSTS"] = "127.0.0.0/8,169.254.0.0/16"
+		if out, err := e.run(t, append(add, "--notify-url", "http://127.0.0.2:9000/hook")...); err != nil || !strings.Contains(out, "saved shop hooked") {
+			t.Fatalf("a loopback URL listed in dispatch.allow_hosts: %q %v", out, err)
+		}
+		if _, err := e.run(t, append(add, "--notify-url", "http://169.254.169.254/")...); err == nil || !strings.Contains(err.Error(), "--notify-url: 169.254.169.254 is a cloud metadata endpoint") {
+			t.Fatalf("a metadata URL inside an allowed CIDR: %v", err)
+		}
+	})
+}
+
 // TestStandard_EmptyStoredSecretRefused: a shop whose stored secret is an
 // empty key (as `shops add --secret whsec_` stored before it was refused)
 // accepts no delivery, not even one signed with HMAC keyed by "".

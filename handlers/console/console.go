@@ -35,10 +35,20 @@ type file struct {
 // Handler serves the embedded console under /console/: "/console/" and
 // "/console/index.html" answer with the page, "/console/console.js" and
 // "/console/console.css" with its assets. It strips the prefix itself, so mount
-// it as is, e.g. r.GET("/console/*filepath", gin.WrapH(console.Handler())) and
+// it as is, e.g. r.GET("/console/*filepath", gin.WrapH(console.Handler(nil))) and
 // the same for HEAD; a path without the prefix is served as well. "/console"
 // redirects to "/console/" (the page loads its assets relative to it).
-func Handler() http.Handler {
+//
+// notFound answers a path with no file, so that the embedding server can
+// answer as it does elsewhere (Treue: problem+json); nil answers a plain 404.
+func Handler(notFound http.Handler) http.Handler {
+	if notFound == nil {
+		notFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte("404 page not found\n"))
+		})
+	}
 	files := map[string]*file{}
 	sub, err := fs.Sub(staticFS, "static")
 	if err != nil {
@@ -85,9 +95,7 @@ func Handler() http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		if !ok {
-			h.Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(http.StatusNotFound)
-			w.Write([]byte("404 page not found\n"))
+			notFound.ServeHTTP(w, r)
 			return
 		}
 		h.Set("Content-Type", f.ctype)

@@ -19,7 +19,7 @@ func get(t *testing.T, h http.Handler, method, path string, hdr map[string]strin
 }
 
 func TestHandler(t *testing.T) {
-	h := Handler()
+	h := Handler(nil)
 	tests := []struct {
 		path, ctype, contains string
 		status                int
@@ -54,7 +54,7 @@ func TestHandler(t *testing.T) {
 }
 
 func TestHandler_SecurityAndCaching(t *testing.T) {
-	h := Handler()
+	h := Handler(nil)
 	w := get(t, h, "GET", "/console/", nil)
 	csp := w.Header().Get("Content-Security-Policy")
 	for _, want := range []string{"default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"} {
@@ -85,5 +85,27 @@ func TestStatic_Offline(t *testing.T) {
 				t.Errorf("%s contains %q", name, bad)
 			}
 		}
+	}
+}
+
+// TestHandler_NotFound: a path with no file is answered by the handler the
+// embedding server passes, with the console's own headers kept.
+func TestHandler_NotFound(t *testing.T) {
+	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"status":404,"instance":"` + r.URL.Path + `"}`))
+	}))
+	for _, p := range []string{"/console/nope.js", "/console/../console.go"} {
+		w := get(t, h, "GET", p, nil)
+		if w.Code != 404 || w.Header().Get("Content-Type") != "application/problem+json" || !strings.Contains(w.Body.String(), `"status":404`) {
+			t.Errorf("GET %s: %d %q %s", p, w.Code, w.Header().Get("Content-Type"), w.Body.String())
+		}
+		if w.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("GET %s: no nosniff", p)
+		}
+	}
+	if w := get(t, h, "GET", "/console/", nil); w.Code != 200 {
+		t.Errorf("GET /console/: %d", w.Code)
 	}
 }

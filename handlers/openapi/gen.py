@@ -19,7 +19,7 @@ webhook_ok = resp("Durably stored, a duplicate, an event type Treue does not use
 def webhook(summary, params=(), desc=""):
     return {"post": {"summary": summary, "description": desc, "tags": ["webhooks"], "parameters": list(params),
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
-        "responses": {"200": webhook_ok, **errors(401, 413, 503)}}}
+        "responses": {"200": webhook_ok, **errors(401, 413, 415, 429, 503)}}}
 
 paths = {
  "/healthz": {"get": {"summary": "The process is alive", "tags": ["operations"], "responses": {"200": resp("alive", {"type": "object"})}}},
@@ -71,10 +71,10 @@ paths = {
    "post": {"summary": "Opt the customer out of a category; pending actions about it are cancelled (support)", "tags": ["data protection"],
      "security": bearer, "parameters": [shop_p, id_p],
      "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["category"], "properties": {"category": {"type": "string"}}}}}},
-     "responses": {"200": resp("recorded", {"type": "object", "properties": {"category": {"type": "string"}, "cancelled_actions": {"type": "integer"}}}), **errors(400, 401, 403, 404, 413, 422)}},
+     "responses": {"200": resp("recorded", {"type": "object", "properties": {"category": {"type": "string"}, "cancelled_actions": {"type": "integer"}}}), **errors(400, 401, 403, 404, 413, 415, 422)}},
    "delete": {"summary": "Undo an opt-out (support)", "tags": ["data protection"], "security": bearer,
      "parameters": [shop_p, id_p, {"name": "category", "in": "query", "schema": {"type": "string"}}],
-     "responses": {"204": resp("removed"), **errors(401, 403, 404, 422)}}},
+     "responses": {"204": resp("removed"), **errors(401, 403, 404, 415, 422)}}},
  "/api/v1/shops/{shop}/actions": {"get": {"summary": "List a shop's actions, e.g. the dead ones (support)", "tags": ["actions"], "security": bearer,
      "parameters": [shop_p, {"name": "status", "in": "query", "schema": {"enum": ["scheduled", "sending", "sent", "retrying", "dead", "cancelled", "suppressed"]}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},

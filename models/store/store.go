@@ -7,8 +7,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -64,6 +66,9 @@ func Open(ctx context.Context, cfg Config, sealer Sealer, log *slog.Logger) (*St
 		// the server, and ON DUPLICATE KEY then reports a duplicate as 0 rows.
 		dial = mysql.New(mysql.Config{DSN: dsn, DisableWithReturning: true})
 	case "sqlite":
+		if err := createPrivate(sqliteFile(cfg.DSN), log); err != nil {
+			return nil, err
+		}
 		dial = sqlite.Open(sqliteDSN(cfg.DSN, cfg.Scratch))
 	default:
 		return nil, fmt.Errorf("store: unknown driver %q", cfg.Driver)
@@ -157,6 +162,56 @@ func sqliteDSN(dsn string, scratch bool) string {
 		return "file:" + dsn + "?" + q.Encode()
 	}
 	return dsn + "?" + q.Encode()
+}
+
+// sqliteFile is the file a SQLite DSN opens ("treue.db", "file:treue.db?…",
+// "file:///var/lib/treue/treue.db"), or "" for an in-memory database.
+func sqliteFile(dsn string) string {
+	p, query, _ := strings.Cut(dsn, "?")
+	if rest, ok := strings.CutPrefix(p, "file:"); ok {
+		// A URI: file://[localhost]/path has an authority (SQLite refuses
+		// any other), and the path may be percent-encoded.
+		if after, ok := strings.CutPrefix(rest, "//"); ok {
+			if auth, path, _ := strings.Cut(after, "/"); auth == "" || auth == "localhost" {
+				rest = "/" + path
+			}
+		}
+		if unescaped, err := url.PathUnescape(rest); err == nil {
+			rest = unescaped
+		}
+		p = rest
+		if q, err := url.ParseQuery(query); err == nil && q.Get("mode") == "memory" {
+			return ""
+		}
+	}
+	if p == "" || strings.HasPrefix(p, ":memory:") {
+		return ""
+	}
+	return p
+}
+
+// createPrivate creates a SQLite database file that does not exist yet with
+// mode 0600 before SQLite opens it: the database holds customers' personal
+// data, and SQLite would create it 0644 (less the umask). SQLite gives the
+// -wal and -shm files it creates the database file's mode, so they are
+// private too. An existing file is left as it is, with a warning when others
+// may read it: changing it could lock out a backup user the operator set up.
+func createPrivate(path string, log *slog.Logger) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close() // an empty file is an empty database to SQLite
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("store: create the SQLite database %s: %w", path, err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 && log != nil {
+		log.Warn("the SQLite database may be read by other users; it holds personal data",
+			"file", path, "mode", fi.Mode().Perm().String(), "fix", "chmod 600 "+path+"*")
+	}
+	return nil
 }
 
 // Driver names the dialect: "mysql" or "sqlite".

@@ -66,33 +66,41 @@ func (*Receiver) Identify(d *plugin.Delivery) (plugin.ShopRef, error) {
 	return plugin.ShopRef{Key: d.ShopKey}, nil
 }
 
+// MaxChallenge is the longest challenge value Challenge accepts; I/O Events
+// sends a UUID (36 characters).
+const MaxChallenge = 128
+
 // Challenge returns the value of the registration handshake's
-// "GET <url>?challenge=<uuid>" and whether the query is such a handshake.
+// "GET <url>?challenge=<uuid>", or an error that says what is wrong with it.
 //
 // The HTTP layer answers it with 200 and either the bare value as text/plain or
 // {"challenge":"<value>"} as application/json (Adobe accepts both, provided the
 // Content-Type matches; see testdata/README.md). JSON is the safer choice. The
-// value is echoed to the caller, so only short token-like values are accepted.
-func Challenge(rawQuery string) (string, bool) {
+// value is echoed to the caller, so only short token-like values are accepted:
+// letters, digits, '-', '_' and '.'.
+func Challenge(rawQuery string) (string, error) {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return "", false
+		return "", fmt.Errorf("the query string is not valid URL encoding: %w", err)
 	}
 	c := q.Get("challenge")
-	if c == "" || len(c) > 128 {
-		return "", false
+	if c == "" {
+		return "", errors.New("the query parameter challenge is required")
 	}
-	for _, r := range c {
+	if len(c) > MaxChallenge {
+		return "", fmt.Errorf("challenge is %d bytes long; at most %d are accepted (I/O Events sends a UUID)", len(c), MaxChallenge)
+	}
+	for i, r := range c {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return "", false
+			return "", fmt.Errorf("challenge has %q at byte %d; only letters, digits, '-', '_' and '.' are accepted (I/O Events sends a UUID)", r, i+1)
 		}
 	}
-	return c, true
+	return c, nil
 }
 
 // Challenge is the package function Challenge as a method, so the HTTP layer
 // can find the handshake by a type assertion on the receiver.
-func (*Receiver) Challenge(rawQuery string) (string, bool) { return Challenge(rawQuery) }
+func (*Receiver) Challenge(rawQuery string) (string, error) { return Challenge(rawQuery) }
 
 // Verify authenticates a delivery:
 //

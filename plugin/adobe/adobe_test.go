@@ -112,24 +112,30 @@ func TestChallenge(t *testing.T) {
 	tests := []struct {
 		query string
 		want  string
-		ok    bool
+		err   string // what the error says; "" for none
 	}{
-		{"challenge=8ec8d794-e0ab-42df-9017-e3dada8e84f7", "8ec8d794-e0ab-42df-9017-e3dada8e84f7", true},
-		{"foo=1&challenge=abc_DEF.1", "abc_DEF.1", true},
-		{"", "", false},
-		{"challenge=", "", false},
-		{"challenge=%3Cscript%3E", "", false},
-		{"challenge=" + strings.Repeat("a", 129), "", false},
-		{"challenge=%zz", "", false},
+		{"challenge=8ec8d794-e0ab-42df-9017-e3dada8e84f7", "8ec8d794-e0ab-42df-9017-e3dada8e84f7", ""},
+		{"foo=1&challenge=abc_DEF.1", "abc_DEF.1", ""},
+		{"", "", "the query parameter challenge is required"},
+		{"challenge=", "", "the query parameter challenge is required"},
+		{"challenge=%3Cscript%3E", "", `challenge has '<' at byte 1; only letters, digits, '-', '_' and '.' are accepted`},
+		{"challenge=abc%20def", "", `challenge has ' ' at byte 4; only letters`},
+		{"challenge=abc%00", "", `challenge has '\x00' at byte 4`},
+		{"challenge=caf%C3%A9", "", `challenge has 'é' at byte 4`},
+		{"challenge=" + strings.Repeat("a", 129), "", "challenge is 129 bytes long; at most 128 are accepted"},
+		{"challenge=%zz", "", "the query string is not valid URL encoding"},
 	}
 	for _, tt := range tests {
-		got, ok := Challenge(tt.query)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("Challenge(%q) = %q, %v; want %q, %v", tt.query, got, ok, tt.want, tt.ok)
+		got, err := Challenge(tt.query)
+		switch {
+		case tt.err == "" && (err != nil || got != tt.want):
+			t.Errorf("Challenge(%q) = %q, %v; want %q", tt.query, got, err, tt.want)
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err) || got != ""):
+			t.Errorf("Challenge(%q) = %q, %v; want an error saying %q", tt.query, got, err, tt.err)
 		}
 	}
-	if got, ok := New(nil).Challenge("challenge=x1"); got != "x1" || !ok {
-		t.Errorf("Receiver.Challenge = %q, %v", got, ok)
+	if got, err := New(nil).Challenge("challenge=x1"); got != "x1" || err != nil {
+		t.Errorf("Receiver.Challenge = %q, %v", got, err)
 	}
 }
 
