@@ -191,8 +191,7 @@ func TestNewClient_AllowHosts(t *testing.T) {
 }
 
 func TestNewClient_NoRedirects(t *testing.T) {
-	var srv *httptest.Server
-	srv = newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/start" {
 			http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/?x=1", http.StatusFound)
 			return
