@@ -1,9 +1,10 @@
 // Package egress is Treue's one way out to the network. NewClient returns an
 // *http.Client with timeouts that refuses, at dial time, to connect to loopback,
 // private, link-local and other internal addresses, so that a shop URL, a notify
-// URL or a DNS answer cannot point Treue at its own network (SSRF). Do and
-// Failure turn one HTTP exchange into an attempt-log summary and a
-// *plugin.Error with a retry class, so every connector classifies alike.
+// URL or a DNS answer cannot point Treue at its own network (SSRF). Do turns
+// one HTTP exchange into an attempt-log summary; plugin/shopcall classifies
+// a failed one for the connectors. egress knows nothing of the connector
+// contract: the dependency points from the connectors down to it.
 package egress
 
 import (

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/treue/treue/plugin"
 )
 
 func TestPolicy_Check(t *testing.T) {
@@ -152,12 +150,8 @@ func TestNewClient_DefaultRefusesLoopback(t *testing.T) {
 	if hit {
 		t.Fatal("the blocked server was reached")
 	}
-	pe := Failure(r, err, time.Now(), "")
-	if pe.Kind != plugin.Permanent {
-		t.Errorf("kind = %v, want Permanent", pe.Kind)
-	}
-	if strings.Contains(pe.Error(), "secret") {
-		t.Errorf("error leaks the query string: %v", pe)
+	if strings.Contains(r.Exchange.String(), "secret") {
+		t.Errorf("the exchange summary leaks the query string: %s", r.Exchange)
 	}
 }
 
@@ -202,9 +196,8 @@ func TestNewClient_NoRedirects(t *testing.T) {
 	if !errors.Is(err, ErrRedirect) {
 		t.Fatalf("err = %v, want ErrRedirect", err)
 	}
-	pe := Failure(r, err, time.Now(), "")
-	if pe.Kind != plugin.Permanent || pe.StatusCode != http.StatusFound {
-		t.Errorf("failure = %+v", pe)
+	if r.Status != http.StatusFound {
+		t.Errorf("status = %d, want the redirect's 302", r.Status)
 	}
 }
 
@@ -220,55 +213,11 @@ func TestNewClient_Timeout(t *testing.T) {
 	if err == nil {
 		t.Fatal("no timeout")
 	}
-	pe := Failure(r, err, time.Now(), "")
-	if pe.Kind != plugin.Transient {
-		t.Errorf("kind = %v, want Transient (%v)", pe.Kind, pe)
+	if !isTimeout(err) {
+		t.Errorf("err = %v, want a timeout", err)
 	}
 	if !strings.Contains(r.Exchange.String(), "timeout") {
 		t.Errorf("exchange = %s", r.Exchange)
-	}
-}
-
-func TestFailure_Status(t *testing.T) {
-	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	tests := []struct {
-		status     int
-		retryAfter string
-		kind       plugin.ErrorKind
-		after      time.Duration
-	}{
-		{500, "", plugin.Transient, 0},
-		{502, "", plugin.Transient, 0},
-		{504, "", plugin.Transient, 0},
-		{503, "120", plugin.Transient, 2 * time.Minute},
-		{503, now.Add(90 * time.Second).Format(http.TimeFormat), plugin.Transient, 90 * time.Second},
-		{429, "7", plugin.Transient, 7 * time.Second},
-		{429, "", plugin.Transient, 0},
-		{500, "30", plugin.Transient, 0}, // Retry-After only counts on 429/503
-		{408, "", plugin.Transient, 0},
-		{409, "", plugin.Transient, 0},
-		{425, "", plugin.Transient, 0},
-		{400, "", plugin.Permanent, 0},
-		{401, "", plugin.Permanent, 0},
-		{403, "", plugin.Permanent, 0},
-		{404, "", plugin.Permanent, 0},
-		{410, "", plugin.Permanent, 0},
-		{422, "", plugin.Permanent, 0},
-		{301, "", plugin.Permanent, 0},
-	}
-	for _, tt := range tests {
-		h := http.Header{}
-		if tt.retryAfter != "" {
-			h.Set("Retry-After", tt.retryAfter)
-		}
-		r := &Response{Status: tt.status, Header: h, Exchange: Exchange{Method: "POST", URL: "https://shop.example/api", Status: tt.status}}
-		e := Failure(r, nil, now, "bad thing")
-		if e.Kind != tt.kind || e.RetryAfter != tt.after || e.StatusCode != tt.status {
-			t.Errorf("status %d (Retry-After %q): got kind %v after %v status %d", tt.status, tt.retryAfter, e.Kind, e.RetryAfter, e.StatusCode)
-		}
-		if !strings.Contains(e.Error(), "bad thing") || !strings.Contains(e.Error(), "POST https://shop.example/api") {
-			t.Errorf("message = %q", e.Error())
-		}
 	}
 }
 
@@ -412,8 +361,8 @@ func TestNewClient_RefusesBeforeDialling(t *testing.T) {
 			t.Errorf("GET %s: err = %v, want ErrBlocked", raw, err)
 			continue
 		}
-		if pe := Failure(r, err, time.Now(), ""); pe.Kind != plugin.Permanent || strings.Contains(pe.Error(), "pw") {
-			t.Errorf("GET %s: failure %v (kind %v)", raw, pe, pe.Kind)
+		if r != nil && strings.Contains(r.Exchange.String(), "pw") {
+			t.Errorf("GET %s: the exchange summary names the password: %s", raw, r.Exchange)
 		}
 	}
 	if hit {

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/treue/treue/plugin"
 )
 
 // MaxBody caps how much of a response Do reads: shop APIs answer with small
@@ -109,50 +107,6 @@ func isTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
-// Failure classifies a failed exchange as a *plugin.Error. err is the transport
-// error, if any; otherwise r is a non-2xx answer. detail is the shop's own
-// error text, already trimmed of anything secret, or "".
-//
-//   - destination blocked, redirect, other 4xx, 3xx: Permanent
-//   - timeout, connection or DNS failure, 408, 409, 425, 429, 5xx: Transient
-//   - 429 and 503 carry RetryAfter from the Retry-After header
-func Failure(r *Response, err error, now time.Time, detail string) *plugin.Error {
-	msg := ""
-	if r != nil {
-		msg = r.Exchange.String()
-	}
-	if detail != "" {
-		msg += ": " + detail
-	}
-	if err != nil {
-		// *url.Error repeats the whole URL, query string included.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		kind := plugin.Transient
-		if errors.Is(err, ErrBlocked) || errors.Is(err, ErrRedirect) {
-			kind = plugin.Permanent
-		}
-		status := 0
-		if r != nil {
-			status = r.Status
-		}
-		if r == nil {
-			msg = err.Error() + msg
-		}
-		return &plugin.Error{Kind: kind, StatusCode: status, Err: &described{msg, err}}
-	}
-	e := &plugin.Error{Kind: plugin.Permanent, StatusCode: r.Status, Err: errors.New(msg)}
-	if Retryable(r.Status) {
-		e.Kind = plugin.Transient
-	}
-	if r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable {
-		e.RetryAfter = RetryAfter(r.Header, now)
-	}
-	return e
-}
-
 // Retryable reports whether an HTTP status is worth retrying: the request may
 // succeed later without any change on Treue's side.
 func Retryable(status int) bool {
@@ -195,13 +149,3 @@ func Truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-
-// described is a transport error whose text is the exchange summary (which
-// already names the cause) and which still matches the cause with errors.Is.
-type described struct {
-	msg string
-	err error
-}
-
-func (d *described) Error() string { return d.msg }
-func (d *described) Unwrap() error { return d.err }

@@ -74,6 +74,11 @@ func TestShopsAdd_StandardSecret(t *testing.T) {
 func TestShopsAdd_URLs(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver, "")
+		// Refusals come before the database is opened; migrate, so that
+		// the check below can look.
+		if _, err := e.run(t, "migrate"); err != nil {
+			t.Fatal(err)
+		}
 		add := []string{"shops", "add", "--key", "hooked", "--platform", "standard", "--secret", acmeSecret}
 		for _, tt := range []struct {
 			name string

@@ -18,6 +18,7 @@ import (
 	"github.com/treue/treue/egress"
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin"
+	"github.com/treue/treue/plugin/shopcall"
 )
 
 // Connector carries out actions in a Magento 2 / Adobe Commerce shop through
@@ -186,10 +187,10 @@ func (s *session) call(ctx context.Context, method, path string, query url.Value
 		s.last = r.Status
 	}
 	if err != nil {
-		return r, egress.Failure(r, err, s.c.now(), "")
+		return r, shopcall.Failure(r, err, s.c.now(), "")
 	}
 	if !r.OK() {
-		return r, egress.Failure(r, nil, s.c.now(), s.errorDetail(r))
+		return r, shopcall.Failure(r, nil, s.c.now(), s.errorDetail(r))
 	}
 	if out != nil {
 		dec := json.NewDecoder(bytes.NewReader(r.Body))

@@ -14,6 +14,7 @@ import (
 	"github.com/treue/treue/egress"
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin"
+	"github.com/treue/treue/plugin/shopcall"
 )
 
 // APIVersion is the Admin GraphQL API version the connector speaks.
@@ -189,7 +190,7 @@ func (s *session) graphql(ctx context.Context, query string, vars map[string]any
 	}
 	now := s.c.now()
 	if err != nil {
-		return egress.Failure(r, err, now, "")
+		return shopcall.Failure(r, err, now, "")
 	}
 	if !r.OK() {
 		var e struct {
@@ -199,7 +200,7 @@ func (s *session) graphql(ctx context.Context, query string, vars map[string]any
 		if json.Unmarshal(r.Body, &e) == nil && e.Errors != nil {
 			detail = egress.Truncate(fmt.Sprint(e.Errors), 300)
 		}
-		return egress.Failure(r, nil, now, detail)
+		return shopcall.Failure(r, nil, now, detail)
 	}
 	var g gqlResponse
 	if err := json.Unmarshal(r.Body, &g); err != nil {

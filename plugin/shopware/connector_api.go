@@ -10,6 +10,7 @@ import (
 
 	"github.com/treue/treue/egress"
 	"github.com/treue/treue/plugin"
+	"github.com/treue/treue/plugin/shopcall"
 )
 
 // accessToken is a cached Admin API bearer token.
@@ -64,14 +65,14 @@ func (s *session) call(ctx context.Context, method, path string, body any, mode 
 		r, err := egress.Do(s.c.Client, req)
 		s.record(r)
 		if err != nil {
-			return r, egress.Failure(r, err, s.c.now(), "")
+			return r, shopcall.Failure(r, err, s.c.now(), "")
 		}
 		if r.Status == http.StatusUnauthorized && attempt == 0 {
 			s.c.forget(s.cacheKey, tok)
 			continue
 		}
 		if !r.OK() {
-			return r, egress.Failure(r, nil, s.c.now(), errorDetail(r.Body))
+			return r, shopcall.Failure(r, nil, s.c.now(), errorDetail(r.Body))
 		}
 		if out != nil && len(bytes.TrimSpace(r.Body)) > 0 {
 			if err := json.Unmarshal(r.Body, out); err != nil {
@@ -109,7 +110,7 @@ func (s *session) token(ctx context.Context) (string, error) {
 	r, err := egress.Do(c.Client, req)
 	s.record(r)
 	if err != nil {
-		return "", egress.Failure(r, err, now, "")
+		return "", shopcall.Failure(r, err, now, "")
 	}
 	if r.Status == http.StatusBadRequest || r.Status == http.StatusUnauthorized {
 		// invalid_client: the integration was deleted or its secret rotated
@@ -118,7 +119,7 @@ func (s *session) token(ctx context.Context) (string, error) {
 			Err: fmt.Errorf("shopware: %s: Admin API credentials rejected: %s", r.Exchange, errorDetail(r.Body))}
 	}
 	if !r.OK() {
-		return "", egress.Failure(r, nil, now, errorDetail(r.Body))
+		return "", shopcall.Failure(r, nil, now, errorDetail(r.Body))
 	}
 	var body struct {
 		AccessToken string `json:"access_token"`

@@ -15,6 +15,7 @@ import (
 	"github.com/treue/treue/egress"
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin"
+	"github.com/treue/treue/plugin/shopcall"
 )
 
 // Notifier delivers an action of any type as a signed Standard Webhooks
@@ -138,11 +139,11 @@ func (n *Notifier) Execute(ctx context.Context, job plugin.Job) (plugin.Result, 
 
 	r, err := egress.Do(n.Client, req)
 	if err != nil {
-		return plugin.Result{}, egress.Failure(r, err, now, "")
+		return plugin.Result{}, shopcall.Failure(r, err, now, "")
 	}
 	if !r.OK() {
 		// 410 Gone means the endpoint was retired: permanent, like other 4xx.
-		return plugin.Result{}, egress.Failure(r, nil, now, egress.Truncate(string(r.Body), 200))
+		return plugin.Result{}, shopcall.Failure(r, nil, now, egress.Truncate(string(r.Body), 200))
 	}
 	return plugin.Result{StatusCode: r.Status, Summary: r.Exchange.String() + " webhook-id " + id}, nil
 }
