@@ -54,6 +54,7 @@ type config struct {
 	batch, workers              int
 	seed                        uint64
 	createDB                    bool
+	holdout, effect             float64
 }
 
 func main() {
@@ -69,6 +70,8 @@ func main() {
 	flag.StringVar(&c.run, "run", "", "run id, part of every seeded id (default: derived from the clock)")
 	flag.Uint64Var(&c.seed, "seed", 1, "random seed for the journeys")
 	flag.BoolVar(&c.createDB, "create-db", true, "create the MySQL database when it does not exist")
+	flag.Float64Var(&c.holdout, "holdout-percent", 5, "share of customers (percent) whose marketing actions are held back for the holdout group, as holdout_percent does")
+	flag.Float64Var(&c.effect, "effect", 0, "a planted effect for trying the rules report: each repeat order of a holdout customer is left out with this probability (0-1), so the treated customers reorder more")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -126,7 +129,11 @@ func run(ctx context.Context, c config) error {
 	fmt.Printf("database schema at version %d; shop %s (id %d); run %s\n", v, shop.Key, shop.ID, c.run)
 	fmt.Printf("adding %d customers with %d events; customer e-mails are c0000000.%s@seed.example (c%%07d)\n", c.customers, c.events, c.run)
 
+	if c.holdout < 0 || c.holdout > 100 || c.effect < 0 || c.effect > 1 {
+		return errors.New("--holdout-percent must be 0-100 and --effect 0-1")
+	}
 	g := newGenerator(c.run, c.seed, time.Now().UTC())
+	g.holdout, g.effect = c.holdout, c.effect
 	batches := make(chan []plan, c.workers)
 	var total, written counts // committed, and written in transactions still open
 	start := time.Now()
@@ -384,6 +391,14 @@ type generator struct {
 	seed         uint64
 	now          time.Time
 	rulesVersion string
+	// holdout is the percentage of customers held out; effect the chance
+	// that a held-out customer's repeat order does not happen.
+	holdout, effect float64
+}
+
+// heldOut places customer i in the holdout group, deterministically.
+func (g *generator) heldOut(i int) bool {
+	return g.holdout > 0 && float64(g.rnd(i+1<<41).IntN(10000)) < g.holdout*100
 }
 
 func newGenerator(run string, seed uint64, now time.Time) *generator {
@@ -432,11 +447,15 @@ func (g *generator) plan(i int, mean float64) plan {
 	}
 	var prev *orderPlan
 	t := since
+	held := g.heldOut(i)
 	for k := 0; k < n; k++ {
 		if k > 0 {
 			t = t.Add(time.Duration(float64(gap) * (0.6 + 0.8*r.Float64())))
 			if t.After(g.now.Add(-2 * time.Hour)) {
 				break
+			}
+			if held && g.effect > 0 && r.Float64() < g.effect {
+				continue // the planted effect: without the loyalty actions, fewer repeat orders
 			}
 		}
 		it := catalog[r.IntN(len(catalog))]
@@ -631,12 +650,16 @@ func (g *generator) actions(r *mrand.Rand, e *models.Event, rec *store.EventReco
 		return nil
 	}
 	at := e.OccurredAt()
+	held := g.heldOut(p.index)
 	act := func(typ models.ActionType, rule string, due time.Time, marketing bool, params map[string]any) models.Action {
 		a := models.Action{Type: typ, RuleID: rule, DueAt: due, Marketing: marketing, OrderRef: o.id, SKU: o.sku, Category: o.cat,
 			IdempotencyKey: rule + "|" + o.id, Params: params}
-		if !due.After(g.now) {
+		switch {
+		case marketing && held:
+			a.Status, a.Reason = models.ActionSuppressed, "holdout"
+		case !due.After(g.now):
 			a.Status = models.ActionSent
-		} else {
+		default:
 			a.Status = models.ActionScheduled
 		}
 		return a
@@ -649,7 +672,7 @@ func (g *generator) actions(r *mrand.Rand, e *models.Event, rec *store.EventReco
 		if o.next == nil || r.IntN(4) == 0 {
 			due := at.Add(time.Duration(o.qty*30-5) * 24 * time.Hour)
 			a := act(models.ActionReorderReminder, "reorder-reminder", due, true, map[string]any{"sku": o.sku})
-			if o.next != nil && o.next.Before(due) {
+			if o.next != nil && o.next.Before(due) && !held {
 				a.Status, a.Reason = models.ActionCancelled, "same_sku_ordered"
 			}
 			out = append(out, a)
@@ -671,6 +694,7 @@ func (g *generator) actions(r *mrand.Rand, e *models.Event, rec *store.EventReco
 		if r.IntN(5) < 2 {
 			a := act(models.ActionReviewRequest, "review-request", at.Add(7*24*time.Hour), true, nil)
 			switch {
+			case held: // held out before any other guardrail, as the rules do
 			case o.returned:
 				a.Status, a.Reason = models.ActionCancelled, "order_returned"
 			case r.IntN(8) == 0:
