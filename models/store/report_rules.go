@@ -6,7 +6,6 @@ import (
 	"time"
 
 	json "github.com/go-json-experiment/json/v1"
-	"gorm.io/gorm"
 )
 
 // ReportAction is an action as the rules report reads it.
@@ -24,16 +23,37 @@ type ReportAction struct {
 	Params      string
 }
 
-// ReportActions streams the actions of a shop due in [from, to), in id
-// order, a batch at a time, to fn.
+// ReportActions streams the actions of a shop due in [from, to) to fn, a
+// batch at a time, with one query: the rows are read as they arrive.
 func (s *Store) ReportActions(ctx context.Context, shopID int64, from, to time.Time, fn func([]ReportAction) error) error {
-	var batch []ReportAction
-	res := s.db.WithContext(ctx).Model(&ActionRow{}).
+	rows, err := s.db.WithContext(ctx).Model(&ActionRow{}).
 		Select("id, customer_id, rule_id, type, status, reason, due_at, sent_at, external_ref, params").
-		Where("shop_id = ? AND due_at >= ? AND due_at < ?", shopID, from, to).
-		FindInBatches(&batch, 5000, func(*gorm.DB, int) error { return fn(batch) })
-	return translate("report actions", res.Error)
+		Where("shop_id = ? AND due_at >= ? AND due_at < ?", shopID, from, to).Rows()
+	if err != nil {
+		return translate("report actions", err)
+	}
+	defer rows.Close()
+	batch := make([]ReportAction, 0, reportBatch)
+	for rows.Next() {
+		var a ReportAction
+		if err := rows.Scan(&a.ID, &a.CustomerID, &a.RuleID, &a.Type, &a.Status, &a.Reason, &a.DueAt, &a.SentAt, &a.ExternalRef, &a.Params); err != nil {
+			return translate("report actions", err)
+		}
+		if batch = append(batch, a); len(batch) == reportBatch {
+			if err := fn(batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return translate("report actions", err)
+	}
+	return fn(batch)
 }
+
+// reportBatch is how many rows the reports hand on at a time.
+const reportBatch = 5000
 
 // ReportEvent is a journey event as the reports read it: the order's
 // figures decoded, nothing else.
@@ -52,25 +72,36 @@ type ReportEvent struct {
 var reportEventTypes = []string{"order.placed", "order.cancelled", "refund.issued", "review.submitted"}
 
 // ReportEvents streams a shop's order, refund and review events that
-// happened in [from, to), a batch at a time, to fn.
+// happened in [from, to) to fn, a batch at a time, with one query.
 func (s *Store) ReportEvents(ctx context.Context, shopID int64, from, to time.Time, fn func([]ReportEvent) error) error {
-	var rows []EventRecord
-	var out []ReportEvent
-	res := s.db.WithContext(ctx).Model(&EventRecord{}).
+	rows, err := s.db.WithContext(ctx).Model(&EventRecord{}).
 		Select("id, customer_id, type, occurred_at, order_ref, data").
-		Where("shop_id = ? AND type IN ? AND occurred_at >= ? AND occurred_at < ?", shopID, reportEventTypes, from, to).
-		FindInBatches(&rows, 5000, func(*gorm.DB, int) error {
-			out = out[:0]
-			for i := range rows {
-				e, err := reportEvent(&rows[i])
-				if err != nil {
-					return err
-				}
-				out = append(out, e)
+		Where("shop_id = ? AND type IN ? AND occurred_at >= ? AND occurred_at < ?", shopID, reportEventTypes, from, to).Rows()
+	if err != nil {
+		return translate("report events", err)
+	}
+	defer rows.Close()
+	batch := make([]ReportEvent, 0, reportBatch)
+	var r EventRecord
+	for rows.Next() {
+		if err := rows.Scan(&r.ID, &r.CustomerID, &r.Type, &r.OccurredAt, &r.OrderRef, &r.Data); err != nil {
+			return translate("report events", err)
+		}
+		e, err := reportEvent(&r)
+		if err != nil {
+			return err
+		}
+		if batch = append(batch, e); len(batch) == reportBatch {
+			if err := fn(batch); err != nil {
+				return err
 			}
-			return fn(out)
-		})
-	return translate("report events", res.Error)
+			batch = batch[:0]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return translate("report events", err)
+	}
+	return fn(batch)
 }
 
 // reportData is the part of an event's data the reports read; decoding
