@@ -18,6 +18,7 @@ import (
 	"github.com/treue/treue/handlers/console"
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin"
+	"github.com/treue/treue/reports"
 	"github.com/treue/treue/webhooks"
 )
 
@@ -61,6 +62,8 @@ type Config struct {
 	Dispatch DispatchState
 	// Shops lists the shops for the console's shop field.
 	Shops ShopLister
+	// Loyalty reads the journeys behind the loyalty figures (nil: 404).
+	Loyalty reports.LoyaltySource
 }
 
 type server struct {
@@ -109,6 +112,7 @@ func New(cfg Config) (*gin.Engine, error) {
 	support.POST("/shops/:shop/customers/:id/opt-outs", s.postOptOut)
 	support.DELETE("/shops/:shop/customers/:id/opt-outs", s.deleteOptOut)
 	support.GET("/shops/:shop/actions", s.listActions)
+	r.GET("/api/v1/shops/:shop/reports/loyalty", s.keepClientContext, s.deadline, s.require(models.RoleSupport), s.reportLoyalty)
 	admin := api.Group("", s.require(models.RoleAdmin))
 	admin.GET("/rules", s.getRules)
 	admin.DELETE("/shops/:shop/customers/:id", s.deleteCustomer)

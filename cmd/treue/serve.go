@@ -122,7 +122,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 			return balance, tier, nil
 		},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, DBTimeout: cfg.Database.RequestTimeout,
-		Dispatch: dispatchState, Shops: st,
+		Dispatch: dispatchState, Shops: st, Loyalty: st,
 	})
 	if err != nil {
 		return err
