@@ -29,19 +29,30 @@ func (s *server) keepClientContext(c *gin.Context) {
 	c.Next()
 }
 
-// boundedLoyalty gives every page the report reads the API's database bound.
+// boundedLoyalty gives every query the report makes the API's database
+// bound.
 type boundedLoyalty struct {
 	src     reports.LoyaltySource
 	timeout time.Duration
 }
 
-func (b boundedLoyalty) LoyaltyJourneys(ctx context.Context, shopID, afterID int64, limit int) ([]store.LoyaltyJourney, error) {
-	if b.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, b.timeout)
-		defer cancel()
+func (b boundedLoyalty) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if b.timeout <= 0 {
+		return ctx, func() {}
 	}
-	return b.src.LoyaltyJourneys(ctx, shopID, afterID, limit)
+	return context.WithTimeout(ctx, b.timeout)
+}
+
+func (b boundedLoyalty) ShopCustomerIDs(ctx context.Context, shopID int64) ([]int64, error) {
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
+	return b.src.ShopCustomerIDs(ctx, shopID)
+}
+
+func (b boundedLoyalty) LoyaltyJourneys(ctx context.Context, customerIDs []int64) ([]store.LoyaltyJourney, error) {
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
+	return b.src.LoyaltyJourneys(ctx, customerIDs)
 }
 
 // reportLoyalty answers GET /api/v1/shops/{shop}/reports/loyalty?from&to:

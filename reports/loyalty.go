@@ -32,10 +32,11 @@ const loyaltyMaxMonths = 120
 // LoyaltyRepeatWindow is the window of the second repurchase figure.
 const LoyaltyRepeatWindow = 90 * 24 * time.Hour
 
-// LoyaltySource is what the loyalty figures read: a shop's journeys, page
-// by page in customer id order (see store.Store.LoyaltyJourneys).
+// LoyaltySource is what the loyalty figures read: the ids of a shop's
+// customers, once, then their journeys a page of ids at a time.
 type LoyaltySource interface {
-	LoyaltyJourneys(ctx context.Context, shopID, afterID int64, limit int) ([]store.LoyaltyJourney, error)
+	ShopCustomerIDs(ctx context.Context, shopID int64) ([]int64, error)
+	LoyaltyJourneys(ctx context.Context, customerIDs []int64) ([]store.LoyaltyJourney, error)
 }
 
 // LoyaltyPeriod is [From, To): midnights in the shop's time zone.
@@ -199,9 +200,9 @@ type LoyaltyReport struct {
 	MinSample int
 	// BatchSize is the customers read per page (0: 500).
 	BatchSize int
-	// Progress, when set, is told after every page how many customers have
-	// been read.
-	Progress func(customers int)
+	// Progress, when set, is told after every page how many of the shop's
+	// customers have been read.
+	Progress func(read, total int)
 }
 
 // Run reads every journey of the shop once and computes the figures of p
@@ -213,24 +214,27 @@ func (r *LoyaltyReport) Run(ctx context.Context, shop *models.Shop, p LoyaltyPer
 	if batch <= 0 {
 		batch = loyaltyBatch
 	}
-	var after int64
-	read := 0
-	for {
-		js, err := r.Source.LoyaltyJourneys(ctx, shop.ID, after, batch)
+	// The ids are read once (a shop of a million customers is 8 MB of
+	// them); paging by "id > last" instead makes SQLite sort the shop's ids
+	// again for every page.
+	ids, err := r.Source.ShopCustomerIDs(ctx, shop.ID)
+	if err != nil {
+		return nil, fmt.Errorf("reports: loyalty of shop %s: %w", shop.Key, err)
+	}
+	for len(ids) > 0 {
+		page := ids[:min(batch, len(ids))]
+		ids = ids[len(page):]
+		js, err := r.Source.LoyaltyJourneys(ctx, page)
 		if err != nil {
 			return nil, fmt.Errorf("reports: loyalty of shop %s: %w", shop.Key, err)
 		}
 		for i := range js {
 			run.add(js[i].Events)
 		}
-		read += len(js)
+		run.read += len(page)
 		if r.Progress != nil {
-			r.Progress(read)
+			r.Progress(run.read, run.read+len(ids))
 		}
-		if len(js) < batch {
-			break
-		}
-		after = js[len(js)-1].CustomerID
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("reports: loyalty of shop %s: %w", shop.Key, err)
 		}
@@ -248,6 +252,7 @@ type loyaltyRun struct {
 	month0    int       // loyaltyMonth of from
 	monthEnds []time.Time
 
+	read                                             int
 	customers, cohortCustomers, repeat, repeatWindow int
 	gaps                                             []float64
 	stages                                           []LoyaltyStageCounts

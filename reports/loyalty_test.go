@@ -15,22 +15,27 @@ import (
 	"github.com/treue/treue/models/store"
 )
 
-// loyaltyFakeSource serves journeys page by page, as the store does, and
-// records the pages asked for.
+// loyaltyFakeSource serves journeys as the store does, and records the
+// pages asked for.
 type loyaltyFakeSource struct {
 	journeys []store.LoyaltyJourney // by customer id
-	pages    []int64                // the afterID of each call
+	pages    [][]int64
 	err      error
 }
 
-func (f *loyaltyFakeSource) LoyaltyJourneys(_ context.Context, shopID, afterID int64, limit int) ([]store.LoyaltyJourney, error) {
-	f.pages = append(f.pages, afterID)
-	if f.err != nil {
-		return nil, f.err
+func (f *loyaltyFakeSource) ShopCustomerIDs(context.Context, int64) ([]int64, error) {
+	var ids []int64
+	for _, j := range f.journeys {
+		ids = append(ids, j.CustomerID)
 	}
+	return ids, f.err
+}
+
+func (f *loyaltyFakeSource) LoyaltyJourneys(_ context.Context, ids []int64) ([]store.LoyaltyJourney, error) {
+	f.pages = append(f.pages, slices.Clone(ids))
 	var out []store.LoyaltyJourney
 	for _, j := range f.journeys {
-		if j.CustomerID > afterID && len(out) < limit {
+		if slices.Contains(ids, j.CustomerID) {
 			// A copy: the report sorts the events it is given.
 			out = append(out, store.LoyaltyJourney{CustomerID: j.CustomerID, Events: slices.Clone(j.Events)})
 		}
@@ -240,17 +245,31 @@ func TestLoyalty_Planted(t *testing.T) {
 		}
 	})
 	t.Run("Batches", func(t *testing.T) {
-		// Pages of 7 customers give the same figures as one page, and every
-		// page starts after the last customer of the one before.
+		// Pages of 7 customers give the same figures as one page; every
+		// customer is read once, and progress is told after every page.
 		src := &loyaltyFakeSource{journeys: loyaltyPlanted()}
-		small := loyaltyCompute(t, src, "2026-01-01", "2026-07-01", now, 0, 7)
+		p, _ := ParseLoyaltyPeriod(loyaltyShop, "2026-01-01", "2026-07-01", now)
+		var progress []string
+		r := &LoyaltyReport{Source: src, Options: journey.DefaultOptions, BatchSize: 7,
+			Progress: func(read, total int) { progress = append(progress, fmt.Sprintf("%d/%d", read, total)) }}
+		small, err := r.Run(context.Background(), loyaltyShop, p, now)
+		if err != nil {
+			t.Fatal(err)
+		}
 		whole := loyaltyCompute(t, &loyaltyFakeSource{journeys: loyaltyPlanted()}, "2026-01-01", "2026-07-01", now, 0, 1000)
 		if d := cmp.Diff(whole, small); d != "" {
 			t.Errorf("pages of 7 differ from one page (-one +paged):\n%s", d)
 		}
-		// 46 customers: six full pages and a last one of four.
-		if want := []int64{0, 7, 14, 21, 28, 35, 42}; !slices.Equal(src.pages, want) {
-			t.Errorf("pages after %v, want %v", src.pages, want)
+		// 48 customers: six full pages and a last one of six, each customer once.
+		var read []int64
+		for _, pg := range src.pages {
+			read = append(read, pg...)
+		}
+		if len(src.pages) != 7 || len(src.pages[6]) != 6 || len(read) != 48 || !slices.IsSorted(read) || len(slices.Compact(slices.Clone(read))) != 48 {
+			t.Errorf("pages %v", src.pages)
+		}
+		if want := []string{"7/48", "14/48", "21/48", "28/48", "35/48", "42/48", "48/48"}; !slices.Equal(progress, want) {
+			t.Errorf("progress %v, want %v", progress, want)
 		}
 	})
 }

@@ -76,11 +76,7 @@ func (m *Main) reportLoyalty(ctx context.Context, configPath string, args []stri
 	if err != nil {
 		return err
 	}
-	total, err := e.store.LoyaltyCustomerCount(ctx, shop.ID)
-	if err != nil {
-		return fmt.Errorf("report loyalty: %w", err)
-	}
-	progress := &loyaltyProgress{w: m.Stderr, tty: loyaltyIsTerminal(m.Stderr), total: total, now: time.Now}
+	progress := &loyaltyProgress{w: m.Stderr, tty: loyaltyIsTerminal(m.Stderr), now: time.Now}
 	progress.start = progress.now()
 	rep := &reports.LoyaltyReport{Source: e.store, Options: journey.DefaultOptions, Progress: progress.update}
 	figures, err := rep.Run(ctx, shop, period, now)
@@ -88,7 +84,7 @@ func (m *Main) reportLoyalty(ctx context.Context, configPath string, args []stri
 	if err != nil {
 		return err
 	}
-	e.log.Debug("loyalty report", "shop", shop.Key, "customers", total, "duration_ms", time.Since(progress.start).Milliseconds())
+	e.log.Debug("loyalty report", "shop", shop.Key, "customers", progress.total, "duration_ms", time.Since(progress.start).Milliseconds())
 	return write(m.Stdout, figures)
 }
 
@@ -105,7 +101,8 @@ type loyaltyProgress struct {
 	shown       bool
 }
 
-func (p *loyaltyProgress) update(read int) {
+func (p *loyaltyProgress) update(read, total int) {
+	p.total = total
 	t := p.now()
 	if t.Sub(p.start) < time.Second {
 		return
@@ -118,7 +115,6 @@ func (p *loyaltyProgress) update(read int) {
 		return
 	}
 	p.shown, p.last = true, t
-	read = min(read, p.total) // customers added while the report runs
 	if !p.tty {
 		fmt.Fprintf(p.w, "report loyalty: %d of %d customers read\n", read, p.total)
 		return

@@ -317,13 +317,13 @@ func TestLoyalty_Progress(t *testing.T) {
 	for _, tty := range []bool{false, true} {
 		var buf bytes.Buffer
 		now := t0
-		p := &loyaltyProgress{w: &buf, tty: tty, total: 2000, now: func() time.Time { return now }, start: t0}
+		p := &loyaltyProgress{w: &buf, tty: tty, now: func() time.Time { return now }, start: t0}
 		for _, step := range []struct {
 			after time.Duration
 			read  int
-		}{{500 * time.Millisecond, 500}, {1200 * time.Millisecond, 1000}, {2 * time.Second, 1500}, {7 * time.Second, 2500}} {
+		}{{500 * time.Millisecond, 500}, {1200 * time.Millisecond, 1000}, {2 * time.Second, 1500}, {7 * time.Second, 2000}} {
 			now = t0.Add(step.after)
-			p.update(step.read)
+			p.update(step.read, 2000)
 		}
 		p.done()
 		want := "report loyalty: 1000 of 2000 customers read\nreport loyalty: 2000 of 2000 customers read\n"
