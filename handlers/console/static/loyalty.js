@@ -175,11 +175,13 @@
       h('details', { class: 'loy-details', open: months.length <= 3 },
         h('summary', { text: 'Counts as a table' }), h('div', { class: 'loy-scroll' }, table)));
     // Drawn once the section is in the page, at the width it gets.
-    requestAnimationFrame(() => drawChart(chart, months));
+    requestAnimationFrame(() => drawChart(chart, months, r.min_sample));
     return sec;
   }
 
-  function drawChart(box, months) {
+  // A month with fewer customers than the minimum sample is drawn faint, and
+  // its segments give counts but no share.
+  function drawChart(box, months, minSample) {
     const width = Math.max(280, Math.floor(box.clientWidth || 600));
     const height = 220;
     const pad = { l: 40, r: 8, t: 8, b: 28 };
@@ -208,7 +210,8 @@
     months.forEach((m, i) => {
       const x = pad.l + i * slot + (slot - bw) / 2;
       const total = STAGES.reduce((t, [k]) => t + (m.counts[k] || 0), 0);
-      const g = svg('g', { class: 'loy-bar', 'data-month': m.month });
+      const thin = total > 0 && total < minSample;
+      const g = svg('g', { class: thin ? 'loy-bar thin' : 'loy-bar', 'data-month': m.month });
       let y = pad.t + ih;
       if (total > 0) {
         for (const [k, label] of STAGES) {
@@ -217,7 +220,8 @@
           const hgt = (c / total) * ih;
           y -= hgt;
           g.append(svg('rect', { class: 'seg seg-' + k, x, y, width: bw, height: hgt },
-            svg('title', null, m.month + ' · ' + label + ': ' + c + ' of ' + total + ' (' + pct(c / total) + ')')));
+            svg('title', null, m.month + ' · ' + label + ': ' + c + ' of ' + total +
+              (thin ? ' (not enough data: ' + total + ' customers, ' + minSample + ' needed)' : ' (' + pct(c / total) + ')'))));
         }
       } else {
         g.append(svg('rect', { class: 'seg seg-empty', x, y: pad.t, width: bw, height: ih },
@@ -276,7 +280,7 @@
     window.clearTimeout(resizeTimer);
     resizeTimer = window.setTimeout(() => {
       const box = $('loyalty-chart');
-      if (shown && box && !page.hidden) drawChart(box, shown.stages || []);
+      if (shown && box && !page.hidden) drawChart(box, shown.stages || [], shown.min_sample);
     }, 150);
   });
 
