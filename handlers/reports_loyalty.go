@@ -85,7 +85,7 @@ func (s *server) reportLoyalty(c *gin.Context) {
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		s.log.WarnContext(ctx, "loyalty report timed out", "request_id", c.GetString(ctxRequestID), "shop", shop.Key,
 			"from", period.From.Format(time.DateOnly), "to", period.To.Format(time.DateOnly), "duration_ms", time.Since(start).Milliseconds())
-		c.Header("Retry-After", "60")
+		// No Retry-After: the same report would take as long again.
 		writeProblem(c, Problem{Type: problemType("unavailable"), Status: http.StatusServiceUnavailable,
 			Detail: "The loyalty figures take longer than " + loyaltyTimeout.String() + " to compute; choose a shorter period, or run treue report loyalty."})
 		return

@@ -100,6 +100,7 @@ func loyaltyLocation(shop *models.Shop) (*time.Location, error) {
 }
 
 // Loyalty is the shop-level loyalty figures of a period, in the API's shape.
+// Orders placed after now count nowhere, also when To is later.
 type Loyalty struct {
 	Shop      string `json:"shop"`
 	From      string `json:"from"`
