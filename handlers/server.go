@@ -19,6 +19,7 @@ import (
 	"github.com/treue/treue/handlers/console"
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin"
+	"github.com/treue/treue/reports"
 	"github.com/treue/treue/webhooks"
 )
 
@@ -69,6 +70,8 @@ type Config struct {
 	// AuthFailures limits failed webhook authentications per client
 	// address (the zero value: no limit).
 	AuthFailures AuthFailureLimit
+	// Loyalty reads the journeys behind the loyalty figures (nil: 404).
+	Loyalty reports.LoyaltySource
 }
 
 type server struct {
@@ -122,6 +125,7 @@ func New(cfg Config) (*gin.Engine, error) {
 	// on the hot path to wait for the database.
 	rep := r.Group("/api/v1", s.reportDeadline, s.require(models.RoleSupport))
 	rep.GET("/shops/:shop/reports/rules", s.rulesReport)
+	r.GET("/api/v1/shops/:shop/reports/loyalty", s.keepClientContext, s.deadline, s.require(models.RoleSupport), s.reportLoyalty)
 	admin := api.Group("", s.require(models.RoleAdmin))
 	admin.GET("/rules", s.getRules)
 	admin.DELETE("/shops/:shop/customers/:id", s.deleteCustomer)
@@ -156,7 +160,7 @@ func (s *server) deadline(c *gin.Context) {
 }
 
 // reportTimeout bounds a report's wait for the database.
-const reportTimeout = 60 * time.Second
+const reportTimeout = 25 * time.Second // under http.write_timeout (30 s)
 
 func (s *server) reportDeadline(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), reportTimeout)

@@ -80,6 +80,13 @@ paths = {
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
         {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
      "responses": {"200": resp("a page", {"type": "object", "properties": {"actions": {"type": "array", "items": ref("Action")}, "next_cursor": {"type": "string"}}}), **errors(401, 403, 404, 422)}}},
+ "/api/v1/shops/{shop}/reports/loyalty": {"get": {"summary": "The shop's loyalty figures for a period: repurchase rate, days between orders, stages per month, cohort retention (support)", "tags": ["reports"],
+     "description": "Dates are days in the shop's time zone; to is exclusive. Defaults: to is tomorrow (today counts), from the first day of the month eleven months before the period's last month. "
+        "Every rate comes with its counts; below min_sample customers (or gaps) it is null with a note. At most 120 months; the figures are computed within 25 s or answered 503.",
+     "security": bearer, "parameters": [shop_p,
+        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "first day, YYYY-MM-DD"},
+        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "day after the last, YYYY-MM-DD"}],
+     "responses": {"200": resp("the figures", ref("LoyaltyReport")), **errors(401, 403, 404, 422, 503)}}},
  "/api/v1/actions/{id}/retry": {"post": {"summary": "Put a dead action back in the queue, due now (admin)", "tags": ["actions"], "security": bearer,
      "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}],
      "responses": {"200": resp("the action", ref("Action")), **errors(401, 403, 404, 409)}}},
@@ -90,6 +97,8 @@ paths = {
      "parameters": [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"}, "description": "empty for the page, or an asset"}],
      "responses": {"200": resp("page or asset", {"type": "string"}, "text/html"), **errors(404)}} for m in ("get", "head")},
 }
+rate = {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "null below min_sample"}
+note = {"type": "string", "description": "\"not enough data: N customers, 30 needed\" where a figure is null, else empty"}
 ident = {"type": "object", "properties": {"kind": {"enum": ["id", "number", "email"]}, "value": {"type": "string"}}}
 dt = {"type": ["string", "null"], "format": "date-time"}
 schemas = {
@@ -139,6 +148,23 @@ schemas = {
    "incremental_revenue": {"type": ["string", "null"]}, "outcomes": {"type": "object", "additionalProperties": {"type": "integer"}},
    "cost": {"type": "object", "properties": {"code_value": {"type": "string"}, "codes_redeemed": {"type": "integer"}, "samples_sent": {"type": "integer"}, "points_awarded": {"type": "integer"}}},
    "maturing": {"type": "integer"}, "sends_per_week": {"type": "array", "items": {"type": "object", "properties": {"week": {"type": "string"}, "sent": {"type": "integer"}}}}}},
+ "LoyaltyReport": {"type": "object", "required": ["shop", "from", "to", "timezone", "min_sample", "customers", "repurchase", "days_between_orders", "stages", "cohorts"], "properties": {
+   "shop": {"type": "string"}, "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date", "description": "exclusive"},
+   "timezone": {"type": "string"}, "min_sample": {"type": "integer", "description": "a rate over fewer customers (a median over fewer gaps) is null"},
+   "customers": {"type": "integer", "description": "customers with any counted order (not cancelled, not a test) before to"},
+   "repurchase": {"type": "object", "properties": {
+     "customers": {"type": "integer", "description": "customers whose first counted order is in the period"},
+     "repeat_customers": {"type": "integer", "description": "of them, those with a second counted order before to"},
+     "rate": rate, "within_90_days": {"type": "object", "properties": {"repeat_customers": {"type": "integer"}, "rate": rate}}, "note": note}},
+   "days_between_orders": {"type": "object", "properties": {
+     "median": {"type": ["number", "null"], "description": "days, one decimal, between a customer's consecutive counted orders both placed in the period"},
+     "gaps": {"type": "integer"}, "note": note}},
+   "stages": {"type": "array", "items": {"type": "object", "properties": {"month": {"type": "string", "description": "YYYY-MM"},
+     "counts": {"type": "object", "description": "customers in each stage at the month's end (or now)",
+       "properties": {k: {"type": "integer"} for k in ("new", "first_purchase", "second_positive", "loyal", "at_risk", "lapsed")}}}}},
+   "cohorts": {"type": "array", "items": {"type": "object", "properties": {"cohort": {"type": "string", "description": "YYYY-MM of the first counted order"},
+     "size": {"type": "integer"}, "retained": {"type": "array", "items": {"type": "integer"}, "description": "customers with a counted order in month offset 0, 1, …"},
+     "rates": {"type": "array", "items": rate}, "note": note}}}}},
  "TimelinePage": {"type": "object", "properties": {"items": {"type": "array", "items": ref("TimelineItem")}, "next_cursor": {"type": "string"}}},
 }
 doc = {"openapi": "3.1.0",

@@ -254,6 +254,7 @@
 
   function showSignin(message) {
     el.app.hidden = true;
+    $('nav').hidden = true;
     el.searchForm.hidden = true;
     el.signOut.hidden = true;
     el.signin.hidden = false;
@@ -273,6 +274,7 @@
   function showApp() {
     el.signin.hidden = true;
     el.app.hidden = false;
+    $('nav').hidden = false;
     el.searchForm.hidden = false;
     el.signOut.hidden = false;
   }
@@ -383,6 +385,7 @@
   async function search(shop, q) {
     abortAll();
     clearError();
+    showPage('customers');
     const ctl = new AbortController();
     state.searchCtl = ctl;
     busy(true);
@@ -468,8 +471,29 @@
     history.pushState(null, '', want || location.pathname + location.search);
   }
 
+  // ---------- pages ----------
+
+  // The nav switches between the customer search and the reports; a report
+  // page draws itself on the treue:page event (loyalty.js).
+  function showPage(name) {
+    for (const p of ['customers', 'loyalty', 'rules']) $(p + '-page').hidden = p !== name;
+    for (const a of document.querySelectorAll('#nav a')) {
+      if (a.dataset.page === name) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    document.dispatchEvent(new CustomEvent('treue:page', { detail: { page: name } }));
+  }
+
   function routeFromHash() {
+    const r = /^#\/reports\/(loyalty|rules)(\?.*)?$/.exec(location.hash);
+    if (r) {
+      abortAll();
+      clearError();
+      showPage(r[1]);
+      return true;
+    }
     const m = /^#\/([^/]+)\/customers\/([^/?#]+)$/.exec(location.hash);
+    showPage('customers');
     if (!m) return false;
     const shop = decodeURIComponent(m[1]);
     const id = decodeURIComponent(m[2]);
@@ -835,6 +859,14 @@
     ev.preventDefault();
     const target = el.app.hidden ? el.signinTitle : (!el.customer.hidden ? $('profile-title') : (!el.results.hidden ? el.resultsTitle : $('main')));
     (target || $('main')).focus();
+  });
+
+  // What the report pages share with the search (loyalty.js).
+  window.TreueConsole = Object.freeze({
+    api, handle, busy, say, h, clearError, validShop,
+    shop: () => el.shop.value.trim(),
+    shopInfo: (key) => state.shops[key],
+    focusShop: () => el.shop.focus(),
   });
 
   // ---------- start ----------
