@@ -111,3 +111,39 @@ func TestRules_Attribution(t *testing.T) {
 		t.Errorf("a code's window is its validity: %v days", code.WindowDays)
 	}
 }
+
+// TestRules_Cost: samples are valued at their catalog cost, points at
+// points.value (below a cent each), and what cannot be valued stays null.
+func TestRules_Cost(t *testing.T) {
+	at := func(d float64) time.Time { return t0.Add(time.Duration(d * 24 * float64(time.Hour))) }
+	sent := func(id, cust int64, rule string, typ models.ActionType, sku, params string) store.ReportAction {
+		return store.ReportAction{ID: id, CustomerID: cust, RuleID: rule, Type: string(typ), Status: "sent", DueAt: at(1), SentAt: ptr(at(1)), SKU: sku, Params: params}
+	}
+	src := memSource{actions: []store.ReportAction{
+		sent(1, 1, "sample", models.ActionSampleGift, "SAMPLE-A", ""),
+		sent(2, 2, "sample", models.ActionSampleGift, "SAMPLE-A", ""),
+		sent(3, 3, "other-sample", models.ActionSampleGift, "SAMPLE-UNKNOWN", ""),
+		sent(4, 1, "points", models.ActionPointsAward, "", `{"points":150}`),
+		sent(5, 2, "points", models.ActionPointsAward, "", `{"points":50}`),
+	}}
+	cost := map[string]models.Money{"SAMPLE-A": "0.80"}
+	opt := reports.Options{Now: at(90), MinSample: 1, PointValue: "0.005",
+		SampleCost: func(sku string) (models.Money, bool) { c, ok := cost[sku]; return c, ok }}
+	rep, err := reports.Rules(context.Background(), src, &models.Shop{ID: 1, Key: "s"}, at(0), at(30), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]reports.Cost{}
+	for _, r := range rep.Rules {
+		got[r.RuleID] = r.Cost
+	}
+	if c := got["sample"]; c.SamplesSent != 2 || c.SampleValue == nil || *c.SampleValue != "1.60" || c.Total != "1.60" {
+		t.Errorf("samples: %+v", c)
+	}
+	if c := got["other-sample"]; c.SamplesSent != 1 || c.SampleValue != nil || c.Total != "0.00" {
+		t.Errorf("a sample without a catalog cost: %+v", c)
+	}
+	if c := got["points"]; c.PointsAwarded != 200 || c.PointsValue == nil || *c.PointsValue != "1.00" {
+		t.Errorf("200 points at 0.005: %+v", c)
+	}
+}

@@ -53,6 +53,11 @@ type Options struct {
 	// Now is when the report is made: exposures whose window is still open
 	// are not counted yet.
 	Now time.Time
+	// SampleCost is what giving away a sample of sku costs (the catalog's
+	// cost); ok is false where the catalog does not say.
+	SampleCost func(sku string) (cost models.Money, ok bool)
+	// PointValue is what one point costs ("" : not known).
+	PointValue models.Money
 }
 
 func (o *Options) window(a *touch) time.Duration {
@@ -113,15 +118,24 @@ type Uplift struct {
 	Significant bool `json:"significant"`
 }
 
-// Cost is what a rule's incentives cost.
+// Cost is what a rule's incentives cost. A value is nil where Treue does
+// not know it (a sample without a catalog cost, points without a value).
 type Cost struct {
 	// CodeValue is the face value of the rule's promo codes that were
 	// redeemed: the amount off, or the percentage of the order.
 	CodeValue     string `json:"code_value"`
 	codeCents     int64
-	CodesRedeemed int   `json:"codes_redeemed"`
-	SamplesSent   int   `json:"samples_sent"`
+	CodesRedeemed int `json:"codes_redeemed"`
+	SamplesSent   int `json:"samples_sent"`
+	// SampleValue is the catalog cost of the samples sent.
+	SampleValue   *string `json:"sample_value"`
+	sampleCents   int64
+	samplesKnown  int
 	PointsAwarded int64 `json:"points_awarded"`
+	// PointsValue is the points awarded at points.value.
+	PointsValue *string `json:"points_value"`
+	// Total adds what is known: codes, samples, points.
+	Total string `json:"total"`
 }
 
 // Week counts the actions sent in one ISO week.
@@ -176,7 +190,7 @@ type touch struct {
 	holdout      bool
 	sent         bool
 	due          time.Time
-	code         string
+	code, sku    string
 	validFor     time.Duration
 	params       map[string]any
 	counted      bool // due in the period
@@ -345,6 +359,13 @@ func Rules(ctx context.Context, src Source, shop *models.Shop, from, to time.Tim
 			switch t.typ {
 			case models.ActionSampleGift:
 				acc.rep.Cost.SamplesSent++
+				if opt.SampleCost != nil {
+					if c, ok := opt.SampleCost(t.sku); ok {
+						cents, _ := c.Cents()
+						acc.rep.Cost.sampleCents += cents
+						acc.rep.Cost.samplesKnown++
+					}
+				}
 			case models.ActionPointsAward:
 				acc.rep.Cost.PointsAwarded += intParam(t.params, "points")
 			}
@@ -395,7 +416,7 @@ func Rules(ctx context.Context, src Source, shop *models.Shop, from, to time.Tim
 			}
 		}
 		finish(r, opt.MinSample)
-		r.Cost.CodeValue = string(models.FormatCents(r.Cost.codeCents))
+		finishCost(&r.Cost, opt.PointValue)
 		for w, n := range acc.weeks {
 			r.SendsPerWeek = append(r.SendsPerWeek, Week{w, n})
 		}
@@ -407,6 +428,45 @@ func Rules(ctx context.Context, src Source, shop *models.Shop, from, to time.Tim
 	}
 	slices.SortFunc(rep.Rules, func(a, b RuleReport) int { return cmp.Compare(a.RuleID, b.RuleID) })
 	return rep, nil
+}
+
+// finishCost writes a rule's cost figures.
+func finishCost(c *Cost, pointValue models.Money) {
+	c.CodeValue = string(models.FormatCents(c.codeCents))
+	total := c.codeCents
+	if c.SamplesSent > 0 && c.samplesKnown == c.SamplesSent {
+		v := string(models.FormatCents(c.sampleCents))
+		c.SampleValue = &v
+		total += c.sampleCents
+	}
+	if c.PointsAwarded != 0 {
+		if per, ok := tenThousandths(pointValue); ok && pointValue != "" {
+			cents := int64(math.Round(float64(c.PointsAwarded*per) / 100))
+			v := string(models.FormatCents(cents))
+			c.PointsValue = &v
+			total += cents
+		}
+	}
+	c.Total = string(models.FormatCents(total))
+}
+
+// tenThousandths reads an amount with up to four decimals exactly: a point
+// is often worth less than a cent.
+func tenThousandths(m models.Money) (int64, bool) {
+	if !m.Valid() {
+		return 0, false
+	}
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(string(m), "-"), ".")
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	f, _ := strconv.ParseInt((frac + "0000")[:4], 10, 64)
+	v := w*10000 + f
+	if strings.HasPrefix(string(m), "-") {
+		v = -v
+	}
+	return v, true
 }
 
 // finish fills in rates, the uplift and the note of a rule's counts.
@@ -475,7 +535,7 @@ func conversionOf(t models.ActionType) string {
 
 func newTouch(a *store.ReportAction) (*touch, error) {
 	t := &touch{id: a.ID, customer: a.CustomerID, rule: a.RuleID, typ: models.ActionType(a.Type), due: a.DueAt,
-		sent: a.Status == string(models.ActionSent)}
+		sent: a.Status == string(models.ActionSent), sku: a.SKU}
 	t.holdout = a.Status == string(models.ActionSuppressed) && a.Reason != nil && *a.Reason == "holdout"
 	if a.ExternalRef != nil {
 		t.code = strings.TrimSpace(*a.ExternalRef)

@@ -85,6 +85,10 @@ func TestParse_Semantics(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
 	}{
+		{"ErrBadCost", "catalog:\n  S-1: {name: sample, cost: \"80 cents\"}\n",
+			`x.yaml:2:29: cost must be an amount such as "0.80", got "80 cents"`},
+		{"ErrBadPointValue", "points:\n  value: \"1 ct\"\n",
+			`x.yaml:2:10: points value must be an amount such as "0.01" (what a point costs you), got "1 ct"`},
 		{"ErrNoKind", "rules:\n  - id: a\n    on: order.paid\n    action: {type: notify}\n",
 			`x.yaml:2:5: rule "a" needs kind: marketing (consent, frequency cap and holdout apply) or service`},
 		{"ErrNoAction", "rules:\n  - id: a\n    on: order.paid\n    kind: service\n",

@@ -205,6 +205,12 @@ func (c *compiler) points(p *pointsSpec) {
 		}
 		c.set.Points.PerCurrencyUnit = v.Value
 	}
+	if v := p.Value; v.Value != "" {
+		if cents, ok := models.Money(v.Value).Cents(); !ok || cents < 0 {
+			c.errorf(v.Pos, "points value must be an amount such as \"0.01\" (what a point costs you), got %q", v.Value)
+		}
+		c.set.Points.Value = models.Money(v.Value)
+	}
 	names := map[string]bool{}
 	for i, t := range p.Tiers {
 		if t == nil {
@@ -233,7 +239,12 @@ func (c *compiler) catalog(cat map[string]*productSpec) {
 			c.set.Catalog[sku] = Product{SKU: sku}
 			continue
 		}
-		prod := Product{SKU: sku, Name: p.Name, Category: p.Category, SampleSKU: p.SampleSKU.Value}
+		prod := Product{SKU: sku, Name: p.Name, Category: p.Category, SampleSKU: p.SampleSKU.Value, Cost: models.Money(p.Cost.Value)}
+		if v := p.Cost; v.Value != "" {
+			if cents, ok := models.Money(v.Value).Cents(); !ok || cents < 0 {
+				c.errorf(v.Pos, "cost must be an amount such as \"0.80\", got %q", v.Value)
+			}
+		}
 		if d := p.ConsumptionDays; d != nil {
 			if d.Value < 0 {
 				c.errorf(d.Pos, "consumption_days must not be negative, got %v", d.Value)

@@ -150,6 +150,9 @@ type Product struct {
 	ConsumptionDays float64 `expr:"consumption_days" json:"consumption_days,omitempty"`
 	// SampleSKU is the free sample that goes with the product.
 	SampleSKU string `expr:"sample_sku" json:"sample_sku,omitempty"`
+	// Cost is what the product costs the merchant (for a sample: what giving
+	// it away costs), for the reports' incentive cost.
+	Cost models.Money `expr:"cost" json:"cost,omitempty"`
 }
 
 // envBlock holds an Env and everything it points to in one allocation.

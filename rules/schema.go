@@ -32,6 +32,7 @@ type defaultsSpec struct {
 type pointsSpec struct {
 	Pos
 	PerCurrencyUnit *numberVal  `yaml:"per_currency_unit"`
+	Value           text        `yaml:"value"`
 	Tiers           []*tierSpec `yaml:"tiers"`
 }
 
@@ -47,6 +48,7 @@ type productSpec struct {
 	Category        string     `yaml:"category"`
 	ConsumptionDays *numberVal `yaml:"consumption_days"`
 	SampleSKU       text       `yaml:"sample_sku"`
+	Cost            text       `yaml:"cost"`
 }
 
 type ruleSpec struct {

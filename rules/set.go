@@ -112,6 +112,8 @@ func (q QuietHours) String() string {
 type Points struct {
 	// PerCurrencyUnit is the points one unit of currency earns (1 = a point per euro).
 	PerCurrencyUnit float64 `json:"per_currency_unit"`
+	// Value is what one point costs the merchant, for the reports.
+	Value models.Money `json:"value,omitempty"`
 	// Tiers ascend by Min.
 	Tiers []Tier `json:"tiers,omitempty"`
 }

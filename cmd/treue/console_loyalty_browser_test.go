@@ -235,7 +235,7 @@ func TestLoyalty_Browser(t *testing.T) {
 
 	step("Nav", func(t *testing.T) {
 		b.do(t, "open Rules", chromedp.Click(chromedp.CSS(`#nav a[data-page="rules"]`)))
-		b.wait(t, "the Rules placeholder", `!document.getElementById('rules-page').hidden && document.getElementById('loyalty-page').hidden && location.hash === '#/reports/rules' && document.getElementById('rules-page').textContent.includes('coming')`)
+		b.wait(t, "the Rules page", `!document.getElementById('rules-page').hidden && document.getElementById('loyalty-page').hidden && location.hash === '#/reports/rules' && document.getElementById('rules-body').getAttribute('aria-busy') === 'false' && document.getElementById('rules-body').textContent !== ''`)
 		b.do(t, "open Customers", chromedp.Click(chromedp.CSS(`#nav a[data-page="customers"]`)))
 		b.wait(t, "the customer search", `!document.getElementById('customers-page').hidden && !document.getElementById('welcome').hidden && document.getElementById('rules-page').hidden && document.querySelector('#nav a[aria-current="page"]').dataset.page === 'customers'`)
 		b.do(t, "open Loyalty", chromedp.Click(chromedp.CSS(`#nav a[data-page="loyalty"]`)))

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,13 +18,31 @@ import (
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/reports"
+	"github.com/treue/treue/rules"
 )
 
 // rulesReporter computes rules reports from the store with the configured
-// windows and minimum sample.
+// windows and minimum sample, and the costs the rules in force name.
 type rulesReporter struct {
 	st  *store.Store
 	opt func() reports.Options
+}
+
+// withCosts sets what samples and points cost, from the rules' catalog
+// (a product's cost, or its sample's) and points.value.
+func withCosts(o reports.Options, set *rules.Set) reports.Options {
+	if set == nil {
+		return o
+	}
+	o.PointValue = set.Points.Value
+	o.SampleCost = func(sku string) (models.Money, bool) {
+		p, ok := set.Catalog[sku]
+		if ok && p.Cost == "" && p.SampleSKU != "" {
+			p, ok = set.Catalog[p.SampleSKU]
+		}
+		return p.Cost, ok && p.Cost != ""
+	}
+	return o
 }
 
 // reportWindows turns reports.attribution_days into windows.
@@ -34,10 +54,10 @@ func reportWindows(cfg config.Reports) map[models.ActionType]time.Duration {
 	return windows
 }
 
-func newRulesReporter(st *store.Store, cfg config.Reports, now func() time.Time) rulesReporter {
+func newRulesReporter(st *store.Store, cfg config.Reports, now func() time.Time, set func() *rules.Set) rulesReporter {
 	windows := reportWindows(cfg)
 	return rulesReporter{st: st, opt: func() reports.Options {
-		return reports.Options{Windows: windows, MinSample: cfg.MinSample, Now: now()}
+		return withCosts(reports.Options{Windows: windows, MinSample: cfg.MinSample, Now: now()}, set())
 	}}
 }
 
@@ -110,7 +130,14 @@ func (m *Main) reportRules(ctx context.Context, configPath string, args []string
 	if err != nil {
 		return err
 	}
-	rep, err := newRulesReporter(e.store, e.cfg.Reports, time.Now).RulesReport(ctx, shop, from, to)
+	// The costs come from the rules file in force; without one, they are unknown.
+	var set *rules.Set
+	if s, err := rules.Load(e.cfg.Rules.File); err == nil {
+		set = s
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("rules.file: %w", err)
+	}
+	rep, err := newRulesReporter(e.store, e.cfg.Reports, time.Now, func() *rules.Set { return set }).RulesReport(ctx, shop, from, to)
 	if err != nil {
 		return err
 	}
@@ -159,7 +186,7 @@ func rulesTable(w io.Writer, rep *reports.RulesReport) error {
 	fmt.Fprintf(w, "shop %s, actions due %s to %s (exclusive); rates need %d customers a group; intervals %.0f %%\n\n",
 		rep.Shop, rep.From, rep.To, rep.MinSample, rep.Confidence*100)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RULE\tTREATMENT\tHOLDOUT\tUPLIFT (points, 95% CI)\tINCR. REVENUE\tCODES\tMATURING")
+	fmt.Fprintln(tw, "RULE\tTREATMENT\tHOLDOUT\tUPLIFT (points, 95% CI)\tINCR. REVENUE\tCOST\tMATURING")
 	for _, r := range rep.Rules {
 		hold := "no holdout"
 		if r.Holdout != nil {
@@ -179,8 +206,8 @@ func rulesTable(w io.Writer, rep *reports.RulesReport) error {
 		if r.IncrementalRevenue != nil {
 			inc = *r.IncrementalRevenue + " " + rep.Currency
 		}
-		fmt.Fprintf(tw, "%s\t%d/%d %s\t%s\t%s\t%s\t%d (%s)\t%d\n", r.RuleID, r.Treatment.Converted, r.Treatment.Customers, pct(r.Treatment.Rate),
-			hold, uplift, inc, r.Cost.CodesRedeemed, r.Cost.CodeValue, r.Maturing)
+		fmt.Fprintf(tw, "%s\t%d/%d %s\t%s\t%s\t%s\t%s\t%d\n", r.RuleID, r.Treatment.Converted, r.Treatment.Customers, pct(r.Treatment.Rate),
+			hold, uplift, inc, costText(r.Cost), r.Maturing)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -198,6 +225,22 @@ func rulesTable(w io.Writer, rep *reports.RulesReport) error {
 	return nil
 }
 
+// costText sums up a rule's cost: the known total and what could not be valued.
+func costText(c reports.Cost) string {
+	s := c.Total
+	var unknown []string
+	if c.SamplesSent > 0 && c.SampleValue == nil {
+		unknown = append(unknown, fmt.Sprintf("%d samples", c.SamplesSent))
+	}
+	if c.PointsAwarded != 0 && c.PointsValue == nil {
+		unknown = append(unknown, fmt.Sprintf("%d points", c.PointsAwarded))
+	}
+	if len(unknown) > 0 {
+		s += " + " + strings.Join(unknown, ", ") + " unvalued"
+	}
+	return s
+}
+
 func rulesCSV(w io.Writer, rep *reports.RulesReport) error {
 	cw := csv.NewWriter(w)
 	num := func(p *float64) string {
@@ -208,7 +251,8 @@ func rulesCSV(w io.Writer, rep *reports.RulesReport) error {
 	}
 	cw.Write([]string{"rule_id", "action_type", "window_days", "conversion", "treatment_customers", "treatment_converted", "treatment_rate",
 		"treatment_revenue", "holdout_customers", "holdout_converted", "holdout_rate", "holdout_revenue", "uplift", "ci_low", "ci_high",
-		"significant", "incremental_revenue", "codes_redeemed", "code_value", "samples_sent", "points_awarded", "maturing", "note"})
+		"significant", "incremental_revenue", "codes_redeemed", "code_value", "samples_sent", "sample_value", "points_awarded", "points_value",
+		"cost_total", "maturing", "note"})
 	for _, r := range rep.Rules {
 		row := []string{r.RuleID, r.ActionType, strconv.FormatFloat(r.WindowDays, 'f', -1, 64), r.Conversion,
 			strconv.Itoa(r.Treatment.Customers), strconv.Itoa(r.Treatment.Converted), num(r.Treatment.Rate), r.Treatment.Revenue}
@@ -226,8 +270,14 @@ func rulesCSV(w io.Writer, rep *reports.RulesReport) error {
 		if r.IncrementalRevenue != nil {
 			inc = *r.IncrementalRevenue
 		}
-		row = append(row, inc, strconv.Itoa(r.Cost.CodesRedeemed), r.Cost.CodeValue, strconv.Itoa(r.Cost.SamplesSent),
-			strconv.FormatInt(r.Cost.PointsAwarded, 10), strconv.Itoa(r.Maturing), r.Note)
+		opt := func(p *string) string {
+			if p == nil {
+				return ""
+			}
+			return *p
+		}
+		row = append(row, inc, strconv.Itoa(r.Cost.CodesRedeemed), r.Cost.CodeValue, strconv.Itoa(r.Cost.SamplesSent), opt(r.Cost.SampleValue),
+			strconv.FormatInt(r.Cost.PointsAwarded, 10), opt(r.Cost.PointsValue), r.Cost.Total, strconv.Itoa(r.Maturing), r.Note)
 		cw.Write(row)
 	}
 	cw.Flush()

@@ -129,7 +129,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 			return balance, tier, nil
 		},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, DBTimeout: cfg.Database.RequestTimeout,
-		Dispatch: dispatchState, Shops: st, Reports: newRulesReporter(st, cfg.Reports, now), Loyalty: st,
+		Dispatch: dispatchState, Shops: st, Reports: newRulesReporter(st, cfg.Reports, now, rl.holder.Get), Loyalty: st,
 		AuthFailures: handlers.AuthFailureLimit{Rate: cfg.HTTP.AuthFailureRate, Burst: cfg.HTTP.AuthFailureBurst, Clients: cfg.HTTP.AuthFailureClients},
 	})
 	if err != nil {

@@ -146,7 +146,8 @@ schemas = {
    "uplift": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {"absolute": {"type": "number"}, "ci_low": {"type": "number"}, "ci_high": {"type": "number"},
      "relative": {"type": ["number", "null"]}, "significant": {"type": "boolean"}}}]},
    "incremental_revenue": {"type": ["string", "null"]}, "outcomes": {"type": "object", "additionalProperties": {"type": "integer"}},
-   "cost": {"type": "object", "properties": {"code_value": {"type": "string"}, "codes_redeemed": {"type": "integer"}, "samples_sent": {"type": "integer"}, "points_awarded": {"type": "integer"}}},
+   "cost": {"type": "object", "properties": {"code_value": {"type": "string"}, "codes_redeemed": {"type": "integer"}, "samples_sent": {"type": "integer"},
+     "sample_value": {"type": ["string", "null"]}, "points_awarded": {"type": "integer"}, "points_value": {"type": ["string", "null"]}, "total": {"type": "string"}}},
    "maturing": {"type": "integer"}, "sends_per_week": {"type": "array", "items": {"type": "object", "properties": {"week": {"type": "string"}, "sent": {"type": "integer"}}}}}},
  "LoyaltyReport": {"type": "object", "required": ["shop", "from", "to", "timezone", "min_sample", "customers", "repurchase", "days_between_orders", "stages", "cohorts"], "properties": {
    "shop": {"type": "string"}, "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date", "description": "exclusive"},

@@ -160,9 +160,9 @@
       const u = x.uplift;
       const cost = x.cost || {};
       const costParts = [];
-      if (cost.codes_redeemed) costParts.push(cost.codes_redeemed + ' codes redeemed, ' + cost.code_value + ' ' + r.currency + ' off');
-      if (cost.samples_sent) costParts.push(cost.samples_sent + ' samples');
-      if (cost.points_awarded) costParts.push(cost.points_awarded + ' points');
+      if (cost.codes_redeemed) costParts.push(cost.codes_redeemed + ' codes redeemed, ' + cost.code_value + ' off');
+      if (cost.samples_sent) costParts.push(cost.samples_sent + ' samples' + (cost.sample_value != null ? ', ' + cost.sample_value : ' (no catalog cost)'));
+      if (cost.points_awarded) costParts.push(cost.points_awarded + ' points' + (cost.points_value != null ? ', ' + cost.points_value : ' (no points.value)'));
       return h('tr', { 'data-rule': x.rule_id },
         h('td', { 'data-label': 'Rule' }, h('span', { class: 'rule-id', text: x.rule_id }),
           h('span', { class: 'counts', text: x.action_type + ' · judged by ' + (x.conversion === 'review' ? 'a review' : 'an order') + ' within ' + x.window_days + ' days' })),
@@ -173,7 +173,9 @@
           ? h('span', null, errorBar(u, span), h('span', { class: 'counts', text: pts(u.absolute) + ' points [' + pts(u.ci_low) + ', ' + pts(u.ci_high) + ']' + (u.significant ? ', the interval excludes 0' : ', the interval includes 0') }))
           : h('span', { class: 'none', text: x.holdout ? 'not enough data' : '—' })),
         h('td', { class: 'num revenue', 'data-label': 'Incremental revenue' }, money(x.incremental_revenue, r.currency)),
-        h('td', { 'data-label': 'Cost' }, costParts.length ? h('span', { text: costParts.join('; ') }) : h('span', { class: 'none', text: 'none' })),
+        h('td', { class: 'cost', 'data-label': 'Cost' }, costParts.length
+          ? h('span', null, money(cost.total, r.currency), h('span', { class: 'counts', text: costParts.join('; ') }))
+          : h('span', { class: 'none', text: 'none' })),
         h('td', { class: 'note', 'data-label': 'Note' }, [x.note, x.maturing ? x.maturing + ' customers still in their window' : ''].filter(Boolean).join('. ')));
     });
     const th = (t) => h('th', { scope: 'col', text: t });
