@@ -62,8 +62,8 @@ type Processor struct {
 	OrderWait time.Duration
 	// Windows override reports.DefaultWindows for the outcome metric.
 	Windows map[models.ActionType]time.Duration
-	Now       func() time.Time
-	Metrics   *Metrics
+	Now     func() time.Time
+	Metrics *Metrics
 }
 
 // Run processes until ctx is cancelled. Transient database faults are
