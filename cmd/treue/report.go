@@ -65,13 +65,18 @@ func (r rulesReporter) RulesReport(ctx context.Context, shop *models.Shop, from,
 	return reports.Rules(ctx, r.st, shop, from, to, r.opt())
 }
 
-const reportUsage = `usage: treue report rules --shop KEY [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|json|csv]
+const reportUsage = `usage: treue report [rules] --shop KEY [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|json|csv]
        treue report loyalty --shop KEY [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|json|csv]`
 
 // report runs `treue report rules|loyalty`.
 func (m *Main) report(ctx context.Context, configPath string, args []string) error {
 	if len(args) == 0 {
 		return usageError{reportUsage}
+	}
+	if strings.HasPrefix(args[0], "-") {
+		// `treue report --shop KEY`: the rules report, the one a merchant
+		// asks for first.
+		return m.reportRules(ctx, configPath, args)
 	}
 	switch args[0] {
 	case "rules":

@@ -137,6 +137,9 @@ func TestReportRules(t *testing.T) {
 		if err != nil || !strings.HasPrefix(csv, "rule_id,") || !strings.Contains(csv, "reorder-reminder,reorder_reminder,14,order,160,80,0.5,") {
 			t.Fatalf("csv: %v\n%s", err, csv)
 		}
+		if short, err := e.run(t, append([]string{"report"}, args[2:]...)...); err != nil || short != table {
+			t.Fatalf("treue report --shop … is the rules report: %v\n%s", err, short)
+		}
 		if _, err := e.run(t, "report", "rules", "--shop", "acme", "--from", "yesterday"); err == nil || !strings.Contains(err.Error(), "YYYY-MM-DD") {
 			t.Fatalf("a bad --from: %v", err)
 		}
