@@ -2,6 +2,7 @@ package reports_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func TestRules_Attribution(t *testing.T) {
 	day := 24 * time.Hour
 	at := func(d float64) time.Time { return t0.Add(time.Duration(d * float64(day))) }
 	sent := func(id, cust int64, rule string, typ models.ActionType, due float64, code string, params string) store.ReportAction {
-		a := store.ReportAction{ID: id, CustomerID: cust, RuleID: rule, Type: string(typ), Status: "sent", DueAt: at(due), SentAt: ptr(at(due)), Params: params}
+		a := store.ReportAction{ID: id, CustomerID: cust, RuleID: rule, Type: string(typ), Status: "sent", DueAt: at(due), SentAt: ptr(at(due)), Params: params, Marketing: true}
 		if code != "" {
 			a.ExternalRef = &code
 		}
@@ -69,6 +70,9 @@ func TestRules_Attribution(t *testing.T) {
 			sent(6, 4, "reminder", models.ActionReorderReminder, 5, "", ""),
 			// Customer 5: a review request and a review.
 			sent(7, 5, "review", models.ActionReviewRequest, 1, "", ""),
+			// Customer 2 also got points after the code: a service action is
+			// no touch, so the code keeps its order.
+			{ID: 8, CustomerID: 2, RuleID: "points", Type: string(models.ActionPointsAward), Status: "sent", DueAt: at(3), SentAt: ptr(at(3))},
 		},
 		events: []store.ReportEvent{
 			placed(1, 1, "o1", 5, "50.00", "save-1"),
@@ -92,6 +96,9 @@ func TestRules_Attribution(t *testing.T) {
 		got[r.RuleID] = r
 	}
 	code, reminder, review := got["code"], got["reminder"], got["review"]
+	if p := got["points"]; p.Outcomes["order"] != 0 || p.Marketing || !strings.Contains(p.Note, "service rule") {
+		t.Errorf("a service rule's action took an outcome or lacks its note: %+v", p)
+	}
 	if code.Outcomes["order"] != 2 || code.Outcomes["code_redeemed"] != 1 || code.Cost.CodesRedeemed != 1 || code.Cost.CodeValue != "5.00" {
 		t.Errorf("code rule: %+v %+v", code.Outcomes, code.Cost)
 	}
@@ -104,7 +111,7 @@ func TestRules_Attribution(t *testing.T) {
 	if review.Outcomes["review"] != 1 || review.Treatment.Converted != 1 || review.Conversion != "review" {
 		t.Errorf("review rule: %+v %+v", review.Outcomes, review.Treatment)
 	}
-	if code.Holdout != nil || code.Uplift != nil || code.Note == "" {
+	if code.Holdout != nil || code.Uplift != nil || !strings.Contains(code.Note, "holdout_percent is 0") {
 		t.Errorf("a rule without holdout must say why there is no uplift: %+v", code)
 	}
 	if code.WindowDays != 10 {

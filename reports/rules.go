@@ -152,7 +152,10 @@ type RuleReport struct {
 	// Conversion names the outcome the rule is judged by: "order" (the
 	// customer ordered within the window), or "review" for review requests.
 	Conversion string `json:"conversion"`
-	Treatment  Group  `json:"treatment"`
+	// Marketing: a marketing rule, whose actions are touches and which has
+	// a holdout group; a service rule's actions are only counted.
+	Marketing bool  `json:"marketing"`
+	Treatment Group `json:"treatment"`
 	// Holdout is nil for a rule without a holdout group (service rules, or
 	// holdout_percent 0).
 	Holdout    *Group `json:"holdout"`
@@ -191,6 +194,7 @@ type touch struct {
 	sent         bool
 	due          time.Time
 	code, sku    string
+	marketing    bool
 	validFor     time.Duration
 	params       map[string]any
 	counted      bool // due in the period
@@ -243,7 +247,11 @@ func Rules(ctx context.Context, src Source, shop *models.Shop, from, to time.Tim
 				return err
 			}
 			t.counted = !t.due.Before(from)
-			byCustomer[t.customer] = append(byCustomer[t.customer], t)
+			// Only marketing actions are touches: a points award or a note
+			// to support says nothing to the customer about ordering again.
+			if t.marketing {
+				byCustomer[t.customer] = append(byCustomer[t.customer], t)
+			}
 			touches = append(touches, t)
 		}
 		return nil
@@ -337,7 +345,7 @@ func Rules(ctx context.Context, src Source, shop *models.Shop, from, to time.Tim
 		if acc == nil {
 			acc = &ruleAcc{customers: map[int64]*side{}, weeks: map[string]int{},
 				rep: RuleReport{RuleID: t.rule, ActionType: string(t.typ), WindowDays: opt.window(t).Hours() / 24,
-					Conversion: conversionOf(t.typ), Outcomes: map[string]int{"order": 0, "code_redeemed": 0, "review": 0}}}
+					Conversion: conversionOf(t.typ), Marketing: t.marketing, Outcomes: map[string]int{"order": 0, "code_redeemed": 0, "review": 0}}}
 			rules[t.rule] = acc
 			ruleOrder = append(ruleOrder, t.rule)
 		}
@@ -480,7 +488,10 @@ func finish(r *RuleReport, minSample int) {
 	}
 	rate(&r.Treatment)
 	if r.Holdout == nil {
-		r.Note = "no holdout group: the rule is a service rule or holdout_percent is 0, so its effect cannot be measured"
+		r.Note = "no holdout group: holdout_percent is 0, so the rule's effect cannot be measured"
+		if !r.Marketing {
+			r.Note = "service rule: no holdout group and no attribution (its actions are not marketing touches), so only its actions are counted"
+		}
 		return
 	}
 	rate(r.Holdout)
@@ -535,7 +546,7 @@ func conversionOf(t models.ActionType) string {
 
 func newTouch(a *store.ReportAction) (*touch, error) {
 	t := &touch{id: a.ID, customer: a.CustomerID, rule: a.RuleID, typ: models.ActionType(a.Type), due: a.DueAt,
-		sent: a.Status == string(models.ActionSent), sku: a.SKU}
+		sent: a.Status == string(models.ActionSent), sku: a.SKU, marketing: a.Marketing}
 	t.holdout = a.Status == string(models.ActionSuppressed) && a.Reason != nil && *a.Reason == "holdout"
 	if a.ExternalRef != nil {
 		t.code = strings.TrimSpace(*a.ExternalRef)
@@ -609,7 +620,7 @@ func LastTouch(actions []models.Action, at time.Time, windows map[models.ActionT
 		default:
 			continue // never went out, nor was held back for the holdout
 		}
-		if a.Status == models.ActionSuppressed && a.Reason != "holdout" {
+		if (a.Status == models.ActionSuppressed && a.Reason != "holdout") || !a.Marketing {
 			continue
 		}
 		if only != nil && !only(a) {

@@ -42,7 +42,7 @@ func TestProcessor_CountsOutcomes(t *testing.T) {
 				}
 				due := t0
 				if err := tx.InsertActions(ctx, []*models.Action{{ShopID: shop.ID, CustomerID: cust, Type: models.ActionReorderReminder,
-					Status: c.status, RuleID: "reminder", RulesVersion: "v1", DueAt: due, SentAt: &due, IdempotencyKey: "k-" + c.id, Params: map[string]any{}}}); err != nil {
+					Status: c.status, RuleID: "reminder", RulesVersion: "v1", DueAt: due, SentAt: &due, Marketing: true, IdempotencyKey: "k-" + c.id, Params: map[string]any{}}}); err != nil {
 					return err
 				}
 			}

@@ -141,7 +141,7 @@ schemas = {
  "RuleGroup": {"type": "object", "properties": {"customers": {"type": "integer"}, "converted": {"type": "integer"}, "rate": {"type": ["number", "null"], "description": "null below min_sample"},
    "revenue": {"type": "string"}, "actions": {"type": "integer"}, "sent": {"type": "integer"}}},
  "RuleReport": {"type": "object", "properties": {"rule_id": {"type": "string"}, "action_type": {"type": "string"}, "window_days": {"type": "number"},
-   "conversion": {"enum": ["order", "review"]}, "treatment": ref("RuleGroup"), "holdout": {"oneOf": [ref("RuleGroup"), {"type": "null"}]},
+   "conversion": {"enum": ["order", "review"]}, "marketing": {"type": "boolean"}, "treatment": ref("RuleGroup"), "holdout": {"oneOf": [ref("RuleGroup"), {"type": "null"}]},
    "enough_data": {"type": "boolean"}, "note": {"type": "string"},
    "uplift": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {"absolute": {"type": "number"}, "ci_low": {"type": "number"}, "ci_high": {"type": "number"},
      "relative": {"type": ["number", "null"]}, "significant": {"type": "boolean"}}}]},

@@ -22,13 +22,16 @@ type ReportAction struct {
 	ExternalRef *string
 	Params      string
 	SKU         string
+	// Marketing: the rule is a marketing rule (consent, caps and the
+	// holdout apply); service actions are not touches.
+	Marketing bool
 }
 
 // ReportActions streams the actions of a shop due in [from, to) to fn, a
 // batch at a time, with one query: the rows are read as they arrive.
 func (s *Store) ReportActions(ctx context.Context, shopID int64, from, to time.Time, fn func([]ReportAction) error) error {
 	rows, err := s.db.WithContext(ctx).Model(&ActionRow{}).
-		Select("id, customer_id, rule_id, type, status, reason, due_at, sent_at, external_ref, params, sku").
+		Select("id, customer_id, rule_id, type, status, reason, due_at, sent_at, external_ref, params, sku, marketing").
 		Where("shop_id = ? AND due_at >= ? AND due_at < ?", shopID, from, to).Rows()
 	if err != nil {
 		return translate("report actions", err)
@@ -37,7 +40,7 @@ func (s *Store) ReportActions(ctx context.Context, shopID int64, from, to time.T
 	batch := make([]ReportAction, 0, reportBatch)
 	for rows.Next() {
 		var a ReportAction
-		if err := rows.Scan(&a.ID, &a.CustomerID, &a.RuleID, &a.Type, &a.Status, &a.Reason, &a.DueAt, &a.SentAt, &a.ExternalRef, &a.Params, &a.SKU); err != nil {
+		if err := rows.Scan(&a.ID, &a.CustomerID, &a.RuleID, &a.Type, &a.Status, &a.Reason, &a.DueAt, &a.SentAt, &a.ExternalRef, &a.Params, &a.SKU, &a.Marketing); err != nil {
 			return translate("report actions", err)
 		}
 		if batch = append(batch, a); len(batch) == reportBatch {
