@@ -39,53 +39,27 @@ type LoyaltySource interface {
 	LoyaltyJourneys(ctx context.Context, customerIDs []int64) ([]store.LoyaltyJourney, error)
 }
 
-// LoyaltyPeriod is [From, To): midnights in the shop's time zone.
-type LoyaltyPeriod struct {
-	From, To time.Time
-	Location *time.Location
-}
+// LoyaltyPeriod is the loyalty figures' Period.
+type LoyaltyPeriod = Period
 
-// ParseLoyaltyPeriod reads a period given as dates (YYYY-MM-DD, in the
-// shop's time zone; to is exclusive). An empty to is tomorrow, so that today
-// counts; an empty from is the first day of the month eleven months before
-// the period's last month: twelve calendar months. Bad dates, from on or
-// after to, and periods over ten years are a *models.ValidationError.
+// ParseLoyaltyPeriod reads the loyalty figures' period (see ParsePeriod):
+// an empty from is the first day of the month eleven months before the
+// period's last month, twelve calendar months; periods over ten years are
+// refused.
 func ParseLoyaltyPeriod(shop *models.Shop, from, to string, now time.Time) (LoyaltyPeriod, error) {
-	loc, err := loyaltyLocation(shop)
+	p, err := ParsePeriod(shop, from, to, now, func(to time.Time) time.Time {
+		last := to.AddDate(0, 0, -1)
+		return time.Date(last.Year(), last.Month()-11, 1, 0, 0, 0, 0, to.Location())
+	})
 	if err != nil {
-		return LoyaltyPeriod{}, err
-	}
-	p := LoyaltyPeriod{Location: loc}
-	var v models.ValidationError
-	parse := func(field, s string) time.Time {
-		t, err := time.ParseInLocation(time.DateOnly, s, loc)
-		if err != nil {
-			v.Add(field, "must be a date YYYY-MM-DD, got %q", s)
-		}
-		return t
-	}
-	if to == "" {
-		y, m, d := now.In(loc).Date()
-		p.To = time.Date(y, m, d+1, 0, 0, 0, 0, loc)
-	} else {
-		p.To = parse("to", to)
-	}
-	if from == "" {
-		last := p.To.AddDate(0, 0, -1)
-		p.From = time.Date(last.Year(), last.Month()-11, 1, 0, 0, 0, 0, loc)
-	} else {
-		p.From = parse("from", from)
-	}
-	if err := v.Err(); err != nil {
 		return p, err
 	}
-	switch {
-	case !p.From.Before(p.To):
-		v.Add("from", "must be before to (%s), got %s", p.To.Format(time.DateOnly), p.From.Format(time.DateOnly))
-	case loyaltyMonth(p.To.Add(-time.Nanosecond), loc)-loyaltyMonth(p.From, loc) >= loyaltyMaxMonths:
+	if loyaltyMonth(p.To.Add(-time.Nanosecond), p.Location)-loyaltyMonth(p.From, p.Location) >= loyaltyMaxMonths {
+		var v models.ValidationError
 		v.Add("from", "the period spans more than %d months", loyaltyMaxMonths)
+		return p, &v
 	}
-	return p, v.Err()
+	return p, nil
 }
 
 func loyaltyLocation(shop *models.Shop) (*time.Location, error) {

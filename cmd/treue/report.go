@@ -131,9 +131,9 @@ func (m *Main) reportRules(ctx context.Context, configPath string, args []string
 	if err != nil {
 		return fmt.Errorf("--shop %s: %w", *shopKey, err)
 	}
-	from, to, err := period(shop, *fromS, *toS, 90)
+	p, err := reports.ParseRulesPeriod(shop, *fromS, *toS, time.Now())
 	if err != nil {
-		return err
+		return periodError("report rules", reportUsage, err)
 	}
 	// The costs come from the rules file in force; without one, they are unknown.
 	var set *rules.Set
@@ -142,7 +142,7 @@ func (m *Main) reportRules(ctx context.Context, configPath string, args []string
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("rules.file: %w", err)
 	}
-	rep, err := newRulesReporter(e.store, e.cfg.Reports, time.Now, func() *rules.Set { return set }).RulesReport(ctx, shop, from, to)
+	rep, err := newRulesReporter(e.store, e.cfg.Reports, time.Now, func() *rules.Set { return set }).RulesReport(ctx, shop, p.From, p.To)
 	if err != nil {
 		return err
 	}
@@ -157,27 +157,18 @@ func (m *Main) reportRules(ctx context.Context, configPath string, args []string
 	return rulesTable(m.Stdout, rep)
 }
 
-// period reads --from and --to as dates in the shop's time zone (to is
-// exclusive), defaulting to the last `days` days up to today.
-func period(shop *models.Shop, fromS, toS string, days int) (from, to time.Time, err error) {
-	loc := shop.Location()
-	today := time.Now().In(loc)
-	to = time.Date(today.Year(), today.Month(), today.Day()+1, 0, 0, 0, 0, loc)
-	if toS != "" {
-		if to, err = time.ParseInLocation(time.DateOnly, toS, loc); err != nil {
-			return from, to, usageError{fmt.Sprintf("--to %q: want YYYY-MM-DD", toS)}
-		}
+// periodError turns a report period's *models.ValidationError into a usage
+// error naming the flags; other errors pass.
+func periodError(name, usage string, err error) error {
+	var ve *models.ValidationError
+	if !errors.As(err, &ve) {
+		return err
 	}
-	from = to.AddDate(0, 0, -days)
-	if fromS != "" {
-		if from, err = time.ParseInLocation(time.DateOnly, fromS, loc); err != nil {
-			return from, to, usageError{fmt.Sprintf("--from %q: want YYYY-MM-DD", fromS)}
-		}
+	var msgs []string
+	for _, f := range ve.Fields {
+		msgs = append(msgs, "--"+f.Field+" "+f.Message)
 	}
-	if !from.Before(to) {
-		return from, to, usageError{fmt.Sprintf("--from %s is not before --to %s", from.Format(time.DateOnly), to.Format(time.DateOnly))}
-	}
-	return from, to, nil
+	return usageError{name + ": " + strings.Join(msgs, "; ") + "\n" + usage}
 }
 
 func pct(p *float64) string {

@@ -65,16 +65,8 @@ func (m *Main) reportLoyalty(ctx context.Context, configPath string, args []stri
 	}
 	now := time.Now()
 	period, err := reports.ParseLoyaltyPeriod(shop, *from, *to, now)
-	var ve *models.ValidationError
-	if errors.As(err, &ve) {
-		var msgs []string
-		for _, f := range ve.Fields {
-			msgs = append(msgs, "--"+f.Field+" "+f.Message)
-		}
-		return usageError{"report loyalty: " + strings.Join(msgs, "; ") + "\n" + reportLoyaltyUsage}
-	}
 	if err != nil {
-		return err
+		return periodError("report loyalty", reportLoyaltyUsage, err)
 	}
 	progress := &loyaltyProgress{w: m.Stderr, tty: loyaltyIsTerminal(m.Stderr), now: time.Now}
 	progress.start = progress.now()
