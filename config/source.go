@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/treue/treue/nearest"
 )
 
 // source is the parsed config file, kept to point errors at file and line.
@@ -106,20 +108,14 @@ func (s *source) walk(n *yaml.Node, t reflect.Type, prefix string, errs *Errors)
 // suggest names what an unknown key probably meant: a known key of the
 // same section a typo away, the same key in another section (an option put
 // under the wrong heading), a known key of the section that is still close,
-// or else every key the section has. rules.suggest does the same for rules
-// files; config may not import rules, so the few lines are repeated here.
+// or else every key the section has.
 func suggest(prefix, got string, fields map[string]reflect.Type) string {
 	names := make([]string, 0, len(fields))
 	for f := range fields {
 		names = append(names, f)
 	}
 	slices.Sort(names)
-	best, dist := "", -1
-	for _, f := range names {
-		if d := editDistance(strings.ToLower(got), f); dist < 0 || d < dist {
-			best, dist = f, d
-		}
-	}
+	best, dist := nearest.Name(strings.ToLower(got), names)
 	if best != "" && dist <= 2 {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
@@ -136,27 +132,6 @@ func suggest(prefix, got string, fields map[string]reflect.Type) string {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return " (known: " + strings.Join(names, ", ") + ")"
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // mapstructure names keys like "'http.max_body_bytes' expected type 'int64'";

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/treue/treue/nearest"
 )
 
 // The rules file is decoded in two steps: yaml.v3 parses it into a node tree,
@@ -206,41 +208,15 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 
 // suggest names the known fields, or the closest one, for an unknown field.
 func suggest(name string, fields []fieldInfo) string {
-	best, bestDist := "", 3
-	for _, f := range fields {
-		if dist := editDistance(name, f.name); dist < bestDist {
-			best, bestDist = f.name, dist
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
-	}
 	names := make([]string, len(fields))
 	for i, f := range fields {
 		names[i] = f.name
 	}
+	if best, dist := nearest.Name(name, names); best != "" && dist < 3 {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
 	sort.Strings(names)
 	return " (known: " + strings.Join(names, ", ") + ")"
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value) {
