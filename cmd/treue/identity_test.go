@@ -3,17 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -83,17 +75,10 @@ func oneCustomer(t *testing.T, st *store.Store, shopID int64, want ...string) {
 func TestIdentity_FollowUpsJoinTheOrdersCustomer(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
 		const shopifySecret, shopwareSecret, shopwareID = "shopify-app-secret", "shopware-shop-secret-for-tests", "SwShop0000000001"
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyPath := "/prod/keys/pub-key-0c8cbd4e-7d1b-4a9f-9f5a-1b2c3d4e5f60.pem"
-		der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-		pemFile := filepath.Join(t.TempDir(), filepath.Base(keyPath))
-		os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600)
+		signer := newAdobeSigner(t, filepath.Base(adobeKeyPath))
 		e := newEnv(t, driver, "  - key: acme-us\n    platform: shopify\n    domain: kaffee-roesterei.myshopify.com\n    secret: "+shopifySecret+"\n"+
 			"  - key: acme-sw\n    platform: shopware\n    shopware_id: "+shopwareID+"\n    secret: "+shopwareSecret+"\n"+
-			fmt.Sprintf("  - key: acme-eu\n    platform: adobe\n    client_id: 4b2e8c7d1f0a4e6b9c3d5a7e8f901234\n    public_key_files: [%q]\n", pemFile))
+			signer.shop(""))
 		in := e.serve(t)
 		st := e.store(t)
 		ctx := context.Background()
@@ -216,11 +201,7 @@ func TestIdentity_FollowUpsJoinTheOrdersCustomer(t *testing.T) {
 						}
 					})
 				}
-				sum := sha256.Sum256(body)
-				sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
-				h := http.Header{"X-Adobe-Digital-Signature-1": {base64.StdEncoding.EncodeToString(sig)}, "X-Adobe-Public-Key1-Path": {keyPath},
-					"X-Adobe-Event-Id": {eventID}, "Content-Type": {"application/cloudevents+json"}}
-				if code, b := do(t, "POST", in.URL+"/webhooks/adobe/acme-eu", h, body); code != 200 {
+				if code, b := do(t, "POST", in.URL+"/webhooks/adobe/acme-eu", signer.headers(t, body, eventID), body); code != 200 {
 					t.Fatalf("%s: %d %s", fixture, code, b)
 				}
 			}

@@ -266,26 +266,15 @@ func TestShopify_EndToEnd(t *testing.T) {
 
 func TestAdobe_EndToEnd(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := t.TempDir()
-		keyPath := "/prod/keys/pub-key-0c8cbd4e-7d1b-4a9f-9f5a-1b2c3d4e5f60.pem"
-		der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-		pemFile := filepath.Join(dir, filepath.Base(keyPath))
-		os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600)
-		e := newEnv(t, driver, fmt.Sprintf("  - key: acme-eu\n    platform: adobe\n    client_id: 4b2e8c7d1f0a4e6b9c3d5a7e8f901234\n    public_key_files: [%q]\n", pemFile))
+		signer := newAdobeSigner(t, filepath.Base(adobeKeyPath))
+		e := newEnv(t, driver, signer.shop(""))
 		in := e.serve(t)
 		code, b := do(t, "GET", in.URL+"/webhooks/adobe/acme-eu?challenge="+url.QueryEscape("abc-123"), nil, nil)
 		if code != 200 || !strings.Contains(string(b), `"challenge":"abc-123"`) {
 			t.Fatalf("challenge: %d %s", code, b)
 		}
 		body := must(os.ReadFile("../../plugin/adobe/testdata/order_new.json"))
-		sum := sha256.Sum256(body)
-		sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
-		h := http.Header{"X-Adobe-Digital-Signature-1": {base64.StdEncoding.EncodeToString(sig)}, "X-Adobe-Public-Key1-Path": {keyPath},
-			"X-Adobe-Event-Id": {"ev-1"}, "Content-Type": {"application/cloudevents+json"}}
+		h := signer.headers(t, body, "ev-1")
 		for i := 0; i < 2; i++ {
 			if code, b := do(t, "POST", in.URL+"/webhooks/adobe/acme-eu", h, body); code != 200 {
 				t.Fatalf("delivery %d: %d %s", i, code, b)
@@ -362,6 +351,49 @@ func TestAdobe_PublicKeyFileUnderAnyName(t *testing.T) {
 		waitDrained(t, e)
 		journeyTypes(t, st, shop.ID, "order.placed")
 	})
+}
+
+// adobeKeyPath is the key path the test deliveries name, shaped as Adobe's.
+const adobeKeyPath = "/prod/keys/pub-key-0c8cbd4e-7d1b-4a9f-9f5a-1b2c3d4e5f60.pem"
+
+// adobeSigner signs deliveries as Adobe I/O does; its public key is in
+// file, for an Adobe shop's public_key_files.
+type adobeSigner struct {
+	key  *rsa.PrivateKey
+	file string
+}
+
+// newAdobeSigner makes a key and saves its public half as fileName.
+func newAdobeSigner(t *testing.T, fileName string) *adobeSigner {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	file := filepath.Join(t.TempDir(), fileName)
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &adobeSigner{key: key, file: file}
+}
+
+// shop is the shops: entry of Adobe shop acme-eu that trusts the signer;
+// extra lines (indented by four) go with it.
+func (s *adobeSigner) shop(extra string) string {
+	return fmt.Sprintf("  - key: acme-eu\n    platform: adobe\n%s    client_id: 4b2e8c7d1f0a4e6b9c3d5a7e8f901234\n    public_key_files: [%q]\n", extra, s.file)
+}
+
+// headers are the headers of body signed as event eventID.
+func (s *adobeSigner) headers(t *testing.T, body []byte, eventID string) http.Header {
+	t.Helper()
+	sum := sha256.Sum256(body)
+	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return http.Header{"X-Adobe-Digital-Signature-1": {base64.StdEncoding.EncodeToString(sig)}, "X-Adobe-Public-Key1-Path": {adobeKeyPath},
+		"X-Adobe-Event-Id": {eventID}, "Content-Type": {"application/cloudevents+json"}}
 }
 
 func readFixture(platform, name string) ([]byte, error) {

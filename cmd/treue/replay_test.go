@@ -1,17 +1,9 @@
 package main
 
 import (
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -24,16 +16,9 @@ import (
 func TestReplay_UnsignedIDs(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
 		const secret = "shopify-app-secret"
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyPath := "/prod/keys/pub-key-0c8cbd4e-7d1b-4a9f-9f5a-1b2c3d4e5f60.pem"
-		der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-		pemFile := filepath.Join(t.TempDir(), filepath.Base(keyPath))
-		os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600)
+		signer := newAdobeSigner(t, filepath.Base(adobeKeyPath))
 		e := newEnv(t, driver, "  - key: acme-us\n    platform: shopify\n    domain: kaffee-roesterei.myshopify.com\n    secret: "+secret+"\n"+
-			fmt.Sprintf("  - key: acme-eu\n    platform: adobe\n    client_id: 4b2e8c7d1f0a4e6b9c3d5a7e8f901234\n    public_key_files: [%q]\n", pemFile))
+			signer.shop(""))
 		in := e.serve(t)
 		order := must(readFixture("shopify", "orders_create.json"))
 		shopify := func(topic, id string, triggered time.Time, body []byte) (int, string) {
@@ -69,12 +54,8 @@ func TestReplay_UnsignedIDs(t *testing.T) {
 		}
 
 		body := must(readFixture("adobe", "order_new.json"))
-		sum := sha256.Sum256(body)
-		sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
 		for i, want := range []string{"stored", "duplicate"} {
-			h := http.Header{"X-Adobe-Digital-Signature-1": {base64.StdEncoding.EncodeToString(sig)}, "X-Adobe-Public-Key1-Path": {keyPath},
-				"X-Adobe-Event-Id": {fmt.Sprintf("ev-%d", i)}, "Content-Type": {"application/cloudevents+json"}}
-			code, b := do(t, "POST", in.URL+"/webhooks/adobe/acme-eu", h, body)
+			code, b := do(t, "POST", in.URL+"/webhooks/adobe/acme-eu", signer.headers(t, body, fmt.Sprintf("ev-%d", i)), body)
 			var m map[string]any
 			json.Unmarshal(b, &m)
 			if code != 200 || m["status"] != want {

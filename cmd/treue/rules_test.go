@@ -2,13 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	mrand "math/rand/v2"
 	"net/http"
@@ -393,20 +386,11 @@ func TestRules_Simulate(t *testing.T) {
 func TestRules_ReturnRecoveryWithoutRequest(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
 		const shopifySecret, shopwareSecret, shopwareID = "shopify-app-secret", "shopware-shop-secret-for-tests", "SwShop0000000001"
-		const keyPath = "/prod/keys/pub-key-0c8cbd4e-7d1b-4a9f-9f5a-1b2c3d4e5f60.pem"
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-		pemFile := filepath.Join(t.TempDir(), "adobe-io-1.pem")
-		if err := os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		signer := newAdobeSigner(t, "adobe-io-1.pem")
 		rulesPath := exampleRules(t, t.TempDir())
 		e := newEnv(t, driver, "  - key: acme-us\n    platform: shopify\n    domain: kaffee-roesterei.myshopify.com\n    secret: "+shopifySecret+"\n"+
 			"  - key: acme-sw\n    platform: shopware\n    shopware_id: "+shopwareID+"\n    secret: "+shopwareSecret+"\n"+
-			fmt.Sprintf("  - key: acme-eu\n    platform: adobe\n    client_id: 4b2e8c7d1f0a4e6b9c3d5a7e8f901234\n    public_key_files: [%q]\n", pemFile)+
+			signer.shop("")+
 			"rules:\n  file: "+rulesPath+"\n")
 		in := e.serve(t)
 		accepted := func(what string, code int, b []byte) {
@@ -433,10 +417,7 @@ func TestRules_ReturnRecoveryWithoutRequest(t *testing.T) {
 		adobe := func(fixture, eventID string) {
 			t.Helper()
 			body := must(readFixture("adobe", fixture))
-			sum := sha256.Sum256(body)
-			sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
-			code, b := do(t, "POST", in.URL+"/webhooks/adobe/acme-eu", http.Header{"X-Adobe-Digital-Signature-1": {base64.StdEncoding.EncodeToString(sig)},
-				"X-Adobe-Public-Key1-Path": {keyPath}, "X-Adobe-Event-Id": {eventID}, "Content-Type": {"application/cloudevents+json"}}, body)
+			code, b := do(t, "POST", in.URL+"/webhooks/adobe/acme-eu", signer.headers(t, body, eventID), body)
 			accepted(fixture, code, b)
 		}
 		t0 := time.Now().UTC().Add(-10 * 24 * time.Hour).Truncate(time.Second)

@@ -2,18 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,15 +19,8 @@ import (
 // `treue inbox replay` processes it again.
 func TestWebhook_AuthenticButUnparsed(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyPath := "/prod/keys/pub-key-0c8cbd4e-7d1b-4a9f-9f5a-1b2c3d4e5f60.pem"
-		der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-		pemFile := filepath.Join(t.TempDir(), filepath.Base(keyPath))
-		os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600)
-		e := newEnv(t, driver, fmt.Sprintf("  - key: acme-eu\n    platform: adobe\n    timezone: Europe/Berlin\n    client_id: 4b2e8c7d1f0a4e6b9c3d5a7e8f901234\n    public_key_files: [%q]\n", pemFile))
+		signer := newAdobeSigner(t, filepath.Base(adobeKeyPath))
+		e := newEnv(t, driver, signer.shop("    timezone: Europe/Berlin\n"))
 		in := e.serve(t)
 		st := e.store(t)
 		ctx := context.Background()
@@ -64,11 +49,7 @@ func TestWebhook_AuthenticButUnparsed(t *testing.T) {
 			json.Unmarshal(must(readFixture("adobe", "order_new.json")), &doc)
 			edit(doc["data"].(map[string]any)["value"].(map[string]any))
 			body, _ := json.Marshal(doc)
-			sum := sha256.Sum256(body)
-			sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
-			h := http.Header{"X-Adobe-Digital-Signature-1": {base64.StdEncoding.EncodeToString(sig)}, "X-Adobe-Public-Key1-Path": {keyPath},
-				"X-Adobe-Event-Id": {eventID}, "Content-Type": {"application/cloudevents+json"}}
-			code, b := do(t, "POST", in.URL+"/webhooks/adobe/acme-eu", h, body)
+			code, b := do(t, "POST", in.URL+"/webhooks/adobe/acme-eu", signer.headers(t, body, eventID), body)
 			var m map[string]any
 			json.Unmarshal(b, &m)
 			return code, m
