@@ -861,9 +861,105 @@
     (target || $('main')).focus();
   });
 
-  // What the report pages share with the search (loyalty.js).
+  // svg builds an SVG element, as h builds an HTML one.
+  function svg(tag, attrs, ...kids) {
+    const e = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v != null) e.setAttribute(k, String(v));
+    }
+    for (const k of kids) {
+      if (k == null) continue;
+      e.append(typeof k === 'string' ? document.createTextNode(k) : k);
+    }
+    return e;
+  }
+
+  // reportPage wires a report page (loyalty.js, rules.js): its route
+  // (#/reports/NAME?shop=&from=&to=), its period form and the header's shop
+  // field. It fetches shops/SHOP/reports/NAME and hands the answer to
+  // render; what, the words for the report, go into the progress line.
+  function reportPage(name, what, render) {
+    const page = $(name + '-page');
+    const form = $(name + '-form');
+    const fromEl = $(name + '-from');
+    const toEl = $(name + '-to');
+    const body = $(name + '-body');
+    const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+    let ctl = null;
+    const hashParams = () => {
+      const i = location.hash.indexOf('?');
+      return new URLSearchParams(i < 0 ? '' : location.hash.slice(i + 1));
+    };
+    const period = (q = new URLSearchParams()) => {
+      if (fromEl.value) q.set('from', fromEl.value);
+      if (toEl.value) q.set('to', toEl.value);
+      return q;
+    };
+    async function load() {
+      const shop = el.shop.value.trim();
+      clearError();
+      if (!validShop(shop)) {
+        body.replaceChildren(h('p', { class: 'empty', text: 'Enter the shop key in the Shop field above, then choose Show.' }));
+        el.shop.focus();
+        return;
+      }
+      if (ctl) ctl.abort();
+      const mine = new AbortController();
+      ctl = mine;
+      const q = period();
+      body.setAttribute('aria-busy', 'true');
+      body.replaceChildren(h('p', { class: 'muted', text: 'Computing the ' + what + ' of shop ' + shop + '…' }));
+      busy(true);
+      try {
+        const r = await api('shops/' + enc(shop) + '/reports/' + name + (q.toString() ? '?' + q : ''), mine.signal);
+        if (ctl !== mine) return;
+        // Remembered as the search remembers it, for the next visit.
+        try { localStorage.setItem(SHOP_KEY, shop); } catch (e) { /* not remembered */ }
+        fromEl.value = r.from || '';
+        toEl.value = r.to || '';
+        render(r);
+        $(name + '-title').focus();
+        say('The ' + what + ' of shop ' + r.shop + ' from ' + r.from + ' to ' + r.to + ' loaded.');
+      } catch (e) {
+        if (ctl !== mine || (e && e.name === 'AbortError')) return;
+        body.replaceChildren();
+        handle(e, 'Shop "' + shop + '" is not known to Treue.', () => load());
+      } finally {
+        if (ctl === mine) ctl = null;
+        body.setAttribute('aria-busy', 'false');
+        busy(false);
+      }
+    }
+    const open = () => {
+      const q = hashParams();
+      if (q.get('shop') && !el.shop.value) el.shop.value = q.get('shop');
+      if (DATE_RE.test(q.get('from') || '')) fromEl.value = q.get('from');
+      if (DATE_RE.test(q.get('to') || '')) toEl.value = q.get('to');
+      load();
+    };
+    document.addEventListener('treue:page', (ev) => {
+      if (ev.detail.page === name) open();
+      else if (ctl) ctl.abort();
+    });
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const q = new URLSearchParams();
+      if (el.shop.value.trim()) q.set('shop', el.shop.value.trim());
+      period(q);
+      const want = '#/reports/' + name + (q.toString() ? '?' + q : '');
+      if (location.hash !== want) history.replaceState(null, '', want);
+      load();
+    });
+    // Another shop in the header's field shows that shop's report.
+    el.shop.addEventListener('change', () => { if (!page.hidden) load(); });
+    // The page scripts load after the routing: pick up a page already open.
+    if (!page.hidden) open();
+    return { page, body };
+  }
+
+  // What the report pages share with the search (loyalty.js, rules.js).
   window.TreueConsole = Object.freeze({
-    api, handle, busy, say, h, clearError, validShop,
+    api, handle, busy, say, h, svg, clearError, validShop, reportPage,
     shop: () => el.shop.value.trim(),
     shopInfo: (key) => state.shops[key],
     focusShop: () => el.shop.focus(),

@@ -6,21 +6,12 @@
 (() => {
   const C = window.TreueConsole;
   if (!C) return;
-  const { h } = C;
+  const { h, svg } = C;
   const $ = (id) => document.getElementById(id);
-  const page = $('loyalty-page');
-  const form = $('loyalty-form');
-  const fromEl = $('loyalty-from');
-  const toEl = $('loyalty-to');
-  const body = $('loyalty-body');
-  const SVG = 'http://www.w3.org/2000/svg';
   const STAGES = [
     ['new', 'New'], ['first_purchase', 'First purchase'], ['second_positive', 'Second positive'],
     ['loyal', 'Loyal'], ['at_risk', 'At risk'], ['lapsed', 'Lapsed'],
   ];
-  const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-
-  let ctl = null;
   let shown = null; // the report on the page, for redrawing the chart
 
   // pct writes a rate 0..1 as a percentage, rounded half up as the CLI does.
@@ -38,91 +29,7 @@
     return h('time', { datetime: m }, monthFmt.format(monthDate(m)));
   }
 
-  function svg(tag, attrs, ...kids) {
-    const e = document.createElementNS(SVG, tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v != null) e.setAttribute(k, String(v));
-    }
-    for (const k of kids) {
-      if (k == null) continue;
-      e.append(typeof k === 'string' ? document.createTextNode(k) : k);
-    }
-    return e;
-  }
-
-  // ---------- route and form ----------
-
-  // The hash may carry the period (and the shop): #/reports/loyalty?from=…&to=…
-  function hashParams() {
-    const i = location.hash.indexOf('?');
-    return new URLSearchParams(i < 0 ? '' : location.hash.slice(i + 1));
-  }
-
-  document.addEventListener('treue:page', (ev) => {
-    if (ev.detail.page === 'loyalty') open();
-    else if (ctl) ctl.abort();
-  });
-
-  function open() {
-    const q = hashParams();
-    const shopInput = $('shop');
-    if (q.get('shop') && !shopInput.value) shopInput.value = q.get('shop');
-    if (DATE_RE.test(q.get('from') || '')) fromEl.value = q.get('from');
-    if (DATE_RE.test(q.get('to') || '')) toEl.value = q.get('to');
-    load();
-  }
-
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const q = new URLSearchParams();
-    if (C.shop()) q.set('shop', C.shop());
-    if (fromEl.value) q.set('from', fromEl.value);
-    if (toEl.value) q.set('to', toEl.value);
-    const want = '#/reports/loyalty' + (q.toString() ? '?' + q : '');
-    if (location.hash !== want) history.replaceState(null, '', want);
-    load();
-  });
-
-  // Another shop in the header's field shows that shop's figures.
-  $('shop').addEventListener('change', () => { if (!page.hidden) load(); });
-
-  async function load() {
-    const shop = C.shop();
-    C.clearError();
-    if (!C.validShop(shop)) {
-      body.replaceChildren(h('p', { class: 'empty', text: 'Enter the shop key in the Shop field above, then choose Show.' }));
-      C.focusShop();
-      return;
-    }
-    if (ctl) ctl.abort();
-    const mine = new AbortController();
-    ctl = mine;
-    const q = new URLSearchParams();
-    if (fromEl.value) q.set('from', fromEl.value);
-    if (toEl.value) q.set('to', toEl.value);
-    body.setAttribute('aria-busy', 'true');
-    body.replaceChildren(h('p', { class: 'muted', text: 'Computing the figures of shop ' + shop + '…' }));
-    C.busy(true);
-    try {
-      const r = await C.api('shops/' + encodeURIComponent(shop) + '/reports/loyalty' + (q.toString() ? '?' + q : ''), mine.signal);
-      if (ctl !== mine) return;
-      // Remembered as the search remembers it, for the next visit.
-      try { localStorage.setItem('treue.console.shop', shop); } catch (e) { /* not remembered */ }
-      fromEl.value = r.from || '';
-      toEl.value = r.to || '';
-      render(r);
-      $('loyalty-title').focus();
-      C.say('Loyalty figures of shop ' + r.shop + ' from ' + r.from + ' to ' + r.to + ' loaded.');
-    } catch (e) {
-      if (ctl !== mine || (e && e.name === 'AbortError')) return;
-      body.replaceChildren();
-      C.handle(e, 'Shop "' + shop + '" is not known to Treue.', () => load());
-    } finally {
-      if (ctl === mine) ctl = null;
-      body.setAttribute('aria-busy', 'false');
-      C.busy(false);
-    }
-  }
+  const { page, body } = C.reportPage('loyalty', 'loyalty figures', render);
 
   // ---------- rendering ----------
 
@@ -284,6 +191,4 @@
     }, 150);
   });
 
-  // console.js routes before this file has loaded: pick up a page it opened.
-  if (!page.hidden) open();
 })();

@@ -7,97 +7,14 @@
 (() => {
   const C = window.TreueConsole;
   if (!C) return;
-  const { h } = C;
-  const $ = (id) => document.getElementById(id);
-  const page = $('rules-page');
-  const form = $('rules-form');
-  const fromEl = $('rules-from');
-  const toEl = $('rules-to');
-  const body = $('rules-body');
-  const SVG = 'http://www.w3.org/2000/svg';
-  const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-  let ctl = null;
-
-  function svg(tag, attrs, ...kids) {
-    const e = document.createElementNS(SVG, tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v != null) e.setAttribute(k, String(v));
-    }
-    for (const k of kids) if (k != null) e.append(typeof k === 'string' ? document.createTextNode(k) : k);
-    return e;
-  }
+  const { h, svg } = C;
 
   // pct writes a rate 0..1 as a percentage with one decimal.
   const pct = (r) => (Math.round(r * 1000) / 10).toFixed(1) + ' %';
   // pts writes a difference of rates in percentage points, signed.
   const pts = (d) => (d >= 0 ? '+' : '−') + (Math.round(Math.abs(d) * 1000) / 10).toFixed(1);
 
-  function hashParams() {
-    const i = location.hash.indexOf('?');
-    return new URLSearchParams(i < 0 ? '' : location.hash.slice(i + 1));
-  }
-
-  document.addEventListener('treue:page', (ev) => {
-    if (ev.detail.page === 'rules') open();
-    else if (ctl) ctl.abort();
-  });
-
-  function open() {
-    const q = hashParams();
-    const shopInput = $('shop');
-    if (q.get('shop') && !shopInput.value) shopInput.value = q.get('shop');
-    if (DATE_RE.test(q.get('from') || '')) fromEl.value = q.get('from');
-    if (DATE_RE.test(q.get('to') || '')) toEl.value = q.get('to');
-    load();
-  }
-
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const q = new URLSearchParams();
-    if (C.shop()) q.set('shop', C.shop());
-    if (fromEl.value) q.set('from', fromEl.value);
-    if (toEl.value) q.set('to', toEl.value);
-    const want = '#/reports/rules' + (q.toString() ? '?' + q : '');
-    if (location.hash !== want) history.replaceState(null, '', want);
-    load();
-  });
-  $('shop').addEventListener('change', () => { if (!page.hidden) load(); });
-
-  async function load() {
-    const shop = C.shop();
-    C.clearError();
-    if (!C.validShop(shop)) {
-      body.replaceChildren(h('p', { class: 'empty', text: 'Enter the shop key in the Shop field above, then choose Show.' }));
-      C.focusShop();
-      return;
-    }
-    if (ctl) ctl.abort();
-    const mine = new AbortController();
-    ctl = mine;
-    const q = new URLSearchParams();
-    if (fromEl.value) q.set('from', fromEl.value);
-    if (toEl.value) q.set('to', toEl.value);
-    body.setAttribute('aria-busy', 'true');
-    body.replaceChildren(h('p', { class: 'muted', text: 'Computing the report of shop ' + shop + '…' }));
-    C.busy(true);
-    try {
-      const r = await C.api('shops/' + encodeURIComponent(shop) + '/reports/rules' + (q.toString() ? '?' + q : ''), mine.signal);
-      if (ctl !== mine) return;
-      fromEl.value = r.from || '';
-      toEl.value = r.to || '';
-      render(r);
-      $('rules-title').focus();
-      C.say('Rules report of shop ' + r.shop + ' from ' + r.from + ' to ' + r.to + ' loaded: ' + r.rules.length + ' rules.');
-    } catch (e) {
-      if (ctl !== mine || (e && e.name === 'AbortError')) return;
-      body.replaceChildren();
-      C.handle(e, 'Shop "' + shop + '" is not known to Treue.', () => load());
-    } finally {
-      if (ctl === mine) ctl = null;
-      body.setAttribute('aria-busy', 'false');
-      C.busy(false);
-    }
-  }
+  const { body } = C.reportPage('rules', 'rules report', render);
 
   // sparkline draws the sends of the weeks that had any (the API lists no
   // empty weeks), oldest first; the title lists them.
