@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/treue/treue/journey"
@@ -348,6 +349,9 @@ func (r *loyaltyRun) rate(n, of int) *float64 {
 func (r *loyaltyRun) note(n int, what string) string {
 	if n >= r.min {
 		return ""
+	}
+	if n == 1 {
+		what = strings.TrimSuffix(what, "s") // "1 customer", "1 gap"
 	}
 	return fmt.Sprintf("not enough data: %d %s, %d needed", n, what, r.min)
 }

@@ -215,7 +215,7 @@ func TestLoyalty_Planted(t *testing.T) {
 				{Cohort: "2026-01", Size: 20, Retained: []int{20, 6, 1, 0, 4, 0}, Rates: loyaltyNulls(6), Note: note(20, "customers")},
 				{Cohort: "2026-02", Size: 0, Retained: []int{0, 0, 0, 0, 0}, Rates: loyaltyNulls(5), Note: note(0, "customers")},
 				{Cohort: "2026-03", Size: 17, Retained: []int{17, 0, 0, 0}, Rates: loyaltyNulls(4), Note: note(17, "customers")},
-				{Cohort: "2026-04", Size: 1, Retained: []int{1, 0, 0}, Rates: loyaltyNulls(3), Note: note(1, "customers")},
+				{Cohort: "2026-04", Size: 1, Retained: []int{1, 0, 0}, Rates: loyaltyNulls(3), Note: note(1, "customer")},
 				{Cohort: "2026-05", Size: 0, Retained: []int{0, 0}, Rates: loyaltyNulls(2), Note: note(0, "customers")},
 				{Cohort: "2026-06", Size: 2, Retained: []int{2}, Rates: loyaltyNulls(1), Note: note(2, "customers")},
 			},
@@ -240,7 +240,7 @@ func TestLoyalty_Planted(t *testing.T) {
 		if d := cmp.Diff(loyaltyRates(1, 0, 0, 0), mar.Rates); d != "" {
 			t.Errorf("March cohort rates (-want +got):\n%s", d)
 		}
-		if d := cmp.Diff(loyaltyNulls(3), apr.Rates); d != "" || apr.Note != "not enough data: 1 customers, 10 needed" {
+		if d := cmp.Diff(loyaltyNulls(3), apr.Rates); d != "" || apr.Note != "not enough data: 1 customer, 10 needed" {
 			t.Errorf("April cohort: %s note %q", d, apr.Note)
 		}
 	})

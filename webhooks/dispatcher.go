@@ -74,6 +74,7 @@ type Dispatcher struct {
 	mu       sync.Mutex // guards inflight and Rand
 	inflight map[int64]struct{}
 	breakers *breakers
+	zones    Zones // the shops' time zones, for Waiting
 	limiter  *rateLimiter
 }
 

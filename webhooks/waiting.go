@@ -46,7 +46,7 @@ func (d *Dispatcher) Waiting(shop *models.Shop, a *models.Action) string {
 		}
 	}
 	now := d.Now()
-	loc := shop.Location()
+	loc := d.zones.Of(shop)
 	if until, held := d.breakers.heldUntil(shop.ID, now); held {
 		return fmt.Sprintf("the shop's API is failing: its circuit is open until %s, then one trial call decides", waitLabel(until, loc))
 	}
