@@ -308,3 +308,59 @@ func keys(m map[string]bool) []string {
 	slices.Sort(out)
 	return out
 }
+
+// StagesAt returns the customer's stage at each of the ascending moments
+// ats, as Build(the events before at, at).Stage derives it, and the orders
+// as Orders(events) folds them, in one pass over events (which Sort has put
+// in order): the orders are folded as the events come, and each moment only
+// counts them. A moment before the first event gets "" (not a customer
+// yet).
+func StagesAt(events []models.Event, ats []time.Time, opts Options) ([]models.Stage, []*Order) {
+	out := make([]models.Stage, len(ats))
+	byID := map[string]*Order{}
+	var orders []*Order
+	k := 0
+	fold := func(until int) {
+		for ; k < until; k++ {
+			e := &events[k]
+			d := &e.Data
+			if d.Order == nil || d.Order.ID == "" {
+				continue
+			}
+			o := byID[d.Order.ID]
+			if o == nil {
+				o = &Order{ID: d.Order.ID, PlacedAt: e.OccurredAt()}
+				byID[o.ID] = o
+				orders = append(orders, o)
+			}
+			mergeOrder(o, e)
+		}
+	}
+	for i, at := range ats {
+		until := k
+		for until < len(events) && events[until].OccurredAt().Before(at) {
+			until++
+		}
+		fold(until)
+		if k == 0 {
+			continue
+		}
+		var p models.Profile
+		for _, o := range orders {
+			if o.Cancelled || o.Test {
+				continue // as Build: not a sale
+			}
+			p.OrderCount++
+			if o.Positive(at, opts.DeliveryAllowance) {
+				p.PositiveOrderCount++
+			}
+			if p.LastOrderAt == nil || o.PlacedAt.After(*p.LastOrderAt) {
+				p.LastOrderAt = &o.PlacedAt
+			}
+		}
+		out[i] = stage(&p, at, opts)
+	}
+	fold(len(events))
+	slices.SortStableFunc(orders, func(a, b *Order) int { return a.PlacedAt.Compare(b.PlacedAt) })
+	return out, orders
+}

@@ -230,3 +230,61 @@ func TestBuild_BoundsWhatItKeeps(t *testing.T) {
 		t.Fatalf("skus sorted: %v, orders %d", slices.IsSorted(p.SKUs), p.OrderCount)
 	}
 }
+
+// TestStagesAt_AsBuild: the one-pass stages equal Build's on every prefix,
+// and its orders Orders',
+// for random journeys of orders that are paid, shipped, delivered,
+// returned, refunded, cancelled, complained about or flagged as tests.
+func TestStagesAt_AsBuild(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	steps := []models.EventType{models.OrderPaid, models.ShipmentShipped, models.ShipmentDelivered, models.ReturnRequested,
+		models.RefundIssued, models.OrderCancelled, models.ComplaintOpened, models.ConsentGranted}
+	opts := DefaultOptions
+	for n := range 500 {
+		var evs []models.Event
+		if r.IntN(4) == 0 {
+			evs = append(evs, models.Event{Type: models.CustomerRegistered, Timestamp: start.Add(time.Duration(r.IntN(200*24)) * time.Hour)})
+		}
+		for o := range r.IntN(6) {
+			id := fmt.Sprintf("o-%d", o)
+			placed := start.Add(time.Duration(r.IntN(400*24)) * time.Hour)
+			evs = append(evs, models.Event{Type: models.OrderPlaced, Timestamp: placed,
+				Data: models.EventData{Order: &models.Order{ID: id, PlacedAt: &placed, Test: r.IntN(10) == 0}}})
+			at := placed
+			for _, s := range steps {
+				if r.IntN(3) == 0 {
+					continue
+				}
+				at = at.Add(time.Duration(1+r.IntN(20*24)) * time.Hour)
+				e := models.Event{Type: s, Timestamp: at, Data: models.EventData{Order: &models.Order{ID: id}}}
+				if s == models.RefundIssued {
+					e.Data.Refund = &models.Refund{Amount: models.Money([]string{"", "0", "5.00"}[r.IntN(3)])}
+				}
+				evs = append(evs, e)
+			}
+		}
+		Sort(evs)
+		var ats []time.Time
+		for m := range 24 {
+			ats = append(ats, time.Date(2025, time.Month(1+m), 1, 0, 0, 0, 0, time.UTC))
+		}
+		got, orders := StagesAt(evs, ats, opts)
+		if d := cmp.Diff(Orders(evs), orders); d != "" {
+			t.Fatalf("journey %d: orders differ from Orders (-want +got):\n%s", n, d)
+		}
+		for i, at := range ats {
+			k := 0
+			for k < len(evs) && evs[k].OccurredAt().Before(at) {
+				k++
+			}
+			want := models.Stage("")
+			if k > 0 {
+				want = Build(evs[:k], at, opts).Stage
+			}
+			if got[i] != want {
+				t.Fatalf("journey %d at %s: stage %q, Build says %q", n, at.Format(time.DateOnly), got[i], want)
+			}
+		}
+	}
+}
