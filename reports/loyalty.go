@@ -197,19 +197,42 @@ func (r *LoyaltyReport) Run(ctx context.Context, shop *models.Shop, p LoyaltyPer
 	if err != nil {
 		return nil, fmt.Errorf("reports: loyalty of shop %s: %w", shop.Key, err)
 	}
-	for len(ids) > 0 {
-		page := ids[:min(batch, len(ids))]
-		ids = ids[len(page):]
-		js, err := r.Source.LoyaltyJourneys(ctx, page)
-		if err != nil {
-			return nil, fmt.Errorf("reports: loyalty of shop %s: %w", shop.Key, err)
+	// The next page is read while this one is counted: the database and
+	// the fold take about as long as each other.
+	type page struct {
+		js  []store.LoyaltyJourney
+		err error
+	}
+	total := len(ids)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan page, 1)
+	go func() {
+		defer close(pages)
+		for len(ids) > 0 {
+			ps := ids[:min(batch, len(ids))]
+			ids = ids[len(ps):]
+			js, err := r.Source.LoyaltyJourneys(ctx, ps)
+			select {
+			case pages <- page{js, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
 		}
-		for i := range js {
-			run.add(js[i].Events)
+	}()
+	for pg := range pages {
+		if pg.err != nil {
+			return nil, fmt.Errorf("reports: loyalty of shop %s: %w", shop.Key, pg.err)
 		}
-		run.read += len(page)
+		for i := range pg.js {
+			run.add(pg.js[i].Events)
+		}
+		run.read += len(pg.js)
 		if r.Progress != nil {
-			r.Progress(run.read, run.read+len(ids))
+			r.Progress(run.read, total)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("reports: loyalty of shop %s: %w", shop.Key, err)
@@ -280,15 +303,16 @@ func (r *loyaltyRun) in(t time.Time) bool { return !t.Before(r.from) && t.Before
 
 // add counts one customer. Whether an order counts (not cancelled, not a
 // test) is judged on everything known now; the stages are derived from the
-// events that had happened by each month's end, as journey.Build derived
-// the profile at that moment.
+// events that had happened by each month's end, as journey.Build derives
+// the profile's stage at that moment (journey.StagesAt, in one pass).
 func (r *loyaltyRun) add(events []models.Event) {
 	if len(events) == 0 {
 		return
 	}
 	journey.Sort(events)
+	stages, orders := journey.StagesAt(events, r.monthEnds, r.opts)
 	var counted []*journey.Order
-	for _, o := range journey.Orders(events) {
+	for _, o := range orders {
 		if !o.Cancelled && !o.Test {
 			counted = append(counted, o)
 		}
@@ -326,15 +350,10 @@ func (r *loyaltyRun) add(events []models.Event) {
 			r.gaps = append(r.gaps, b.Sub(a).Hours()/24)
 		}
 	}
-	k := 0
-	for j, at := range r.monthEnds {
-		for k < len(events) && events[k].OccurredAt().Before(at) {
-			k++
+	for j, st := range stages {
+		if st != "" { // "": not a customer yet
+			r.stages[j].add(st)
 		}
-		if k == 0 {
-			continue // not a customer yet
-		}
-		r.stages[j].add(journey.Build(events[:k], at, r.opts).Stage)
 	}
 }
 

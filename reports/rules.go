@@ -547,7 +547,7 @@ func conversionOf(t models.ActionType) string {
 func newTouch(a *store.ReportAction) (*touch, error) {
 	t := &touch{id: a.ID, customer: a.CustomerID, rule: a.RuleID, typ: models.ActionType(a.Type), due: a.DueAt,
 		sent: a.Status == string(models.ActionSent), sku: a.SKU, marketing: a.Marketing}
-	t.holdout = a.Status == string(models.ActionSuppressed) && a.Reason != nil && *a.Reason == "holdout"
+	t.holdout = a.Holdout
 	if a.ExternalRef != nil {
 		t.code = strings.TrimSpace(*a.ExternalRef)
 	}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -117,7 +116,7 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 	}
 	d.Location = in.Zones.Of(shop)
 	parsed, err := recv.Parse(d)
-	res := Result{Shop: shop.Key, DeliveryID: storedID(parsed.DeliveryID), Topic: truncate(parsed.Topic, 191)}
+	res := Result{Shop: shop.Key, DeliveryID: storedID(parsed.DeliveryID), Topic: store.Truncate(parsed.Topic, 191)}
 	if err != nil {
 		var me *models.MalformedError
 		var ve *models.ValidationError
@@ -162,7 +161,7 @@ func (in *Intake) storeUnparsed(ctx context.Context, platform models.Platform, s
 		sum := sha256.Sum256(d.Body)
 		res.DeliveryID = "sha256:" + hex.EncodeToString(sum[:])
 	}
-	reason := truncate(problem.Error(), 4000)
+	reason := store.Truncate(problem.Error(), 4000)
 	dup, err := in.Inbox.InsertInbox(ctx, &store.InboxItem{
 		ShopID: shop.ID, Platform: string(platform), DeliveryID: res.DeliveryID, Topic: res.Topic,
 		Headers: store.EncodeHeaders(keepHeaders(d.Header)), Body: d.Body, Status: store.InboxUnparsed, Error: &reason, BodyHash: hash,
@@ -232,20 +231,6 @@ func keepHeaders(h http.Header) http.Header {
 		out.Del(k)
 	}
 	return out
-}
-
-// truncate makes s valid UTF-8 of at most n bytes, cut at a character
-// boundary: MySQL refuses invalid or cut characters in a text column, and a
-// delivery stored on SQLite must be stored alike on MySQL.
-func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // maxDeliveryID is the inbox's delivery_id column, in bytes (VARCHAR(191)

@@ -208,7 +208,7 @@ func (p *Processor) processBatch(ctx context.Context, limit int, careful bool) (
 				// Parsing is pure: another attempt would fail alike.
 				p.Log.WarnContext(ctx, "delivery stored unparsed", "inbox_id", w.it.ID, "shop_id", w.it.ShopID,
 					"delivery_id", w.it.DeliveryID, "err", err)
-				if err := tx.MarkUnparsed(ctx, w.it.ID, truncate(err.Error(), 4000)); err != nil {
+				if err := tx.MarkUnparsed(ctx, w.it.ID, store.Truncate(err.Error(), 4000)); err != nil {
 					return err
 				}
 				unparsed++
@@ -490,7 +490,7 @@ const defaultOrderWait = time.Minute
 func (p *Processor) customerKey(shop *models.Shop, it *store.InboxItem, e models.Event) store.CustomerKey {
 	k := store.CustomerKey{ShopID: shop.ID, Ref: e.Data.Customer}
 	if e.Data.Order != nil {
-		k.Order = truncate(e.Data.Order.ID, 191) // as the event's order_ref is stored
+		k.Order = store.Truncate(e.Data.Order.ID, 191) // as the event's order_ref is stored
 	}
 	wait := p.OrderWait
 	if wait == 0 {
@@ -523,13 +523,11 @@ func (p *Processor) appendEvent(ctx context.Context, j journal, shop *models.Sho
 		return err
 	}
 	rec := &store.EventRecord{
-		ShopID: shop.ID, CustomerID: custID, Type: string(e.Type), StepKey: truncate(e.StepKey(), 255),
+		ShopID: shop.ID, CustomerID: custID, Type: string(e.Type), StepKey: store.Truncate(e.StepKey(), 255),
 		OccurredAt: e.OccurredAt(), ReceivedAt: it.ReceivedAt, Platform: it.Platform,
 		InboxID: it.ID, DeliveryID: it.DeliveryID, Data: data,
 	}
-	if e.Data.Order != nil {
-		rec.OrderRef = truncate(e.Data.Order.ID, 191)
-	}
+	rec.Describe(&e)
 	inserted, err := j.InsertEvent(ctx, rec)
 	if err != nil || !inserted {
 		return err // a step already recorded (another topic, a replay) changes nothing

@@ -569,9 +569,7 @@ func (g *generator) write(ctx context.Context, tx *store.Store, shop *models.Sho
 		rec := &store.EventRecord{ShopID: shop.ID, CustomerID: custID, Type: string(e.Type), StepKey: e.StepKey(),
 			OccurredAt: at, ReceivedAt: received, Platform: string(models.PlatformStandard),
 			DeliveryID: fmt.Sprintf("seed-%s-%d-%d", g.run, p.index, k), Data: string(data)}
-		if e.Data.Order != nil {
-			rec.OrderRef = e.Data.Order.ID
-		}
+		rec.Describe(e)
 		ins, err := tx.InsertEvent(ctx, rec)
 		if err != nil {
 			return w, err

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	json "github.com/go-json-experiment/json/v1"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -121,9 +124,72 @@ type EventRecord struct {
 	DeliveryID string
 	OrderRef   string
 	Data       string
+	// What the reports read, copied from Data by Describe so that they read
+	// an index instead of decoding every event: an order's total, currency
+	// and coupon (order.placed) or a refund's amount and currency
+	// (refund.issued); whether the event flags its order as a test, and the
+	// order's placement time where the event says.
+	Amount    string
+	Currency  string
+	Coupon    string
+	TestOrder bool
+	PlacedAt  *time.Time
+	described bool
 }
 
 func (EventRecord) TableName() string { return "events" }
+
+// Describe copies what the event says about its order into the record's
+// columns: the order reference, and the figures the reports read (an
+// order's total, currency and coupon, a refund's amount and currency, the
+// test flag and the placement time). A writer that has the decoded event
+// calls it; for one that does not, inserting the record decodes Data and
+// calls it, so the columns always agree with Data.
+func (r *EventRecord) Describe(e *models.Event) {
+	r.described = true
+	if o := e.Data.Order; o != nil {
+		r.OrderRef, r.TestOrder = Truncate(o.ID, 191), o.Test
+		if p := o.PlacedAt; p != nil && !p.IsZero() {
+			at := p.UTC()
+			r.PlacedAt = &at
+		}
+		if e.Type == models.OrderPlaced {
+			r.Amount, r.Currency = Truncate(string(o.Total), 32), Truncate(o.Currency, 8)
+			r.Coupon = Truncate(strings.TrimSpace(o.Coupon), 191)
+		}
+	}
+	if f := e.Data.Refund; f != nil && e.Type == models.RefundIssued {
+		r.Amount, r.Currency = Truncate(string(f.Amount), 32), Truncate(f.Currency, 8)
+	}
+}
+
+// BeforeCreate describes a record its writer did not describe.
+func (r *EventRecord) BeforeCreate(*gorm.DB) error {
+	if r.described {
+		return nil
+	}
+	e, err := r.Event()
+	if err != nil {
+		return err
+	}
+	r.Describe(&e)
+	return nil
+}
+
+// Truncate makes s valid UTF-8 of at most n bytes, cut at a character
+// boundary: MySQL refuses invalid or cut characters in a text column, and a
+// value stored on SQLite must be stored alike on MySQL (columns count
+// characters; bytes are the stricter bound).
+func Truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
 
 // Event decodes the stored canonical event.
 func (r *EventRecord) Event() (models.Event, error) {

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"slices"
 	"strconv"
@@ -97,6 +98,11 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 // returns the version reached. On MySQL a named lock keeps two replicas from
 // migrating at once.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
+	return s.migrate(ctx, math.MaxInt)
+}
+
+// migrate applies the migrations up to version upTo.
+func (s *Store) migrate(ctx context.Context, upTo int) (int, error) {
 	ms, err := Migrations(s.driver)
 	if err != nil {
 		return 0, err
@@ -127,7 +133,7 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, m := range ms {
-		if m.Version <= have {
+		if m.Version <= have || m.Version > upTo {
 			continue
 		}
 		// MySQL commits DDL implicitly, so a transaction would not make a
@@ -146,6 +152,11 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 			for _, stmt := range splitStatements(m.SQL) {
 				if err := tx.Exec(stmt).Error; err != nil {
 					return fmt.Errorf("%s: %w", firstWords(stmt), err)
+				}
+			}
+			if fill := backfill(m.Version); fill != nil {
+				if err := fill(ctx, tx); err != nil {
+					return fmt.Errorf("backfill: %w", err)
 				}
 			}
 			return tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", m.Version, m.Name, time.Now().UTC()).Error
