@@ -73,6 +73,17 @@ func (p *RulesPlanner) Plan(ctx context.Context, tx PlanStore, in PlanInput) err
 			}
 			continue
 		}
+		if !in.PlanFrom.IsZero() && in.History[i].OccurredAt().Before(in.PlanFrom) {
+			// History read from the shop's API: what it would have planned
+			// was due long ago. Only the new step's points are booked, where
+			// the import is set to.
+			if i == idx && in.HistoricPoints {
+				if err := p.evaluateAs(ctx, tx, set, in, i, false, true); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		if err := p.evaluate(ctx, tx, set, in, i, i > idx); err != nil {
 			return err
 		}
@@ -85,6 +96,16 @@ func (p *RulesPlanner) Plan(ctx context.Context, tx PlanStore, in PlanInput) err
 // evaluated again after an earlier one arrived late: what it planned before
 // and would not plan now is cancelled.
 func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Set, in PlanInput, i int, rerun bool) error {
+	return p.evaluateAs(ctx, tx, set, in, i, rerun, false)
+}
+
+// historicPoints is the reason of a points action booked for a step of the
+// shop's history: the balance counts it, nothing is sent for it.
+const historicPoints = "history import: points booked, nothing sent"
+
+// evaluateAs is evaluate; historic keeps only the points actions of the
+// result and books them as suppressed ones.
+func (p *RulesPlanner) evaluateAs(ctx context.Context, tx PlanStore, set *rules.Set, in PlanInput, i int, rerun, historic bool) error {
 	e, eventID := in.History[i], in.Records[i].ID
 	history := in.History[:i+1]
 	prof := journey.Build(history, e.OccurredAt(), p.Options)
@@ -115,12 +136,21 @@ func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Se
 		input.Order = &st
 	}
 	res := set.Evaluate(input)
+	if historic {
+		kept := res.Planned[:0]
+		for _, pl := range res.Planned {
+			if (pl.Type == models.ActionPointsAward || pl.Type == models.ActionPointsRevoke) && pl.Status == models.ActionScheduled {
+				kept = append(kept, pl)
+			}
+		}
+		res.Planned, res.Cancels = kept, nil
+	}
 	if rerun {
 		if err := p.retract(ctx, tx, cur.CustomerID, eventID, res); err != nil {
 			return err
 		}
 	}
-	return p.apply(ctx, tx, in.Shop, in.Profile.CustomerID, res, rerun)
+	return p.apply(ctx, tx, in.Shop, in.Profile.CustomerID, res, rerun, historic)
 }
 
 // retracted is the reason of an action cancelled because a late step made
@@ -162,7 +192,7 @@ func (p *RulesPlanner) Scan(ctx context.Context, tx PlanStore, shop *models.Shop
 	if err != nil {
 		return err
 	}
-	return p.apply(ctx, tx, shop, prof.CustomerID, set.Scan(input), false)
+	return p.apply(ctx, tx, shop, prof.CustomerID, set.Scan(input), false, false)
 }
 
 // asOf is a moment of the journey: an event and when it happened.
@@ -216,7 +246,7 @@ func (p *RulesPlanner) input(ctx context.Context, tx PlanStore, set *rules.Set, 
 // apply stores a result. With replan, an action planned before whose
 // guardrail verdict changed (consent arrived late, so what was suppressed may
 // now go out, or the other way round) takes the new verdict.
-func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Shop, customerID int64, res rules.Result, replan bool) error {
+func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Shop, customerID int64, res rules.Result, replan, historic bool) error {
 	for _, e := range res.Errors {
 		p.Log.WarnContext(ctx, "rule skipped", "shop", shop.Key, "rule_id", e.RuleID, "err", e.Message)
 	}
@@ -228,6 +258,9 @@ func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Sho
 	for i := range res.Planned {
 		pl := &res.Planned[i]
 		a := pl.Action(shop.ID, customerID)
+		if historic {
+			a.Status, a.Reason = models.ActionSuppressed, historicPoints
+		}
 		inserted, err := tx.InsertAction(ctx, &a)
 		if err != nil {
 			return fmt.Errorf("plan %s: %w", pl.RuleID, err)
@@ -238,7 +271,7 @@ func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Sho
 			}
 			continue
 		}
-		if !inserted || a.Status != models.ActionScheduled {
+		if !inserted || (a.Status != models.ActionScheduled && !historic) {
 			continue
 		}
 		if delta, ok := pointsDelta(&a); ok {
