@@ -29,7 +29,7 @@ type fakeShopify struct {
 	bucket int
 }
 
-func newFakeShopify(t *testing.T) (*fakeShopify, *httptest.Server) {
+func newFakeShopify(t testing.TB) (*fakeShopify, *httptest.Server) {
 	f := &fakeShopify{token: "shpat_test", fail: map[int]int{}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)

@@ -197,7 +197,7 @@ func (r *Runner) run(ctx context.Context, rd plugin.OrderReader, shop *models.Sh
 		if _, err := r.Store.AcquireSync(ctx, shop.ID, kind, r.owner(), r.lease()); err != nil {
 			return p, fmt.Errorf("%s %s: %w", kind, shop.Key, err)
 		}
-		page, err := r.read(ctx, rd, shop, plugin.OrderQuery{From: from, Cursor: cursor, PageSize: r.PageSize})
+		page, err := r.read(ctx, rd, shop, kind, plugin.OrderQuery{From: from, Cursor: cursor, PageSize: r.PageSize})
 		if err != nil {
 			return p, fmt.Errorf("%s %s: %w", kind, shop.Key, err)
 		}
@@ -252,7 +252,7 @@ func (r *Runner) dryRun(ctx context.Context, rd plugin.OrderReader, shop *models
 	p := Progress{Total: -1}
 	cursor := ""
 	for {
-		page, err := r.read(ctx, rd, shop, plugin.OrderQuery{From: since, Cursor: cursor, PageSize: r.PageSize})
+		page, err := r.read(ctx, rd, shop, "", plugin.OrderQuery{From: since, Cursor: cursor, PageSize: r.PageSize})
 		if err != nil {
 			return p, fmt.Errorf("import %s (dry run): %w", shop.Key, err)
 		}
@@ -281,8 +281,10 @@ func (r *Runner) dryRun(ctx context.Context, rd plugin.OrderReader, shop *models
 
 // read fetches one page, trying again after transient failures: after the
 // shop's Retry-After where it sent one (429, 503), else with exponential
-// back-off and full jitter, capped at a minute.
-func (r *Runner) read(ctx context.Context, rd plugin.OrderReader, shop *models.Shop, q plugin.OrderQuery) (plugin.OrderPage, error) {
+// back-off and full jitter, capped at a minute. The lease of kind (none
+// for "") is renewed after every wait, so that a shop that keeps a read
+// waiting does not let another replica take it over.
+func (r *Runner) read(ctx context.Context, rd plugin.OrderReader, shop *models.Shop, kind string, q plugin.OrderQuery) (plugin.OrderPage, error) {
 	tries := r.MaxRetries
 	if tries <= 0 {
 		tries = 8
@@ -307,6 +309,11 @@ func (r *Runner) read(ctx context.Context, rd plugin.OrderReader, shop *models.S
 			"status", pe.StatusCode, "wait", wait.String())
 		if err := r.sleep(ctx, wait); err != nil {
 			return page, err
+		}
+		if kind != "" {
+			if _, err := r.Store.AcquireSync(ctx, shop.ID, kind, r.owner(), r.lease()); err != nil {
+				return page, err
+			}
 		}
 	}
 }

@@ -66,11 +66,16 @@ type env struct {
 	now    time.Time
 }
 
-type tLog struct{ t *testing.T }
+type tLog struct{ t testing.TB }
 
 func (l tLog) Write(p []byte) (int, error) { l.t.Log(string(p)); return len(p), nil }
 
-func setup(t *testing.T, driver string, withRules bool) *env {
+func setup(t testing.TB, driver string, withRules bool) *env {
+	return setupRules(t, driver, map[bool]string{true: testRules}[withRules])
+}
+
+// setupRules is setup with the rules src (none when empty).
+func setupRules(t testing.TB, driver, src string) *env {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.Open(t, driver)
@@ -85,8 +90,8 @@ func setup(t *testing.T, driver string, withRules bool) *env {
 	}
 	log := slog.New(slog.NewTextHandler(tLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var planner webhooks.Planner
-	if withRules {
-		set, err := rules.Parse("rules.yaml", []byte(testRules))
+	if src != "" {
+		set, err := rules.Parse("rules.yaml", []byte(src))
 		if err != nil {
 			t.Fatal(err)
 		}

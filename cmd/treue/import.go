@@ -79,6 +79,10 @@ func (m *Main) importCmd(ctx context.Context, configPath string, args []string) 
 		return err
 	}
 	defer e.store.Close()
+	// A shop declared in the file is imported before serve first ran too.
+	if err := syncShops(ctx, e.store, e.cfg.Shops, e.log); err != nil {
+		return err
+	}
 	shop, err := e.store.ShopByKey(ctx, f.shop)
 	if err != nil {
 		return fmt.Errorf("import: --shop %s: %w", f.shop, err)

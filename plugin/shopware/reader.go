@@ -26,7 +26,8 @@ type apiOrder struct {
 }
 
 // ReadOrders implements plugin.OrderReader: POST /api/search/order with the
-// associations the webhooks' order payload carries, the orders created or
+// associations the webhooks' order payload carries (the app's read
+// permissions cover them), the orders created or
 // updated since From (Shopware leaves updatedAt empty until an order is
 // first changed, hence both), sorted by createdAt and id, which never
 // change: an order updated during the read can enter the selection but
@@ -65,7 +66,10 @@ func (c *Connector) ReadOrders(ctx context.Context, shop *models.Shop, q plugin.
 		"associations": map[string]any{
 			"lineItems": map[string]any{}, "currency": map[string]any{}, "orderCustomer": map[string]any{},
 			"stateMachineState": map[string]any{}, "transactions": withState,
-			"deliveries": map[string]any{"associations": map[string]any{"stateMachineState": map[string]any{}, "shippingMethod": map[string]any{}}},
+			// Not shippingMethod: the app's manifest has no read on
+			// shipping_method, and a search with an association it may not
+			// read is refused as a whole. Imported shipments have no carrier.
+			"deliveries": withState,
 		},
 	}
 	var body struct {
