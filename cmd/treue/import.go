@@ -94,6 +94,10 @@ func (m *Main) importCmd(ctx context.Context, configPath string, args []string) 
 	if since.After(time.Now()) {
 		return usageError{fmt.Sprintf("import: --since %s is in the future", f.since)}
 	}
+	if keep := time.Duration(e.cfg.Retention.EventDays) * 24 * time.Hour; time.Since(since) > keep {
+		fmt.Fprintf(m.Stderr, "import: note: --since %s is older than retention.event_days (%d): serve's retention job deletes the older steps again within the hour\n",
+			f.since, e.cfg.Retention.EventDays)
+	}
 	rl := newReloader(e.cfg.Rules.File, e.log, prometheus.NewRegistry())
 	if err := rl.load(); err != nil {
 		return fmt.Errorf("import: rules.file %s: %w", e.cfg.Rules.File, err)
