@@ -57,7 +57,8 @@ type Reconcile struct {
 	// Lookback is how far back a pass reads orders changed.
 	Lookback time.Duration `mapstructure:"lookback"`
 	// Window: events read from the API that are younger plan actions as
-	// their webhooks would; older ones are history and plan nothing.
+	// their webhooks would; older ones are history and plan only what is
+	// due from now on.
 	Window time.Duration `mapstructure:"window"`
 }
 

@@ -110,7 +110,7 @@ func (r *Runner) sleep(ctx context.Context, d time.Duration) error {
 // Import reads the orders created or changed since since into the shop's
 // journeys. An import of the same since that was interrupted resumes at its
 // stored cursor; another since starts afresh. Events older than the window
-// plan nothing. With dryRun the orders are read and counted, nothing is
+// plan nothing that would be due in the past. With dryRun the orders are read and counted, nothing is
 // written. progress, when set, is told after every page.
 func (r *Runner) Import(ctx context.Context, shop *models.Shop, since time.Time, dryRun bool, progress func(Progress)) (Progress, error) {
 	rd, ok := r.Readers(shop)

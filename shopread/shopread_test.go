@@ -46,6 +46,15 @@ rules:
       params: {reason: purchase}
       compute:
         points: order.points
+  - id: reorder
+    on: order.paid
+    when: {after: 30d}
+    limit: {once_per: order}
+    kind: marketing
+    quiet_hours: none
+    action:
+      type: tag_customer
+      params: {tag: reorder-due}
   - id: review-request
     on: shipment.delivered
     when: {after: 7d}
@@ -249,29 +258,35 @@ func TestImport_ResumeExactlyOnce(t *testing.T) {
 	})
 }
 
-// TestImport_HistoryPlansNothing imports a 2019 delivery and an order
-// delivered yesterday: the old one builds the profile and books its points
-// without sending anything, the recent one plans its review request as
-// its webhook would; a webhook arriving for the imported order afterwards
-// changes nothing.
+// TestImport_HistoryPlansNothing imports a 2019 delivery, an order paid
+// 20 days ago and an order delivered yesterday: history builds the profile,
+// books its points without sending anything and plans only what is still
+// ahead (the reorder reminders due next month, not those due in 2019 or
+// the 2019 review request); the recent delivery plans its review request as
+// its webhook would. Webhooks arriving for the imported orders afterwards
+// change nothing.
 func TestImport_HistoryPlansNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		e := setup(t, driver, true)
 		old := shopifyOrder(1, 7, time.Date(2019, 5, 3, 10, 0, 0, 0, time.UTC), true, true)
 		recent := shopifyOrder(2, 7, e.now.Add(-96*time.Hour), true, true) // delivered 24 h ago
-		e.fake.set([]map[string]any{old, recent})
+		month := shopifyOrder(3, 7, e.now.Add(-20*24*time.Hour), true, false)
+		e.fake.set([]map[string]any{old, recent, month})
 		p, err := e.runner.Import(ctx, e.shop, time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), false, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Orders != 2 || p.Events != 8 {
-			t.Fatalf("progress %+v, want 2 orders and 8 events", p)
+		if p.Orders != 3 || p.Events != 10 {
+			t.Fatalf("progress %+v, want 3 orders and 10 events", p)
 		}
 		want := []string{
 			"1 points_award suppressed",  // booked, never sent
 			"2 points_award suppressed",  // paid four days ago: history too
 			"2 review_request scheduled", // delivered yesterday: inside the window
+			"2 tag_customer scheduled",   // due in 26 days
+			"3 points_award suppressed",
+			"3 tag_customer scheduled", // due in 10 days
 		}
 		if got := e.actions(t, "500007"); !slices.Equal(got, want) {
 			t.Fatalf("actions %q, want %q", got, want)
@@ -281,11 +296,11 @@ func TestImport_HistoryPlansNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		bal, err := e.st.PointsBalance(ctx, prof.CustomerID)
-		if err != nil || bal != 118 {
-			t.Fatalf("points %d, %v; want 2 × 59", bal, err)
+		if err != nil || bal != 177 {
+			t.Fatalf("points %d, %v; want 3 × 59", bal, err)
 		}
-		if prof.OrderCount != 2 {
-			t.Fatalf("profile counts %d orders, want 2", prof.OrderCount)
+		if prof.OrderCount != 3 {
+			t.Fatalf("profile counts %d orders, want 3", prof.OrderCount)
 		}
 		// The webhooks for the imported orders change nothing.
 		before := e.counts(t)
@@ -334,7 +349,7 @@ func TestReconcile_FindsMissedWebhook(t *testing.T) {
 		if got := testutil.ToFloat64(e.runner.Metrics.Recovered.WithLabelValues("sf")); got != 2 {
 			t.Fatalf("recovered metric %v, want 2", got)
 		}
-		if got, want := e.actions(t, "500009"), []string{"42 points_award scheduled", "42 review_request scheduled"}; !slices.Equal(got, want) {
+		if got, want := e.actions(t, "500009"), []string{"42 points_award scheduled", "42 review_request scheduled", "42 tag_customer scheduled"}; !slices.Equal(got, want) {
 			t.Fatalf("actions %q, want %q", got, want)
 		}
 		if got := e.counts(t).Orders; got != 1 {

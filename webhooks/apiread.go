@@ -15,10 +15,11 @@ import (
 
 // History says how events read from a shop's API plan actions. An event
 // that happened before PlanFrom is history: it builds the profile, the
-// stage and the consumption cycles but plans nothing, so that a delivery of
-// 2019 sends no review request today; with Points it still books the points
-// its rules award (as suppressed actions: recorded, never sent). Events from
-// PlanFrom on plan as their webhooks would.
+// stage and the consumption cycles and plans only actions due from now on,
+// so that a delivery of 2019 sends no review request today; with Points
+// the points actions it would have booked in the past are booked still (as
+// suppressed actions: recorded, never sent). Events from PlanFrom on plan
+// as their webhooks would.
 type History struct {
 	PlanFrom time.Time
 	Points   bool

@@ -73,39 +73,30 @@ func (p *RulesPlanner) Plan(ctx context.Context, tx PlanStore, in PlanInput) err
 			}
 			continue
 		}
-		if !in.PlanFrom.IsZero() && in.History[i].OccurredAt().Before(in.PlanFrom) {
-			// History read from the shop's API: what it would have planned
-			// was due long ago. Only the new step's points are booked, where
-			// the import is set to.
-			if i == idx && in.HistoricPoints {
-				if err := p.evaluateAs(ctx, tx, set, in, i, false, true); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		if err := p.evaluate(ctx, tx, set, in, i, i > idx); err != nil {
+		// History read from the shop's API plans only what is still ahead.
+		historic := !in.PlanFrom.IsZero() && in.History[i].OccurredAt().Before(in.PlanFrom)
+		if err := p.evaluate(ctx, tx, set, in, i, i > idx, historic, in.HistoricPoints); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// evaluate runs the rules for the i-th event of the journey, against the
-// profile and order as they were at that event. rerun marks a later event
-// evaluated again after an earlier one arrived late: what it planned before
-// and would not plan now is cancelled.
-func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Set, in PlanInput, i int, rerun bool) error {
-	return p.evaluateAs(ctx, tx, set, in, i, rerun, false)
-}
-
 // historicPoints is the reason of a points action booked for a step of the
 // shop's history: the balance counts it, nothing is sent for it.
 const historicPoints = "history import: points booked, nothing sent"
 
-// evaluateAs is evaluate; historic keeps only the points actions of the
-// result and books them as suppressed ones.
-func (p *RulesPlanner) evaluateAs(ctx context.Context, tx PlanStore, set *rules.Set, in PlanInput, i int, rerun, historic bool) error {
+// evaluate runs the rules for the i-th event of the journey, against the
+// profile and order as they were at that event. rerun marks a later event
+// evaluated again after an earlier one arrived late: what it planned before
+// and would not plan now is cancelled. For a historic step (read from the
+// shop's API, older than the window) the result is evaluated and its
+// cancellations apply as for any step, but an action that would be due
+// before now is not planned: a delivery of 2019 sends no review request today, while
+// the reorder reminder of last month's order, due next week, is planned as
+// it would have been. With points, a points action due in the past is
+// booked as a suppressed one instead, so the balance is right.
+func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Set, in PlanInput, i int, rerun, historic, points bool) error {
 	e, eventID := in.History[i], in.Records[i].ID
 	history := in.History[:i+1]
 	prof := journey.Build(history, e.OccurredAt(), p.Options)
@@ -136,19 +127,25 @@ func (p *RulesPlanner) evaluateAs(ctx context.Context, tx PlanStore, set *rules.
 		input.Order = &st
 	}
 	res := set.Evaluate(input)
-	if historic {
-		kept := res.Planned[:0]
-		for _, pl := range res.Planned {
-			if (pl.Type == models.ActionPointsAward || pl.Type == models.ActionPointsRevoke) && pl.Status == models.ActionScheduled {
-				kept = append(kept, pl)
-			}
-		}
-		res.Planned, res.Cancels = kept, nil
-	}
 	if rerun {
 		if err := p.retract(ctx, tx, cur.CustomerID, eventID, res); err != nil {
 			return err
 		}
+	}
+	if historic {
+		now := p.Now()
+		kept := res.Planned[:0]
+		for _, pl := range res.Planned {
+			switch {
+			case !pl.DueAt.Before(now):
+				kept = append(kept, pl)
+			case points && pl.Status == models.ActionScheduled &&
+				(pl.Type == models.ActionPointsAward || pl.Type == models.ActionPointsRevoke):
+				pl.Status, pl.Reason = models.ActionSuppressed, historicPoints
+				kept = append(kept, pl)
+			}
+		}
+		res.Planned = kept
 	}
 	return p.apply(ctx, tx, in.Shop, in.Profile.CustomerID, res, rerun, historic)
 }
@@ -258,9 +255,6 @@ func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Sho
 	for i := range res.Planned {
 		pl := &res.Planned[i]
 		a := pl.Action(shop.ID, customerID)
-		if historic {
-			a.Status, a.Reason = models.ActionSuppressed, historicPoints
-		}
 		inserted, err := tx.InsertAction(ctx, &a)
 		if err != nil {
 			return fmt.Errorf("plan %s: %w", pl.RuleID, err)
@@ -271,7 +265,7 @@ func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Sho
 			}
 			continue
 		}
-		if !inserted || (a.Status != models.ActionScheduled && !historic) {
+		if !inserted || (a.Status != models.ActionScheduled && !(historic && a.Reason == historicPoints)) {
 			continue
 		}
 		if delta, ok := pointsDelta(&a); ok {

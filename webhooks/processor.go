@@ -34,9 +34,9 @@ type PlanInput struct {
 	// source-time order; Records are the stored rows, index for index.
 	History []models.Event
 	Records []store.EventRecord
-	// PlanFrom, when set, keeps events that happened before it from planning
-	// (history read from the shop's API); HistoricPoints lets them still
-	// book the points their rules award, without anything being sent.
+	// PlanFrom, when set, marks events that happened before it as history
+	// read from the shop's API: they plan only actions due from now on;
+	// HistoricPoints books their past points actions as suppressed ones.
 	PlanFrom       time.Time
 	HistoricPoints bool
 }

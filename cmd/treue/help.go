@@ -57,7 +57,7 @@ func commands() []command {
 			about: "repurchase rate, days between orders, customers per stage, monthly cohorts",
 			flags: func() *flag.FlagSet { return new(reportFlags).flagSet("report loyalty") }},
 		{path: "import", args: "--shop KEY --since YYYY-MM-DD [--dry-run]",
-			about: "read the shop's orders since the date from its API into the journeys (resumable; history plans no actions)",
+			about: "read the shop's orders since the date from its API into the journeys (resumable; history plans nothing due in the past)",
 			flags: func() *flag.FlagSet { return new(importFlags).flagSet() }},
 		{path: "rules check", args: "FILE...", about: "check rules files; print every problem as FILE:LINE:COL: message"},
 		{path: "rules simulate", args: "--shop KEY [--since YYYY-MM-DD] [--customers N] FILE",
