@@ -372,3 +372,46 @@ func TestReconcile_FindsMissedWebhook(t *testing.T) {
 		}
 	})
 }
+
+// TestSchedule_OnePassPerInterval runs the reconciliation schedule of two
+// replicas over the same shop: the shop is read once per interval, and
+// not at all where its interval is 0.
+func TestSchedule_OnePassPerInterval(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		e := setup(t, driver, false)
+		e.fake.set([]map[string]any{shopifyOrder(1, 1, e.now.Add(-time.Hour), true, false)})
+		replica := func(owner string, every time.Duration) *shopread.Schedule {
+			r := *e.runner
+			r.Owner = owner
+			return &shopread.Schedule{Runner: &r, Shops: e.st.ListShops, Lookback: 72 * time.Hour,
+				Every: func(string) time.Duration { return every }, Tick: time.Hour}
+		}
+		off := replica("off", 0)
+		go off.Run(ctx)
+		a, b := replica("a", time.Hour), replica("b", time.Hour)
+		done := make(chan struct{})
+		go func() { a.Run(ctx); close(done) }()
+		go b.Run(ctx)
+		deadline := time.Now().Add(20 * time.Second)
+		for testutil.ToFloat64(e.runner.Metrics.Passes.WithLabelValues("sf", "ok")) < 1 {
+			if time.Now().After(deadline) {
+				t.Fatal("no reconcile pass ran")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond) // the other replica's first look
+		if got := testutil.ToFloat64(e.runner.Metrics.Passes.WithLabelValues("sf", "ok")); got != 1 {
+			t.Fatalf("passes: %v, want 1 for two replicas within one interval", got)
+		}
+		e.fake.mu.Lock()
+		calls := e.fake.calls
+		e.fake.mu.Unlock()
+		if calls != 1 {
+			t.Fatalf("orders.json requests: %d, want 1", calls)
+		}
+		cancel()
+		<-done
+	})
+}
