@@ -92,9 +92,9 @@ const historicPoints = "history import: points booked, nothing sent"
 // and would not plan now is cancelled. For a historic step (read from the
 // shop's API, older than the window) the result is evaluated and its
 // cancellations apply as for any step, but an action that would be due
-// before now is not planned: a delivery of 2019 sends no review request today, while
-// the reorder reminder of last month's order, due next week, is planned as
-// it would have been. With points, a points action due in the past is
+// before now is not planned: a delivery of 2019 sends no review request
+// today, while the reorder reminder of last month's order, due next week,
+// is planned as it would have been. With points, a points action due in the past is
 // booked as a suppressed one instead, so the balance is right.
 func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Set, in PlanInput, i int, rerun, historic, points bool) error {
 	e, eventID := in.History[i], in.Records[i].ID

@@ -59,7 +59,7 @@ func newShopReader(cfg config.Config, st *store.Store, log *slog.Logger, reg pro
 	host, _ := os.Hostname()
 	return &shopread.Runner{
 		Store: st, Recorder: proc, Log: log, Now: now, Readers: orderReaders(egress.NewClient(cfg.Dispatch.EgressOptions())),
-		Owner: fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano()), Window: cfg.Reconcile.Window,
+		Owner: fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano()), Lease: 2 * time.Minute, Window: cfg.Reconcile.Window,
 		Points: cfg.Import.Points, PageSize: cfg.Import.PageSize, Metrics: shopread.NewMetrics(reg),
 	}
 }
@@ -117,7 +117,7 @@ func (m *Main) importCmd(ctx context.Context, configPath string, args []string) 
 	case errors.Is(err, shopread.ErrNoAPI):
 		return fmt.Errorf("import: shop %s (%s): %w", shop.Key, shop.Platform, err)
 	case errors.Is(err, store.ErrLeaseHeld):
-		return fmt.Errorf("import: shop %s: another import is running (it holds the shop's lease for up to %s after it stops)", shop.Key, runner.Lease)
+		return fmt.Errorf("import: shop %s: another import is running (or was killed less than %s ago: its lease expires by then)", shop.Key, runner.Lease)
 	case err != nil && ctx.Err() != nil:
 		fmt.Fprintf(m.Stdout, "import of %s interrupted after %d orders; run the same command again to resume\n", shop.Key, p.Orders)
 		return err

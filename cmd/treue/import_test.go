@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/treue/treue/models/store"
 )
 
 // fakeMagentoOrders is a Magento REST API with the sales searches the
@@ -97,5 +102,49 @@ dispatch:
 		if _, err := e.run(t, "import", "--since", "2020-01-01"); !errors.As(err, &ue) {
 			t.Fatalf("no --shop: %v", err)
 		}
+		// An import running elsewhere holds the shop's lease.
+		st := e.store(t)
+		shop, err := st.ShopByKey(context.Background(), "mage")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.AcquireSync(context.Background(), shop.ID, store.SyncImport, "elsewhere", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.run(t, "import", "--shop", "mage", "--since", "2020-01-01"); err == nil || !strings.Contains(err.Error(), "another import is running") {
+			t.Fatalf("while another import runs: %v", err)
+		}
 	})
+}
+
+// TestImport_Progress: the import's progress names its shop and counts
+// orders, as a bar while the total is known and a counter where the API
+// gave none.
+func TestImport_Progress(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		tty   bool
+		total int
+		want  string
+	}{
+		{false, 400, "import mage: 200 of 400 orders read\nimport mage: 400 of 400 orders read\n"},
+		{false, -1, "import mage: 200 orders read\nimport mage: 400 orders read\n"},
+		{true, 400, "\r[###############...............]  50% 200/400 orders\r[##############################] 100% 400/400 orders\r\033[K"},
+		{true, -1, "\r200 orders\r400 orders\r\033[K"},
+	} {
+		var buf bytes.Buffer
+		now := t0
+		p := &loyaltyProgress{w: &buf, tty: tt.tty, now: func() time.Time { return now }, start: t0, label: "import mage", unit: "orders"}
+		for _, step := range []struct {
+			after time.Duration
+			read  int
+		}{{500 * time.Millisecond, 100}, {1200 * time.Millisecond, 200}, {7 * time.Second, 400}} {
+			now = t0.Add(step.after)
+			p.update(step.read, tt.total)
+		}
+		p.done()
+		if buf.String() != tt.want {
+			t.Errorf("tty %v, total %d: %q, want %q", tt.tty, tt.total, buf.String(), tt.want)
+		}
+	}
 }
