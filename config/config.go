@@ -35,6 +35,31 @@ type Config struct {
 	Retention Retention `mapstructure:"retention"`
 	Dispatch  Dispatch  `mapstructure:"dispatch"`
 	Reports   Reports   `mapstructure:"reports"`
+	Import    Import    `mapstructure:"import"`
+	Reconcile Reconcile `mapstructure:"reconcile"`
+}
+
+// Import configures treue import, the history read from a shop's API.
+type Import struct {
+	// Points books the points the rules award for imported orders (as
+	// suppressed actions: the balance counts them, nothing is sent).
+	Points bool `mapstructure:"points"`
+	// PageSize is how many orders one API request asks for.
+	PageSize int `mapstructure:"page_size"`
+}
+
+// Reconcile configures the periodic read of recent orders from the shops'
+// APIs that finds the steps whose webhooks were lost.
+type Reconcile struct {
+	// Interval between passes per shop; 0 (the default) switches it off.
+	// shops[].reconcile_interval overrides it for one shop.
+	Interval time.Duration `mapstructure:"interval"`
+	// Lookback is how far back a pass reads orders changed.
+	Lookback time.Duration `mapstructure:"lookback"`
+	// Window: events read from the API that are younger plan actions as
+	// their webhooks would; older ones are history and plan only what is
+	// due from now on.
+	Window time.Duration `mapstructure:"window"`
 }
 
 // Reports tunes the outcome reports.
@@ -196,6 +221,21 @@ type Shop struct {
 	NotifyURL       string `mapstructure:"notify_url"`
 	NotifySecret    string `mapstructure:"notify_secret"`
 	NotifySecretEnv string `mapstructure:"notify_secret_env"`
+	// ReconcileInterval overrides reconcile.interval for this shop ("0s"
+	// switches it off); empty inherits.
+	ReconcileInterval string `mapstructure:"reconcile_interval"`
+}
+
+// ReconcileEvery is how often the shop key is reconciled: its own
+// reconcile_interval where the config declares one, else reconcile.interval.
+func (c *Config) ReconcileEvery(key string) time.Duration {
+	for _, s := range c.Shops {
+		if s.Key == key && s.ReconcileInterval != "" {
+			d, _ := time.ParseDuration(s.ReconcileInterval) // checked by Validate
+			return d
+		}
+	}
+	return c.Reconcile.Interval
 }
 
 // defaults lists every key with its default. Viper only maps environment
@@ -260,6 +300,11 @@ var defaults = map[string]any{
 	"dispatch.http_timeout":            20 * time.Second,
 	"dispatch.allow_private":           false,
 	"dispatch.allow_hosts":             []string{},
+	"import.points":                    true,
+	"import.page_size":                 100,
+	"reconcile.interval":               time.Duration(0),
+	"reconcile.lookback":               72 * time.Hour,
+	"reconcile.window":                 48 * time.Hour,
 }
 
 // Keys returns every configuration key, sorted.
@@ -501,6 +546,18 @@ func (c *Config) Validate() error {
 	if c.Retention.RawPayloadDays < 1 {
 		bad("retention.raw_payload_days", "must be at least 1")
 	}
+	if c.Reconcile.Interval < 0 || (c.Reconcile.Interval > 0 && c.Reconcile.Interval < time.Minute) {
+		bad("reconcile.interval", "must be at least 1m (or 0s: off)")
+	}
+	if c.Reconcile.Lookback < time.Hour {
+		bad("reconcile.lookback", "must be at least 1h")
+	}
+	if c.Reconcile.Window < 0 {
+		bad("reconcile.window", "must not be negative")
+	}
+	if c.Import.PageSize < 1 || c.Import.PageSize > 250 {
+		bad("import.page_size", "must be between 1 and 250")
+	}
 	if c.Retention.EventDays < 1 {
 		bad("retention.event_days", "must be at least 1")
 	}
@@ -574,6 +631,13 @@ func (s Shop) validate(p string, egressOpts egress.Options) Errors {
 		}
 	default:
 		bad("platform", "must be one of shopware, shopify, adobe, standard; got %q", s.Platform)
+	}
+	if s.ReconcileInterval != "" {
+		if d, err := time.ParseDuration(s.ReconcileInterval); err != nil || d < 0 {
+			bad("reconcile_interval", "must be a duration such as 15m or 1h (0s: off), got %q", s.ReconcileInterval)
+		} else if d > 0 && d < time.Minute {
+			bad("reconcile_interval", "must be at least 1m (or 0s: off)")
+		}
 	}
 	if s.Platform == "shopify" && s.Domain == "" {
 		bad("domain", "is required for platform shopify")

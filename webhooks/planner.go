@@ -73,18 +73,30 @@ func (p *RulesPlanner) Plan(ctx context.Context, tx PlanStore, in PlanInput) err
 			}
 			continue
 		}
-		if err := p.evaluate(ctx, tx, set, in, i, i > idx); err != nil {
+		// History read from the shop's API plans only what is still ahead.
+		historic := !in.PlanFrom.IsZero() && in.History[i].OccurredAt().Before(in.PlanFrom)
+		if err := p.evaluate(ctx, tx, set, in, i, i > idx, historic, in.HistoricPoints); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// historicPoints is the reason of a points action booked for a step of the
+// shop's history: the balance counts it, nothing is sent for it.
+const historicPoints = "history import: points booked, nothing sent"
+
 // evaluate runs the rules for the i-th event of the journey, against the
 // profile and order as they were at that event. rerun marks a later event
 // evaluated again after an earlier one arrived late: what it planned before
-// and would not plan now is cancelled.
-func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Set, in PlanInput, i int, rerun bool) error {
+// and would not plan now is cancelled. For a historic step (read from the
+// shop's API, older than the window) the result is evaluated and its
+// cancellations apply as for any step, but an action that would be due
+// before now is not planned: a delivery of 2019 sends no review request
+// today, while the reorder reminder of last month's order, due next week,
+// is planned as it would have been. With points, a points action due in the past is
+// booked as a suppressed one instead, so the balance is right.
+func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Set, in PlanInput, i int, rerun, historic, points bool) error {
 	e, eventID := in.History[i], in.Records[i].ID
 	history := in.History[:i+1]
 	prof := journey.Build(history, e.OccurredAt(), p.Options)
@@ -120,7 +132,22 @@ func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Se
 			return err
 		}
 	}
-	return p.apply(ctx, tx, in.Shop, in.Profile.CustomerID, res, rerun)
+	if historic {
+		now := p.Now()
+		kept := res.Planned[:0]
+		for _, pl := range res.Planned {
+			switch {
+			case !pl.DueAt.Before(now):
+				kept = append(kept, pl)
+			case points && pl.Status == models.ActionScheduled &&
+				(pl.Type == models.ActionPointsAward || pl.Type == models.ActionPointsRevoke):
+				pl.Status, pl.Reason = models.ActionSuppressed, historicPoints
+				kept = append(kept, pl)
+			}
+		}
+		res.Planned = kept
+	}
+	return p.apply(ctx, tx, in.Shop, in.Profile.CustomerID, res, rerun, historic)
 }
 
 // retracted is the reason of an action cancelled because a late step made
@@ -162,7 +189,7 @@ func (p *RulesPlanner) Scan(ctx context.Context, tx PlanStore, shop *models.Shop
 	if err != nil {
 		return err
 	}
-	return p.apply(ctx, tx, shop, prof.CustomerID, set.Scan(input), false)
+	return p.apply(ctx, tx, shop, prof.CustomerID, set.Scan(input), false, false)
 }
 
 // asOf is a moment of the journey: an event and when it happened.
@@ -216,7 +243,7 @@ func (p *RulesPlanner) input(ctx context.Context, tx PlanStore, set *rules.Set, 
 // apply stores a result. With replan, an action planned before whose
 // guardrail verdict changed (consent arrived late, so what was suppressed may
 // now go out, or the other way round) takes the new verdict.
-func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Shop, customerID int64, res rules.Result, replan bool) error {
+func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Shop, customerID int64, res rules.Result, replan, historic bool) error {
 	for _, e := range res.Errors {
 		p.Log.WarnContext(ctx, "rule skipped", "shop", shop.Key, "rule_id", e.RuleID, "err", e.Message)
 	}
@@ -238,7 +265,7 @@ func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Sho
 			}
 			continue
 		}
-		if !inserted || a.Status != models.ActionScheduled {
+		if !inserted || (a.Status != models.ActionScheduled && !(historic && a.Reason == historicPoints)) {
 			continue
 		}
 		if delta, ok := pointsDelta(&a); ok {

@@ -34,6 +34,11 @@ type PlanInput struct {
 	// source-time order; Records are the stored rows, index for index.
 	History []models.Event
 	Records []store.EventRecord
+	// PlanFrom, when set, marks events that happened before it as history
+	// read from the shop's API: they plan only actions due from now on;
+	// HistoricPoints books their past points actions as suppressed ones.
+	PlanFrom       time.Time
+	HistoricPoints bool
 }
 
 // Processor turns inbox deliveries into journey events and profiles. Several
@@ -259,6 +264,13 @@ type work struct {
 	key    string
 	// customers are the events' customers, resolved by load (0: none).
 	customers []int64
+	// history limits what events read from the shop's API plan; the zero
+	// value (every webhook) plans everything.
+	history History
+	// inserted counts the events this delivery added to journeys.
+	inserted int
+	// api marks an order read from the shop's API rather than a delivery.
+	api bool
 }
 
 // prepare parses a batch and orders it by customer, so that concurrent
@@ -343,7 +355,7 @@ func (p *Processor) load(ctx context.Context, tx *store.Store, work []work) (*ba
 			case e.Type == models.CustomerRedactRequested || e.Type == models.ShopRedactRequested:
 				return nil, errCareful
 			case names(e):
-				keys = append(keys, p.customerKey(w.shop, w.it, e))
+				keys = append(keys, p.customerKey(w, e))
 				keyed = append(keyed, at{i, k})
 			default:
 				p.Log.InfoContext(ctx, "event without customer", "inbox_id", w.it.ID, "type", e.Type)
@@ -389,7 +401,7 @@ func (p *Processor) applyLoaded(ctx context.Context, j *batchJournal, w *work) e
 		if w.customers[k] == 0 {
 			continue
 		}
-		if err := p.appendEvent(ctx, j, w.shop, w.it, e, w.customers[k]); err != nil {
+		if err := p.appendEvent(ctx, j, w, e, w.customers[k]); err != nil {
 			return carefulUnless(err)
 		}
 	}
@@ -412,7 +424,7 @@ func carefulUnless(err error) error {
 func (p *Processor) applyItem(ctx context.Context, tx *store.Store, w *work, sp string) error {
 	apply := func() error {
 		for _, e := range w.events {
-			if err := p.record(ctx, tx, w.shop, w.it, e); err != nil {
+			if err := p.record(ctx, tx, w, e); err != nil {
 				return err
 			}
 		}
@@ -441,29 +453,31 @@ func (p *Processor) applyItem(ctx context.Context, tx *store.Store, w *work, sp 
 
 // record appends one event to its customer's journey and refreshes the
 // profile, reading everything from the store.
-func (p *Processor) record(ctx context.Context, tx *store.Store, shop *models.Shop, it *store.InboxItem, e models.Event) error {
+func (p *Processor) record(ctx context.Context, tx *store.Store, w *work, e models.Event) error {
+	shop, it := w.shop, w.it
 	switch e.Type {
 	case models.CustomerRedactRequested:
 		return p.eraseRequested(ctx, tx, shop, it, e)
 	case models.ShopRedactRequested:
 		return p.eraseShop(ctx, tx, shop)
 	}
-	custID, err := p.resolve(ctx, tx, shop, it, e)
+	custID, err := p.resolve(ctx, tx, w, e)
 	if err != nil || custID == 0 {
 		return err
 	}
-	return p.appendEvent(ctx, direct{tx}, shop, it, e, custID)
+	return p.appendEvent(ctx, direct{tx}, w, e, custID)
 }
 
 // resolve finds and locks the customer an event belongs to; 0 when the
 // event names none.
-func (p *Processor) resolve(ctx context.Context, tx *store.Store, shop *models.Shop, it *store.InboxItem, e models.Event) (int64, error) {
+func (p *Processor) resolve(ctx context.Context, tx *store.Store, w *work, e models.Event) (int64, error) {
+	it := w.it
 	if !names(e) {
 		// A shop-wide request (shop/redact) names no customer; nothing to append.
 		p.Log.InfoContext(ctx, "event without customer", "inbox_id", it.ID, "type", e.Type)
 		return 0, nil
 	}
-	ids, err := tx.ResolveCustomers(ctx, []store.CustomerKey{p.customerKey(shop, it, e)})
+	ids, err := tx.ResolveCustomers(ctx, []store.CustomerKey{p.customerKey(w, e)})
 	if err != nil {
 		return 0, err
 	}
@@ -487,7 +501,8 @@ const defaultOrderWait = time.Minute
 
 // customerKey is how the store resolves an event's customer: by its order
 // where Treue knows the order, else by the identities it names.
-func (p *Processor) customerKey(shop *models.Shop, it *store.InboxItem, e models.Event) store.CustomerKey {
+func (p *Processor) customerKey(w *work, e models.Event) store.CustomerKey {
+	shop, it := w.shop, w.it
 	k := store.CustomerKey{ShopID: shop.ID, Ref: e.Data.Customer}
 	if e.Data.Order != nil {
 		k.Order = store.Truncate(e.Data.Order.ID, 191) // as the event's order_ref is stored
@@ -496,7 +511,9 @@ func (p *Processor) customerKey(shop *models.Shop, it *store.InboxItem, e models
 	if wait == 0 {
 		wait = defaultOrderWait
 	}
-	k.WaitForOrder = e.Type.FollowsOrder() && e.Data.Customer.ID == "" && p.Now().Sub(it.ReceivedAt) < wait
+	// An order read from the API comes whole, its first step included, so
+	// nothing of it is on its way.
+	k.WaitForOrder = !w.api && e.Type.FollowsOrder() && e.Data.Customer.ID == "" && p.Now().Sub(it.ReceivedAt) < wait
 	return k
 }
 
@@ -513,7 +530,8 @@ func orderNotKnown(e models.Event) error {
 
 // appendEvent records an event of customer custID, refreshes the profile
 // and plans the actions.
-func (p *Processor) appendEvent(ctx context.Context, j journal, shop *models.Shop, it *store.InboxItem, e models.Event, custID int64) error {
+func (p *Processor) appendEvent(ctx context.Context, j journal, w *work, e models.Event, custID int64) error {
+	shop, it := w.shop, w.it
 	e, err := withRefundCurrency(ctx, j, shop, custID, e)
 	if err != nil {
 		return err
@@ -532,6 +550,7 @@ func (p *Processor) appendEvent(ctx context.Context, j journal, shop *models.Sho
 	if err != nil || !inserted {
 		return err // a step already recorded (another topic, a replay) changes nothing
 	}
+	w.inserted++
 	if e.Type == models.CategoryOptedOut {
 		if _, err := j.AddOptOut(ctx, shop.ID, custID, e.Data.OptOut.Category, it.Platform); err != nil {
 			return err
@@ -550,7 +569,8 @@ func (p *Processor) appendEvent(ctx context.Context, j journal, shop *models.Sho
 		return err
 	}
 	if p.Planner != nil {
-		return p.Planner.Plan(ctx, j, PlanInput{Shop: shop, Event: e, Record: rec, Profile: prof, History: history, Records: recs})
+		return p.Planner.Plan(ctx, j, PlanInput{Shop: shop, Event: e, Record: rec, Profile: prof, History: history, Records: recs,
+			PlanFrom: w.history.PlanFrom, HistoricPoints: w.history.Points})
 	}
 	return nil
 }

@@ -137,6 +137,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.tokens(ctx, *configPath, cargs)
 	case "healthcheck":
 		return m.healthcheck(ctx, *configPath, cargs)
+	case "import":
+		return m.importCmd(ctx, *configPath, cargs)
 	default:
 		return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, usage())}
 	}

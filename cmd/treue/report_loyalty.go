@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -80,14 +81,18 @@ func (m *Main) reportLoyalty(ctx context.Context, configPath string, args []stri
 	return write(m.Stdout, figures)
 }
 
-// loyaltyProgress tells a person waiting how far the report has read, on
-// stderr and only once it has run for more than a second: a bar on a
-// terminal, else (a log, a pipe) a plain line every few seconds.
+// loyaltyProgress tells a person waiting how far the report (or another
+// long command, such as the import) has read, on stderr and only once it
+// has run for more than a second: a bar on a terminal, else (a log, a pipe)
+// a plain line every few seconds.
 type loyaltyProgress struct {
 	w     io.Writer
 	tty   bool
 	total int
 	now   func() time.Time
+	// label and unit name the command and what it counts; empty means the
+	// loyalty report's "report loyalty" and "customers".
+	label, unit string
 
 	start, last time.Time
 	shown       bool
@@ -107,8 +112,13 @@ func (p *loyaltyProgress) update(read, total int) {
 		return
 	}
 	p.shown, p.last = true, t
+	label, unit := cmp.Or(p.label, "report loyalty"), cmp.Or(p.unit, "customers")
 	if !p.tty {
-		fmt.Fprintf(p.w, "report loyalty: %d of %d customers read\n", read, p.total)
+		if p.total < 0 {
+			fmt.Fprintf(p.w, "%s: %d %s read\n", label, read, unit)
+			return
+		}
+		fmt.Fprintf(p.w, "%s: %d of %d %s read\n", label, read, p.total, unit)
 		return
 	}
 	const width = 30
@@ -120,7 +130,12 @@ func (p *loyaltyProgress) update(read, total int) {
 	if p.total > 0 {
 		pct = read * 100 / p.total
 	}
-	fmt.Fprintf(p.w, "\r[%s%s] %3d%% %d/%d customers", strings.Repeat("#", done), strings.Repeat(".", width-done), pct, read, p.total)
+	if p.total < 0 { // not known: a counter instead of a bar
+		fmt.Fprintf(p.w, "\r%d %s", read, unit)
+		return
+	}
+	done, pct = min(done, width), min(pct, 100)
+	fmt.Fprintf(p.w, "\r[%s%s] %3d%% %d/%d %s", strings.Repeat("#", done), strings.Repeat(".", width-done), pct, read, p.total, unit)
 }
 
 // done clears the bar, so that it does not mix with what follows.

@@ -28,6 +28,7 @@ import (
 	"github.com/treue/treue/plugin/shopware"
 	"github.com/treue/treue/plugin/standard"
 	"github.com/treue/treue/rules"
+	"github.com/treue/treue/shopread"
 	"github.com/treue/treue/webhooks"
 )
 
@@ -166,10 +167,16 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		Every: cfg.Rules.ScanInterval, Batch: 200}
 	retention := &webhooks.Retention{Store: st, Log: log, Now: now, Every: time.Hour, Batch: 500,
 		RawPayload: time.Duration(cfg.Retention.RawPayloadDays) * 24 * time.Hour, Events: time.Duration(cfg.Retention.EventDays) * 24 * time.Hour}
-	wg.Add(6)
+	reconcile := &shopread.Schedule{Runner: newShopReader(cfg, st, log, reg, now, planner), Shops: st.ListShops,
+		Every: cfg.ReconcileEvery, Lookback: cfg.Reconcile.Lookback}
+	wg.Add(7)
 	go func() {
 		defer wg.Done()
 		accessLog.Run(workCtx)
+	}()
+	go func() {
+		defer wg.Done()
+		reconcile.Run(workCtx)
 	}()
 	go func() {
 		defer wg.Done()

@@ -126,7 +126,20 @@ func (c *Connector) newSession(job plugin.Job) (*session, error) {
 	if job.Shop == nil || job.Action == nil {
 		return nil, plugin.Permanentf("magento: job without shop or action")
 	}
-	sh := job.Shop
+	if job.Action.IdempotencyKey == "" {
+		return nil, plugin.Permanentf("magento: action has no idempotency key")
+	}
+	s, err := c.sessionFor(job.Shop)
+	if err != nil {
+		return nil, err
+	}
+	s.job = job
+	return s, nil
+}
+
+// sessionFor is a session with sh's REST base and credentials checked.
+func (c *Connector) sessionFor(sh *models.Shop) (*session, error) {
+	job := plugin.Job{Shop: sh}
 	sec := sh.Secrets
 	if sh.URL == "" {
 		return nil, plugin.Permanentf("magento: shop %s has no URL", sh.Key)
@@ -144,9 +157,6 @@ func (c *Connector) newSession(job plugin.Job) (*session, error) {
 		s.bearer = true
 	default:
 		return nil, plugin.Permanentf("magento: shop %s has no integration credentials", sh.Key)
-	}
-	if job.Action.IdempotencyKey == "" {
-		return nil, plugin.Permanentf("magento: action has no idempotency key")
 	}
 	return s, nil
 }

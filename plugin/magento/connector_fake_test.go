@@ -118,6 +118,11 @@ type fakeMagento struct {
 	puts        int
 	requests    []string
 	fault       func(w http.ResponseWriter, r *http.Request) bool
+	// sales, when set, answers the order reader's searches: GET orders,
+	// invoices, shipments, creditmemos and returns (missing: 404, as
+	// Magento Open Source answers /V1/returns).
+	sales    map[string][]map[string]any
+	searches []url.Values
 }
 
 func newFakeMagento(t *testing.T, now time.Time) *fakeMagento {
@@ -192,6 +197,13 @@ func (f *fakeMagento) serve(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(path, "/")
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if list, ok := f.sales[path]; ok && r.Method == http.MethodGet {
+		f.searchSales(w, q, path, list)
+		return
+	} else if f.sales != nil && r.Method == http.MethodGet && path == "returns" {
+		mgError(w, 404, "Request does not match any route.")
+		return
+	}
 	switch {
 	case r.Method == http.MethodGet && path == "coupons/search":
 		code := f.filter(q, 0, "code", "eq")
@@ -350,4 +362,43 @@ func (f *fakeMagento) attr(id, code string) any {
 		}
 	}
 	return nil
+}
+
+// searchSales answers a sales search: orders by updated_at gteq, sorted by
+// entity_id, paged with currentPage (past the last page Magento repeats the
+// last one); the others by order_id in (…).
+func (f *fakeMagento) searchSales(w http.ResponseWriter, q url.Values, path string, list []map[string]any) {
+	f.searches = append(f.searches, q)
+	size, _ := strconv.Atoi(q.Get("searchCriteria[pageSize]"))
+	page, _ := strconv.Atoi(q.Get("searchCriteria[currentPage]"))
+	if size <= 0 || page <= 0 {
+		mgError(w, 400, "pageSize and currentPage are required here")
+		return
+	}
+	var sel []map[string]any
+	if path == "orders" {
+		from := f.filter(q, 0, "updated_at", "gteq")
+		if q.Get("searchCriteria[sortOrders][0][field]") != "entity_id" || q.Get("searchCriteria[sortOrders][0][direction]") != "ASC" {
+			f.t.Errorf("orders sorted by %v", q)
+		}
+		for _, o := range list {
+			if fmt.Sprint(o["updated_at"]) >= from {
+				sel = append(sel, o)
+			}
+		}
+	} else {
+		ids := strings.Split(f.filter(q, 0, "order_id", "in"), ",")
+		for _, o := range list {
+			if containsStr(ids, fmt.Sprint(o["order_id"])) {
+				sel = append(sel, o)
+			}
+		}
+	}
+	lo := (page - 1) * size
+	if lo >= len(sel) && len(sel) > 0 {
+		lo = ((len(sel) - 1) / size) * size
+	}
+	hi := min(lo+size, len(sel))
+	lo = min(lo, hi)
+	mgJSON(w, map[string]any{"items": sel[lo:hi], "total_count": len(sel), "search_criteria": map[string]any{}})
 }

@@ -117,22 +117,30 @@ func (c *Connector) newSession(job plugin.Job) (*session, error) {
 	if job.Shop == nil || job.Action == nil {
 		return nil, plugin.Permanentf("shopify: job without shop or action")
 	}
-	sh := job.Shop
-	if sh.Secrets.AccessToken == "" {
-		return nil, plugin.Permanentf("shopify: shop %s has no Admin API access token", sh.Key)
-	}
 	if job.Action.IdempotencyKey == "" {
 		return nil, plugin.Permanentf("shopify: action has no idempotency key")
+	}
+	base, err := c.base(job.Shop)
+	if err != nil {
+		return nil, err
+	}
+	return &session{c: c, job: job, endpoint: base + "/admin/api/" + APIVersion + "/graphql.json"}, nil
+}
+
+// base is the shop's https://{domain}, checked, for a shop with an access token.
+func (c *Connector) base(sh *models.Shop) (string, error) {
+	if sh.Secrets.AccessToken == "" {
+		return "", plugin.Permanentf("shopify: shop %s has no Admin API access token", sh.Key)
 	}
 	base := strings.TrimRight(c.BaseURL, "/")
 	if base == "" {
 		domain := strings.ToLower(sh.ExternalID)
 		if !shopDomain.MatchString(domain) {
-			return nil, plugin.Permanentf("shopify: shop %s: %q is not a myshopify.com domain", sh.Key, sh.ExternalID)
+			return "", plugin.Permanentf("shopify: shop %s: %q is not a myshopify.com domain", sh.Key, sh.ExternalID)
 		}
 		base = "https://" + domain
 	}
-	return &session{c: c, job: job, endpoint: base + "/admin/api/" + APIVersion + "/graphql.json"}, nil
+	return base, nil
 }
 
 func (s *session) note(format string, args ...any) {

@@ -15,14 +15,17 @@ import (
 // resources; encoding/json ignores the rest.
 
 type order struct {
-	ID            id             `json:"id"`
-	OrderNumber   id             `json:"order_number"`
-	Name          string         `json:"name"`
-	Email         string         `json:"email"`
-	ContactEmail  string         `json:"contact_email"`
-	CreatedAt     string         `json:"created_at"`
-	UpdatedAt     string         `json:"updated_at"`
-	CancelledAt   string         `json:"cancelled_at"`
+	ID           id     `json:"id"`
+	OrderNumber  id     `json:"order_number"`
+	Name         string `json:"name"`
+	Email        string `json:"email"`
+	ContactEmail string `json:"contact_email"`
+	CreatedAt    string `json:"created_at"`
+	UpdatedAt    string `json:"updated_at"`
+	CancelledAt  string `json:"cancelled_at"`
+	// ProcessedAt is when the order was processed (paid, for most
+	// gateways); only the API reader uses it.
+	ProcessedAt   string         `json:"processed_at"`
 	Currency      string         `json:"currency"`
 	TotalPrice    money          `json:"total_price"`
 	LineItems     []lineItem     `json:"line_items"`

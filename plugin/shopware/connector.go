@@ -119,15 +119,24 @@ func (c *Connector) newSession(job plugin.Job) (*session, error) {
 	if job.Shop == nil || job.Action == nil {
 		return nil, plugin.Permanentf("shopware: job without shop or action")
 	}
-	sh := job.Shop
-	if sh.URL == "" || sh.Secrets.APIKey == "" || sh.Secrets.APISecret == "" {
-		return nil, plugin.Permanentf("shopware: shop %s has no Admin API credentials (app registration not confirmed?)", sh.Key)
-	}
 	if job.Action.IdempotencyKey == "" {
 		return nil, plugin.Permanentf("shopware: action has no idempotency key")
 	}
+	s, err := c.sessionFor(job.Shop)
+	if err != nil {
+		return nil, err
+	}
+	s.job = job
+	return s, nil
+}
+
+// sessionFor is a session with sh's Admin API base and credentials checked.
+func (c *Connector) sessionFor(sh *models.Shop) (*session, error) {
+	if sh.URL == "" || sh.Secrets.APIKey == "" || sh.Secrets.APISecret == "" {
+		return nil, plugin.Permanentf("shopware: shop %s has no Admin API credentials (app registration not confirmed?)", sh.Key)
+	}
 	base := strings.TrimRight(sh.URL, "/")
-	return &session{c: c, job: job, base: base, cacheKey: sh.Key + "\n" + base + "\n" + sh.Secrets.APIKey}, nil
+	return &session{c: c, job: plugin.Job{Shop: sh}, base: base, cacheKey: sh.Key + "\n" + base + "\n" + sh.Secrets.APIKey}, nil
 }
 
 func (s *session) record(r *egress.Response) {

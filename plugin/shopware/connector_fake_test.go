@@ -31,6 +31,10 @@ type fakeShop struct {
 	events           map[string]bool   // declared custom flow triggers
 	triggers         []fakeTrigger
 	requests         []string
+	// orders are what POST /api/search/order finds, in createdAt, id order.
+	orders []map[string]any
+	// searches are the criteria of the order searches.
+	searches []map[string]any
 	// fault, when set, may answer a request itself (return true).
 	fault func(w http.ResponseWriter, r *http.Request) bool
 }
@@ -129,6 +133,36 @@ func (f *fakeShop) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, map[string]any{"data": map[string]any{"id": parts[1], "promotionId": c.PromotionID, "code": c.Code}})
+	case r.Method == http.MethodPost && r.URL.Path == "/api/search/order":
+		f.searches = append(f.searches, in)
+		page, _ := in["page"].(float64)
+		limit, _ := in["limit"].(float64)
+		if page < 1 || limit < 1 || in["total-count-mode"] != float64(1) {
+			swError(w, 400, "FRAMEWORK__INVALID_CRITERIA", fmt.Sprintf("bad criteria %v", in))
+			return
+		}
+		from := ""
+		if fl, ok := in["filter"].([]any); ok && len(fl) == 1 {
+			q, _ := fl[0].(map[string]any)["queries"].([]any)
+			if len(q) == 2 {
+				from, _ = q[0].(map[string]any)["parameters"].(map[string]any)["gte"].(string)
+			}
+		}
+		if from == "" {
+			swError(w, 400, "FRAMEWORK__INVALID_FILTER_QUERY", "expected a multi filter on updatedAt/createdAt")
+			return
+		}
+		var sel []map[string]any
+		for _, o := range f.orders {
+			c, _ := o["createdAt"].(string)
+			u, _ := o["updatedAt"].(string)
+			if c >= from || (u != "" && u >= from) {
+				sel = append(sel, o)
+			}
+		}
+		lo := min(int(page-1)*int(limit), len(sel))
+		hi := min(lo+int(limit), len(sel))
+		writeJSON(w, map[string]any{"total": len(sel), "data": sel[lo:hi], "aggregations": []any{}})
 	case r.Method == http.MethodPost && r.URL.Path == "/api/search/tag":
 		name := equalsFilter(f.t, in, "name")
 		var data []map[string]string
