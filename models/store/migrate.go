@@ -110,6 +110,7 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		}
 		defer conn.Close()
 		var got int
+		s.record(ctx, "SELECT GET_LOCK('treue_migrate', 60)")
 		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('treue_migrate', 60)").Scan(&got); err != nil || got != 1 {
 			return 0, fmt.Errorf("store: migrate: could not take the migration lock (another treue migrating?): %v", err)
 		}
@@ -205,6 +206,7 @@ func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bo
 		return nil, false, err
 	}
 	var got *int
+	s.record(ctx, "SELECT GET_LOCK(?, 0)", name)
 	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&got); err != nil {
 		conn.Close()
 		return nil, false, translate("lock "+name, err)
