@@ -10,6 +10,8 @@ var (
 	spaces = regexp.MustCompile(`\s+`)
 	// A list of three or more placeholders.
 	longList = regexp.MustCompile(`\(\s*\?\s*,\s*\?(\s*,\s*\?)+\s*\)`)
+	// A savepoint's name: one per delivery of a batch.
+	savepoint = regexp.MustCompile(`(?i)^((?:SAVEPOINT|ROLLBACK TO SAVEPOINT|ROLLBACK TO|RELEASE SAVEPOINT) [A-Za-z_]+)[0-9]+$`)
 	// Three or more WHEN ? THEN ? arms of a CASE.
 	longCase = regexp.MustCompile(`( WHEN \? THEN \?){3,}`)
 )
@@ -20,13 +22,15 @@ var (
 // values of shop_id are two shards), an INSERT's row tuples to one.
 func Shape(sql string) string {
 	s := strings.TrimSpace(spaces.ReplaceAllString(sql, " "))
+	if isInsert(s) {
+		// Vitess routes each row on its own: the capture's Shops says
+		// whether the rows span shops.
+		return firstTuple(s)
+	}
+	s = savepoint.ReplaceAllString(s, "${1}0")
 	s = longList.ReplaceAllString(s, "(?,?)")
 	s = longCase.ReplaceAllString(s, " WHEN ? THEN ? WHEN ? THEN ?")
-	s = foldRepeats(s, " OR ", 2)
-	if isInsert(s) {
-		s = firstTuple(s)
-	}
-	return s
+	return foldRepeats(s, " OR ", 2)
 }
 
 // foldRepeats cuts runs of one parenthesized group joined by sep to keep.
