@@ -469,17 +469,17 @@ func (d *Dispatcher) deliver(runCtx, hardCtx context.Context, it *dispatchItem) 
 	switch {
 	case att.Outcome == store.AttemptOK:
 		d.breakers.report(shop.ID, now, trial, breakerSuccess)
-		applied, err := finish(func(tx *store.Store) (bool, error) { return tx.CompleteAction(ctx, a.ID, d.Owner, res.External) })
+		applied, err := finish(func(tx *store.Store) (bool, error) { return tx.CompleteAction(ctx, a.ShopID, a.ID, d.Owner, res.External) })
 		d.settle(ctx, log, dispatchSent, applied, err, "status_code", res.StatusCode)
 	case att.Outcome == store.AttemptPermanent:
 		d.breakers.report(shop.ID, now, trial, breakerSuccess) // the shop answered
-		applied, err := finish(func(tx *store.Store) (bool, error) { return tx.KillAction(ctx, a.ID, d.Owner, att.Summary) })
+		applied, err := finish(func(tx *store.Store) (bool, error) { return tx.KillAction(ctx, a.ShopID, a.ID, d.Owner, att.Summary) })
 		d.settle(ctx, log, dispatchDead, applied, err, "status_code", att.StatusCode, "reason", att.Summary)
 	case abandoned:
 		// Cut off by shutdown: no verdict on the shop; due again at once.
 		d.breakers.report(shop.ID, now, trial, breakerNeutral)
 		applied, err := finish(func(tx *store.Store) (bool, error) {
-			return tx.RetryAction(ctx, a.ID, d.Owner, now, "interrupted by shutdown: "+att.Summary)
+			return tx.RetryAction(ctx, a.ShopID, a.ID, d.Owner, now, "interrupted by shutdown: "+att.Summary)
 		})
 		d.settle(ctx, log, dispatchRetrying, applied, err)
 	default:
@@ -488,7 +488,7 @@ func (d *Dispatcher) deliver(runCtx, hardCtx context.Context, it *dispatchItem) 
 		}
 		if a.Attempts >= d.MaxAttempts {
 			reason := cutUTF8(fmt.Sprintf("gave up after %d attempts: %s", a.Attempts, att.Summary), maxReason)
-			applied, err := finish(func(tx *store.Store) (bool, error) { return tx.KillAction(ctx, a.ID, d.Owner, reason) })
+			applied, err := finish(func(tx *store.Store) (bool, error) { return tx.KillAction(ctx, a.ShopID, a.ID, d.Owner, reason) })
 			d.settle(ctx, log, dispatchDead, applied, err, "status_code", att.StatusCode, "reason", reason)
 			return
 		}
@@ -497,7 +497,7 @@ func (d *Dispatcher) deliver(runCtx, hardCtx context.Context, it *dispatchItem) 
 			retryAfter = perr.RetryAfter
 		}
 		at := now.Add(d.Backoff.retryDelay(a.Attempts, d.rand(), retryAfter))
-		applied, err := finish(func(tx *store.Store) (bool, error) { return tx.RetryAction(ctx, a.ID, d.Owner, at, att.Summary) })
+		applied, err := finish(func(tx *store.Store) (bool, error) { return tx.RetryAction(ctx, a.ShopID, a.ID, d.Owner, at, att.Summary) })
 		d.settle(ctx, log, dispatchRetrying, applied, err, "status_code", att.StatusCode, "next_attempt_at", at, "reason", att.Summary)
 	}
 }
@@ -530,7 +530,7 @@ func (d *Dispatcher) connector(shop *models.Shop, a *models.Action) (plugin.Conn
 // job builds what the connector needs: the customer as the shop knows them
 // and, for points actions, the balance (and tier) after this action.
 func (d *Dispatcher) job(ctx context.Context, shop *models.Shop, a *models.Action) (plugin.Job, error) {
-	ids, prof, err := d.Store.ActionCustomer(ctx, a.CustomerID)
+	ids, prof, err := d.Store.ActionCustomer(ctx, a.ShopID, a.CustomerID)
 	if err != nil {
 		return plugin.Job{}, err
 	}
@@ -563,13 +563,13 @@ func (d *Dispatcher) job(ctx context.Context, shop *models.Shop, a *models.Actio
 
 // release hands an unattempted claim back, due at at.
 func (d *Dispatcher) release(ctx context.Context, log *slog.Logger, a *models.Action, at time.Time) {
-	applied, err := d.Store.ReleaseAction(ctx, a.ID, d.Owner, at)
+	applied, err := d.Store.ReleaseAction(ctx, a.ShopID, a.ID, d.Owner, at)
 	d.settle(ctx, log, dispatchReleased, applied, err, "next_attempt_at", at)
 }
 
 // kill ends a claim as dead without calling the shop.
 func (d *Dispatcher) kill(ctx context.Context, log *slog.Logger, a *models.Action, reason string) {
-	applied, err := d.Store.KillAction(ctx, a.ID, d.Owner, reason)
+	applied, err := d.Store.KillAction(ctx, a.ShopID, a.ID, d.Owner, reason)
 	d.settle(ctx, log, dispatchDead, applied, err, "reason", reason)
 }
 
