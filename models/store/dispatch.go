@@ -50,7 +50,8 @@ func (Attempt) TableName() string { return "attempts" }
 // transaction, and returns them as sending with Attempts counting this one.
 // Due are scheduled and retrying actions whose next_attempt_at has come, and
 // sending actions whose lease expired (their process died). Actions of the
-// shops in skipShops are left alone. On MySQL rows another claimer holds are
+// shops in skipShops are left alone. A store scoped to a shop (ForShop)
+// claims that shop's actions only. On MySQL rows another claimer holds are
 // skipped (FOR UPDATE SKIP LOCKED); on SQLite the immediate transaction makes
 // claimers take turns.
 func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease time.Duration, skipShops []int64) ([]models.Action, error) {
@@ -69,6 +70,11 @@ func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease
 		for _, st := range []models.ActionStatus{models.ActionScheduled, models.ActionRetrying, models.ActionSending} {
 			q := "SELECT * FROM actions WHERE status = ? AND next_attempt_at <= ?"
 			args := []any{string(st), now}
+			if tx.shop != 0 {
+				// One shop's (ForShop), along ix_actions_shop_next.
+				q = "SELECT * FROM actions WHERE shop_id = ? AND status = ? AND next_attempt_at <= ?"
+				args = append([]any{tx.shop}, args...)
+			}
 			if st == models.ActionSending {
 				q += " AND lease_until <= ?"
 				args = append(args, now)
@@ -102,7 +108,7 @@ func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease
 			ids[i] = rows[i].ID
 		}
 		until := now.Add(lease)
-		res := db.Model(&ActionRow{}).Where("id IN ?", ids).Updates(map[string]any{
+		res := tx.scoped(ctx, "actions").Model(&ActionRow{}).Where("id IN ?", ids).Updates(map[string]any{
 			"status": string(models.ActionSending), "lease_owner": owner, "lease_until": until,
 			"next_attempt_at": until, "attempts": clause.Expr{SQL: "attempts + 1"}, "updated_at": now,
 		})

@@ -328,10 +328,19 @@ func (s *Store) insertInboxRows(ctx context.Context, items []*InboxItem) (dup []
 // reads and locks only the rows it returns; ordering by id alone would sort
 // the whole backlog and lock all of it, and concurrent processors would then
 // find nothing to claim.
+//
+// On a store scoped to a shop (ForShop) it claims that shop's deliveries
+// only, along the index (shop_id, status, next_attempt_at, id).
 func (s *Store) ClaimInbox(ctx context.Context, limit int) ([]InboxItem, error) {
 	var items []InboxItem
-	q := "SELECT * FROM inbox WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?" + s.forUpdate(true)
-	if err := s.db.WithContext(ctx).Raw(q, InboxPending, s.Now(), limit).Scan(&items).Error; err != nil {
+	args := []any{InboxPending, s.Now()}
+	where := "status = ? AND next_attempt_at <= ?"
+	if s.shop != 0 {
+		where = "shop_id = ? AND " + where
+		args = append([]any{s.shop}, args...)
+	}
+	q := "SELECT * FROM inbox WHERE " + where + " ORDER BY next_attempt_at, id LIMIT ?" + s.forUpdate(true)
+	if err := s.db.WithContext(ctx).Raw(q, append(args, limit)...).Scan(&items).Error; err != nil {
 		return nil, translate("claim inbox", err)
 	}
 	return items, nil
@@ -343,7 +352,7 @@ func (s *Store) FinishInbox(ctx context.Context, ids ...int64) error {
 		return nil
 	}
 	now := s.Now()
-	err := s.db.WithContext(ctx).Model(&InboxItem{}).Where("id IN ?", ids).
+	err := s.scoped(ctx, "inbox").Model(&InboxItem{}).Where("id IN ?", ids).
 		Updates(map[string]any{"status": InboxDone, "processed_at": now, "error": nil}).Error
 	return translate("finish inbox", err)
 }
@@ -357,7 +366,7 @@ func (s *Store) FailInbox(ctx context.Context, id int64, reason string, retryAt 
 	} else {
 		upd["next_attempt_at"] = retryAt
 	}
-	err := s.db.WithContext(ctx).Model(&InboxItem{}).Where("id = ?", id).Updates(upd).Error
+	err := s.scoped(ctx, "inbox").Model(&InboxItem{}).Where("id = ?", id).Updates(upd).Error
 	return translate("fail inbox", err)
 }
 
@@ -366,13 +375,13 @@ func (s *Store) DeleteInbox(ctx context.Context, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return translate("delete inbox", s.db.WithContext(ctx).Where("id IN ?", ids).Delete(&InboxItem{}).Error)
+	return translate("delete inbox", s.scoped(ctx, "inbox").Where("id IN ?", ids).Delete(&InboxItem{}).Error)
 }
 
 // MarkUnparsed records that a stored delivery cannot be turned into events:
 // parsing is pure, so trying again only helps after a fix (InboxReplay).
 func (s *Store) MarkUnparsed(ctx context.Context, id int64, reason string) error {
-	err := s.db.WithContext(ctx).Model(&InboxItem{}).Where("id = ?", id).
+	err := s.scoped(ctx, "inbox").Model(&InboxItem{}).Where("id = ?", id).
 		Updates(map[string]any{"status": InboxUnparsed, "error": reason, "attempts": clause.Expr{SQL: "attempts + 1"}}).Error
 	return translate("mark unparsed", err)
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm/clause"
-
 	"github.com/treue/treue/models"
 )
 
@@ -25,7 +23,7 @@ func (optOutRow) TableName() string { return "opt_outs" }
 // AddOptOut records that a customer is not interested in category; added is
 // false when it was already recorded.
 func (s *Store) AddOptOut(ctx context.Context, shopID, customerID int64, category, source string) (added bool, err error) {
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&optOutRow{
+	res := s.db.WithContext(ctx).Clauses(s.skipDuplicate("category")).Create(&optOutRow{
 		ShopID: shopID, CustomerID: customerID, Category: category, Source: source, CreatedAt: s.Now(),
 	})
 	if res.Error != nil {
@@ -53,7 +51,7 @@ type OptOut struct {
 // OptOuts lists a customer's opt-outs by category.
 func (s *Store) OptOuts(ctx context.Context, customerID int64) ([]OptOut, error) {
 	var rows []optOutRow
-	if err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).Order("category").Find(&rows).Error; err != nil {
+	if err := s.scoped(ctx, "opt_outs").Where("customer_id = ?", customerID).Order("category").Find(&rows).Error; err != nil {
 		return nil, translate("opt-outs", err)
 	}
 	out := make([]OptOut, len(rows))

@@ -57,6 +57,8 @@ type Store struct {
 	Now func() time.Time
 	// rec is Config.Statements, for the statements sent past GORM.
 	rec StatementRecorder
+	// shop, when not 0, scopes the store to one shop (ForShop).
+	shop int64
 }
 
 // Open connects to the database described by cfg. It does not migrate.
