@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/treue/treue/journey"
@@ -64,6 +65,9 @@ type Processor struct {
 	Windows map[models.ActionType]time.Duration
 	Now     func() time.Time
 	Metrics *Metrics
+
+	// lastShop is the shop whose batch ran last (MySQL: see processUpTo).
+	lastShop atomic.Int64
 }
 
 // Run processes until ctx is cancelled. Transient database faults are
@@ -113,7 +117,41 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 	return p.processUpTo(ctx, p.BatchSize)
 }
 
+// processUpTo processes up to limit due deliveries. On MySQL every batch is
+// one shop's (a store scoped with ForShop): on a keyspace sharded by shop
+// (deploy/vitess) each transaction then stays on one shard. The shops are
+// visited in turn, from the one after the shop visited last, so that a
+// shop's backlog does not starve the others. SQLite, which no one shards,
+// keeps one batch across shops.
 func (p *Processor) processUpTo(ctx context.Context, limit int) (int, error) {
+	if p.Store.Driver() != "mysql" {
+		return p.processShop(ctx, p.Store, limit)
+	}
+	ids, err := p.Store.ShopIDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	after := p.lastShop.Load()
+	start, _ := slices.BinarySearch(ids, after+1)
+	total := 0
+	for i := range ids {
+		id := ids[(start+i)%len(ids)]
+		n, err := p.processShop(ctx, p.Store.ForShop(id), limit-total)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		p.lastShop.Store(id)
+		if total >= limit {
+			break
+		}
+	}
+	return total, nil
+}
+
+// processShop processes up to limit due deliveries of st: one shop's on a
+// scoped store, any shop's otherwise.
+func (p *Processor) processShop(ctx context.Context, st *store.Store, limit int) (int, error) {
 	var n int
 	var done []time.Time
 	var err error
@@ -121,14 +159,14 @@ func (p *Processor) processUpTo(ctx context.Context, limit int) (int, error) {
 	// Concurrent batches can deadlock on the unique indexes they insert into
 	// (InnoDB picks one to roll back); that batch is simply run again.
 	for try := 0; try < 4; try++ {
-		n, done, err = p.processBatch(ctx, limit, careful)
+		n, done, err = p.processBatch(ctx, st, limit, careful)
 		if errors.Is(err, errCareful) {
 			p.Log.DebugContext(ctx, "inbox batch run again with savepoints", "err", err)
 			if p.Metrics != nil {
 				p.Metrics.Careful.Inc()
 			}
 			careful = true
-			n, done, err = p.processBatch(ctx, limit, true)
+			n, done, err = p.processBatch(ctx, st, limit, true)
 		}
 		if !errors.Is(err, store.ErrDeadlock) {
 			break
@@ -153,9 +191,9 @@ func (p *Processor) processUpTo(ctx context.Context, limit int) (int, error) {
 	return n, nil
 }
 
-func (p *Processor) processBatch(ctx context.Context, limit int, careful bool) (n int, done []time.Time, err error) {
+func (p *Processor) processBatch(ctx context.Context, st *store.Store, limit int, careful bool) (n int, done []time.Time, err error) {
 	unparsed := 0
-	err = p.Store.InTx(ctx, func(tx *store.Store) error {
+	err = st.InTx(ctx, func(tx *store.Store) error {
 		n, done, unparsed = 0, done[:0], 0
 		items, err := tx.ClaimInbox(ctx, limit)
 		if err != nil {
