@@ -91,30 +91,36 @@ func internal(f runtime.Frame) bool {
 }
 
 // caller finds the call site, the store method and the path of the
-// statement being recorded.
+// statement being recorded. The path is that of the outermost classified
+// frame outside tests: a helper of the processor that the daily scan calls
+// serves the scan.
 func caller() (site, method, path string) {
-	pcs := make([]uintptr, 64)
+	pcs := make([]uintptr, 128)
 	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
 	found := false
 	for {
 		f, more := frames.Next()
-		if !found {
-			if internal(f) {
-				if strings.Contains(f.Function, "/models/store.") && !strings.HasPrefix(funcName(f.Function), "func") {
-					method = funcName(f.Function) // the outermost store frame wins
-					if p := storePath(method); p != "" {
-						path = p
-					}
+		if !found && internal(f) {
+			if strings.Contains(f.Function, "/models/store.") {
+				method = funcName(f.Function) // the outermost store frame wins
+				if p := storePath(method); p != "" {
+					path = p
 				}
-			} else {
-				found = true
-				site = fmt.Sprintf("%s:%d %s", repoFile(f.File), f.Line, funcName(f.Function))
+			}
+		} else if !found {
+			found = true
+			site = fmt.Sprintf("%s:%d %s", repoFile(f.File), f.Line, funcName(f.Function))
+		}
+		if found && storePath(method) == "" && !entries[path] {
+			switch p := Classify(repoFile(f.File)); {
+			case p == "" || p == "test":
+			case p == "admin" && path != "" && path != "admin":
+				// cmd/ starts the workers: what they send is theirs.
+			default:
+				path = p
 			}
 		}
-		if found && path == "" {
-			path = Classify(repoFile(f.File))
-		}
-		if !more || (found && path != "") {
+		if !more {
 			break
 		}
 	}
@@ -123,6 +129,11 @@ func caller() (site, method, path string) {
 	}
 	return site, method, path
 }
+
+// entries are paths whose code is an entry point of its own, whoever calls
+// it: the API's admin endpoints for actions live beside the timeline's
+// handlers, and support's opt-outs beside the retention job.
+var entries = map[string]bool{"admin": true, "privacy": true, "backtest": true}
 
 // storePath is the path of store methods whatever calls them.
 func storePath(method string) string {

@@ -40,6 +40,24 @@ var capture = sync.OnceValues(func() (*sqlcapture.Recorder, error) {
 	return sqlcapture.Open(filepath.Join(dir, fmt.Sprintf("%d.jsonl", os.Getpid())))
 })
 
+// Recorder is the statement recorder of the test binary for a store on
+// driver, nil unless EnvCapture is set and driver is MySQL (the dialect
+// Vitess speaks). Open uses it; so do tests that open a store otherwise
+// (cmd/treue's, through its configuration).
+func Recorder(tb testing.TB, driver string) store.StatementRecorder {
+	if driver != "mysql" {
+		return nil
+	}
+	rec, err := capture()
+	if err != nil {
+		tb.Fatalf("%s: %v", EnvCapture, err)
+	}
+	if rec == nil {
+		return nil // not a nil *Recorder in a non-nil interface
+	}
+	return rec
+}
+
 // EnvMySQL names the MySQL server tests use, e.g.
 // root:@tcp(127.0.0.1:3306)/?parseTime=true
 const EnvMySQL = "TREUE_TEST_MYSQL_DSN"
@@ -153,15 +171,7 @@ func OpenEmpty(tb testing.TB, driver string) *store.Store {
 func OpenDSN(tb testing.TB, driver, dsn string) *store.Store {
 	tb.Helper()
 	cfg := Config(driver, dsn)
-	if driver == "mysql" {
-		rec, err := capture()
-		if err != nil {
-			tb.Fatalf("%s: %v", EnvCapture, err)
-		}
-		if rec != nil {
-			cfg.Statements = rec
-		}
-	}
+	cfg.Statements = Recorder(tb, driver)
 	s, err := store.Open(context.Background(), cfg, Sealer(tb), nil)
 	if err != nil {
 		tb.Fatalf("open %s: %v", driver, err)
