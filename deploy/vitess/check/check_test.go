@@ -58,7 +58,7 @@ func TestCapturedStatementsRouteToOneShard(t *testing.T) {
 	}
 	t.Logf("%d statements reach several shards on allowed paths", len(allowedN))
 	if len(pendingN) > 0 {
-		t.Logf("PENDING: %d hot-path statements are not shard-ready yet (deploy/vitess/README.md, Status):\n%s", len(pendingN), strings.Join(pendingN, "\n"))
+		t.Logf("PENDING: %d statements are not shard-ready yet (deploy/vitess/README.md, Status):\n%s", len(pendingN), strings.Join(pendingN, "\n"))
 	}
 	for _, p := range Stale(verdicts) {
 		t.Errorf("Pending lists %s %s, which reaches one shard now (or was not captured): remove the entry", p.Path, p.Method)
