@@ -248,7 +248,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
-	n, err := d.Store.ReleaseActions(rctx, d.Owner)
+	n, err := d.releaseAll(rctx)
 	if err != nil {
 		return fmt.Errorf("dispatcher: release claims at shutdown: %w", err)
 	}
@@ -364,6 +364,27 @@ func (d *Dispatcher) claimActions(ctx context.Context, n int) ([]models.Action, 
 		}
 	}
 	return out, nil
+}
+
+// releaseAll gives back every claim of this dispatcher that was not
+// started: on MySQL shop by shop, as the claims were taken (claimActions).
+func (d *Dispatcher) releaseAll(ctx context.Context) (int64, error) {
+	if d.Store.Driver() != "mysql" {
+		return d.Store.ReleaseActions(ctx, d.Owner)
+	}
+	ids, err := d.Store.ShopIDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, id := range ids {
+		n, err := d.Store.ForShop(id).ReleaseActions(ctx, d.Owner)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // begin marks an action in flight in this process; false when it already is.

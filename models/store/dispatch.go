@@ -226,10 +226,13 @@ func (s *Store) ReleaseAction(ctx context.Context, shopID, id int64, owner strin
 // ReleaseActions gives back every claim owner still holds, due at once, and
 // returns how many. A stopping dispatcher calls it after its in-flight
 // attempts have finished, so what is left was never started.
+//
+// A store scoped to a shop (ForShop) releases that shop's claims only.
 func (s *Store) ReleaseActions(ctx context.Context, owner string) (int64, error) {
 	now := s.Now()
-	res := s.db.WithContext(ctx).Exec(releaseSQL, string(models.ActionScheduled), string(models.ActionRetrying),
-		now, now, string(models.ActionSending), owner)
+	cond, shop := s.shopCond("actions")
+	res := s.db.WithContext(ctx).Exec(releaseSQL+cond, append([]any{string(models.ActionScheduled), string(models.ActionRetrying),
+		now, now, string(models.ActionSending), owner}, shop...)...)
 	if res.Error != nil {
 		return 0, translate("release actions", res.Error)
 	}
