@@ -132,6 +132,12 @@ func (p *Planner) Plan(st Statement) (Route, error) {
 			r.leaf(x.RoutingParameters, &sharded)
 		case *engine.Delete:
 			r.leaf(x.RoutingParameters, &sharded)
+		case *engine.DDL:
+			r.Opcodes = append(r.Opcodes, "DDL")
+			if x.Keyspace != nil && x.Keyspace.Sharded {
+				r.Single = false
+				r.Why = "DDL on every shard"
+			}
 		case *engine.Insert:
 			r.Opcodes = append(r.Opcodes, x.Opcode.String())
 			if x.Opcode == engine.InsertSharded {

@@ -55,38 +55,10 @@ var Allow = []Allowed{
 // matches an offending statement fails the check, so that the list only
 // shrinks. See deploy/vitess/README.md, "Status".
 var Pending = []Allowed{
-	// A stopping dispatcher hands back all its leases in one UPDATE by
-	// lease_owner: it needs to release them shop by shop.
-	{"dispatch", "(*Store).ReleaseActions", "releases the stopping dispatcher's leases across shops by lease_owner"},
-
-	// Erasure requested by a webhook (a shop's GDPR hook): EraseCustomer and
-	// FindCustomer take the customer only; they need the scoped store's
-	// shop_id in each statement.
-	{"processing", "(*Store).EraseCustomer", "erasure statements name the customer, not the shop"},
-	{"processing", "(*Store).FindCustomer", "the erasure's lookup names the customer, not the shop"},
-
-	// Support's opt-outs and erasures (handlers/privacy.go, webhooks/privacy.go)
-	// take the customer only.
-	{"privacy", "(*Store).EraseCustomer", "erasure statements name the customer, not the shop"},
-	{"privacy", "(*Store).LockCustomer", "opt-out locks the customer on an unscoped store"},
-	{"privacy", "(*Store).CancelPendingByCategory", "opt-out cancels by customer, not shop"},
-	{"privacy", "(*Store).RemoveOptOut", "undoing an opt-out names the customer, not the shop"},
-	{"privacy", "(*Store).Profile", "the profile rebuilt after an opt-out, on an unscoped store"},
-	{"privacy", "(*Store).SaveProfile", "the profile rebuilt after an opt-out, on an unscoped store"},
-	{"privacy", "(*Store).OptOuts", "the profile rebuilt after an opt-out, on an unscoped store"},
-	{"privacy", "(*Store).CustomerEvents", "the profile rebuilt after an opt-out, on an unscoped store"},
-
-	// GET /shops/{shop}/actions maps customer ids to public ids unscoped.
-	{"timeline", "(*Store).CustomerPublicIDs", "names customers by id only"},
-
-	// The loyalty report reads journeys by customer ids only.
+	// The loyalty report reads a page of journeys by customer ids only
+	// (models/store/report_loyalty.go); it needs a store scoped to the
+	// report's shop.
 	{"reports", "(*Store).LoyaltyJourneys", "names customers by id only"},
-
-	// The rules backtest (`treue rules backtest`) reads the live shop's
-	// history on an unscoped store.
-	{"backtest", "(*Store).ActionsOf", "unscoped store"},
-	{"backtest", "(*Store).CustomerEvents", "unscoped store"},
-	{"backtest", "(*Store).Profile", "unscoped store"},
 }
 
 // pending reports whether st is a known, not yet shard-ready statement.
