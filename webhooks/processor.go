@@ -106,8 +106,9 @@ func (p *Processor) Run(ctx context.Context) error {
 // processed again, each delivery on its own savepoint.
 var errCareful = errors.New("processing the batch again with savepoints")
 
-// ProcessBatch claims and processes up to BatchSize due deliveries in one
-// transaction and returns how many it handled.
+// ProcessBatch claims and processes up to BatchSize due deliveries and
+// returns how many it handled: in one transaction on SQLite, in one per shop
+// on MySQL (see processUpTo).
 //
 // A batch first runs from state loaded for the whole batch, without
 // savepoints, and stores its writes at its end; only when that fails is it
