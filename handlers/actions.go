@@ -16,7 +16,9 @@ import (
 type ActionAdmin interface {
 	ListActions(ctx context.Context, shopID int64, status string, limit int, afterID int64) ([]models.Action, error)
 	ActionAttempts(ctx context.Context, actionID int64) ([]store.Attempt, error)
-	CustomerPublicIDs(ctx context.Context, ids []int64) (map[int64]string, error)
+	// CustomerPublicIDs names the shop, which routes it to the shop's shard
+	// on Vitess (deploy/vitess).
+	CustomerPublicIDs(ctx context.Context, shopID int64, ids []int64) (map[int64]string, error)
 	Retry(ctx context.Context, publicID string) (models.Action, error)
 	Cancel(ctx context.Context, publicID, reason string) (models.Action, error)
 }
@@ -114,7 +116,7 @@ func (s *server) listActions(c *gin.Context) {
 	for i, a := range acts {
 		ids[i] = a.CustomerID
 	}
-	pub, err := s.Actions.CustomerPublicIDs(ctx, ids)
+	pub, err := s.Actions.CustomerPublicIDs(ctx, shop.ID, ids)
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -22,9 +22,11 @@ type CustomerReader interface {
 	ShopByKey(ctx context.Context, key string) (*models.Shop, error)
 	FindCustomers(ctx context.Context, shopID int64, q string) ([]store.CustomerSummary, error)
 	CustomerByPublicID(ctx context.Context, shopID int64, publicID string) (*models.Profile, time.Time, error)
-	CustomerIdentities(ctx context.Context, customerID int64) ([]store.Identity, error)
-	Timeline(ctx context.Context, customerID int64, cur *store.Cursor, f store.TimelineFilter, limit int) ([]store.TimelineEntry, bool, error)
-	EventsByID(ctx context.Context, ids []int64) (map[int64]store.EventRecord, error)
+	// The reads of one customer name the shop too: on a keyspace sharded
+	// by shop (deploy/vitess) that routes them to its shard.
+	CustomerIdentities(ctx context.Context, shopID, customerID int64) ([]store.Identity, error)
+	Timeline(ctx context.Context, shopID, customerID int64, cur *store.Cursor, f store.TimelineFilter, limit int) ([]store.TimelineEntry, bool, error)
+	EventsByID(ctx context.Context, shopID int64, ids []int64) (map[int64]store.EventRecord, error)
 	LogAccess(ctx context.Context, shopID, tokenID, customerID int64, what string) error
 }
 
@@ -138,14 +140,14 @@ func (s *server) getCustomer(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ids, err := s.Customers.CustomerIdentities(c.Request.Context(), p.CustomerID)
+	ids, err := s.Customers.CustomerIdentities(c.Request.Context(), shop.ID, p.CustomerID)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
 	balance, tier := p.PointsBalance, p.Tier
 	if s.Points != nil {
-		if balance, tier, err = s.Points(c.Request.Context(), p.CustomerID); err != nil {
+		if balance, tier, err = s.Points(c.Request.Context(), shop.ID, p.CustomerID); err != nil {
 			s.writeError(c, err)
 			return
 		}
@@ -227,7 +229,7 @@ func (s *server) getTimeline(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	entries, more, err := s.Customers.Timeline(ctx, p.CustomerID, cur, filter, limit)
+	entries, more, err := s.Customers.Timeline(ctx, shop.ID, p.CustomerID, cur, filter, limit)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -238,7 +240,7 @@ func (s *server) getTimeline(c *gin.Context) {
 			trig = append(trig, *e.Action.TriggerEventID)
 		}
 	}
-	triggers, err := s.Customers.EventsByID(ctx, trig)
+	triggers, err := s.Customers.EventsByID(ctx, shop.ID, trig)
 	if err != nil {
 		s.writeError(c, err)
 		return

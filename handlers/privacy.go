@@ -18,7 +18,7 @@ import (
 // PrivacyService carries out data-protection requests.
 type PrivacyService interface {
 	OptOut(ctx context.Context, shopID, customerID int64, category, source string) (int64, error)
-	UndoOptOut(ctx context.Context, customerID int64, category string) error
+	UndoOptOut(ctx context.Context, shopID, customerID int64, category string) error
 	Export(ctx context.Context, customerID int64) (*store.Export, error)
 	Erase(ctx context.Context, shopID, customerID int64, requestedBy string) (*store.Erasure, error)
 }
@@ -81,11 +81,11 @@ func (s *server) deleteOptOut(c *gin.Context) {
 			Detail: "Name the category: ?category=… or a JSON body {\"category\": …}.", Errors: []models.FieldError{{Field: "category", Message: "is required"}}})
 		return
 	}
-	_, p, _, ok := s.customer(c, "opt-out")
+	shop, p, _, ok := s.customer(c, "opt-out")
 	if !ok {
 		return
 	}
-	if err := s.Privacy.UndoOptOut(c.Request.Context(), p.CustomerID, category); err != nil {
+	if err := s.Privacy.UndoOptOut(c.Request.Context(), shop.ID, p.CustomerID, category); err != nil {
 		s.writeError(c, err)
 		return
 	}

@@ -56,7 +56,7 @@ type Config struct {
 	Privacy        PrivacyService
 	Actions        ActionAdmin
 	// Points returns a customer's ledger balance and tier (nil: from the profile).
-	Points         func(ctx context.Context, customerID int64) (int64, string, error)
+	Points         func(ctx context.Context, shopID, customerID int64) (int64, string, error)
 	MaxBodyBytes   int64
 	TrustedProxies []string
 	// DBTimeout bounds what a request waits for the database (0: no bound).

@@ -70,7 +70,7 @@ type BacktestReport struct {
 // profiles and caps start from what the customer had done.
 func (b *Backtest) Run(ctx context.Context, shop *models.Shop, since time.Time, limit int) (BacktestReport, error) {
 	var rep BacktestReport
-	r := &backtestRun{Backtest: b, shop: *shop}
+	r := &backtestRun{Backtest: b, live: b.Live.ForShop(shop.ID), shop: *shop}
 	r.shop.ID, r.shop.Secrets, r.shop.Source = 0, models.ShopSecrets{}, "cli"
 	if err := b.Scratch.SaveShop(ctx, &r.shop); err != nil {
 		return rep, fmt.Errorf("backtest: scratch shop: %w", err)
@@ -129,6 +129,8 @@ func (b *Backtest) Run(ctx context.Context, shop *models.Shop, since time.Time, 
 // planner with its clock, which the replay sets to each event's arrival.
 type backtestRun struct {
 	*Backtest
+	// live is Live scoped to the shop replayed.
+	live    *store.Store
 	shop    models.Shop
 	planner *RulesPlanner
 	now     time.Time
@@ -146,15 +148,15 @@ type replayed struct {
 // order they arrived, planning after each as the processor does.
 func (r *backtestRun) replay(ctx context.Context, liveID int64) (replayed, error) {
 	var out replayed
-	recs, err := r.Live.CustomerEvents(ctx, liveID)
+	recs, err := r.live.CustomerEvents(ctx, liveID)
 	if err != nil {
 		return out, fmt.Errorf("backtest: customer %d: %w", liveID, err)
 	}
-	prof, err := r.Live.Profile(ctx, liveID)
+	prof, err := r.live.Profile(ctx, liveID)
 	if err != nil {
 		return out, fmt.Errorf("backtest: customer %d: %w", liveID, err)
 	}
-	live, err := r.Live.ActionsOf(ctx, []int64{liveID})
+	live, err := r.live.ActionsOf(ctx, []int64{liveID})
 	if err != nil {
 		return out, fmt.Errorf("backtest: live actions: %w", err)
 	}

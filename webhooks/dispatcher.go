@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	randv2 "math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/treue/treue/models"
@@ -76,6 +78,7 @@ type Dispatcher struct {
 	breakers *breakers
 	zones    Zones // the shops' time zones, for Waiting
 	limiter  *rateLimiter
+	lastShop atomic.Int64 // the shop claimed from last (MySQL: claimActions)
 }
 
 // dispatchItem is one claimed action with its shop.
@@ -245,7 +248,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
-	n, err := d.Store.ReleaseActions(rctx, d.Owner)
+	n, err := d.releaseAll(rctx)
 	if err != nil {
 		return fmt.Errorf("dispatcher: release claims at shutdown: %w", err)
 	}
@@ -293,7 +296,7 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 // claim leases up to n due actions, skipping shops whose breaker is open, and
 // loads their shops (once per shop).
 func (d *Dispatcher) claim(ctx context.Context, n int) ([]*dispatchItem, error) {
-	acts, err := d.Store.ClaimActions(ctx, d.Owner, n, d.Lease, d.breakers.blocked(d.Now()))
+	acts, err := d.claimActions(ctx, n)
 	if err != nil {
 		return nil, err
 	}
@@ -322,6 +325,66 @@ func (d *Dispatcher) claim(ctx context.Context, n int) ([]*dispatchItem, error) 
 		items = append(items, it)
 	}
 	return items, nil
+}
+
+// claimActions leases up to n due actions. On MySQL each claim is one
+// shop's, the shops visited in turn from the one after the shop claimed
+// from last, so that on a keyspace sharded by shop (deploy/vitess) a claim's
+// transaction stays on one shard; shops whose breaker is open are skipped.
+// SQLite claims across shops in one transaction.
+func (d *Dispatcher) claimActions(ctx context.Context, n int) ([]models.Action, error) {
+	blocked := d.breakers.blocked(d.Now())
+	if d.Store.Driver() != "mysql" {
+		return d.Store.ClaimActions(ctx, d.Owner, n, d.Lease, blocked)
+	}
+	ids, err := d.Store.ShopIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	start, _ := slices.BinarySearch(ids, d.lastShop.Load()+1)
+	var out []models.Action
+	for i := range ids {
+		id := ids[(start+i)%len(ids)]
+		if slices.Contains(blocked, id) {
+			continue
+		}
+		acts, err := d.Store.ForShop(id).ClaimActions(ctx, d.Owner, n-len(out), d.Lease, nil)
+		if err != nil && len(out) == 0 {
+			return nil, err
+		}
+		if err != nil {
+			// What is leased already is delivered; the rest waits a round.
+			d.Log.WarnContext(ctx, "claiming actions failed", "shop_id", id, "err", err)
+			break
+		}
+		out = append(out, acts...)
+		d.lastShop.Store(id)
+		if len(out) >= n {
+			break
+		}
+	}
+	return out, nil
+}
+
+// releaseAll gives back every claim of this dispatcher that was not
+// started: on MySQL shop by shop, as the claims were taken (claimActions).
+func (d *Dispatcher) releaseAll(ctx context.Context) (int64, error) {
+	if d.Store.Driver() != "mysql" {
+		return d.Store.ReleaseActions(ctx, d.Owner)
+	}
+	ids, err := d.Store.ShopIDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, id := range ids {
+		n, err := d.Store.ForShop(id).ReleaseActions(ctx, d.Owner)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // begin marks an action in flight in this process; false when it already is.
@@ -469,17 +532,19 @@ func (d *Dispatcher) deliver(runCtx, hardCtx context.Context, it *dispatchItem) 
 	switch {
 	case att.Outcome == store.AttemptOK:
 		d.breakers.report(shop.ID, now, trial, breakerSuccess)
-		applied, err := finish(func(tx *store.Store) (bool, error) { return tx.CompleteAction(ctx, a.ID, d.Owner, res.External) })
+		applied, err := finish(func(tx *store.Store) (bool, error) {
+			return tx.CompleteAction(ctx, a.ShopID, a.ID, d.Owner, res.External)
+		})
 		d.settle(ctx, log, dispatchSent, applied, err, "status_code", res.StatusCode)
 	case att.Outcome == store.AttemptPermanent:
 		d.breakers.report(shop.ID, now, trial, breakerSuccess) // the shop answered
-		applied, err := finish(func(tx *store.Store) (bool, error) { return tx.KillAction(ctx, a.ID, d.Owner, att.Summary) })
+		applied, err := finish(func(tx *store.Store) (bool, error) { return tx.KillAction(ctx, a.ShopID, a.ID, d.Owner, att.Summary) })
 		d.settle(ctx, log, dispatchDead, applied, err, "status_code", att.StatusCode, "reason", att.Summary)
 	case abandoned:
 		// Cut off by shutdown: no verdict on the shop; due again at once.
 		d.breakers.report(shop.ID, now, trial, breakerNeutral)
 		applied, err := finish(func(tx *store.Store) (bool, error) {
-			return tx.RetryAction(ctx, a.ID, d.Owner, now, "interrupted by shutdown: "+att.Summary)
+			return tx.RetryAction(ctx, a.ShopID, a.ID, d.Owner, now, "interrupted by shutdown: "+att.Summary)
 		})
 		d.settle(ctx, log, dispatchRetrying, applied, err)
 	default:
@@ -488,7 +553,7 @@ func (d *Dispatcher) deliver(runCtx, hardCtx context.Context, it *dispatchItem) 
 		}
 		if a.Attempts >= d.MaxAttempts {
 			reason := cutUTF8(fmt.Sprintf("gave up after %d attempts: %s", a.Attempts, att.Summary), maxReason)
-			applied, err := finish(func(tx *store.Store) (bool, error) { return tx.KillAction(ctx, a.ID, d.Owner, reason) })
+			applied, err := finish(func(tx *store.Store) (bool, error) { return tx.KillAction(ctx, a.ShopID, a.ID, d.Owner, reason) })
 			d.settle(ctx, log, dispatchDead, applied, err, "status_code", att.StatusCode, "reason", reason)
 			return
 		}
@@ -497,7 +562,9 @@ func (d *Dispatcher) deliver(runCtx, hardCtx context.Context, it *dispatchItem) 
 			retryAfter = perr.RetryAfter
 		}
 		at := now.Add(d.Backoff.retryDelay(a.Attempts, d.rand(), retryAfter))
-		applied, err := finish(func(tx *store.Store) (bool, error) { return tx.RetryAction(ctx, a.ID, d.Owner, at, att.Summary) })
+		applied, err := finish(func(tx *store.Store) (bool, error) {
+			return tx.RetryAction(ctx, a.ShopID, a.ID, d.Owner, at, att.Summary)
+		})
 		d.settle(ctx, log, dispatchRetrying, applied, err, "status_code", att.StatusCode, "next_attempt_at", at, "reason", att.Summary)
 	}
 }
@@ -530,7 +597,7 @@ func (d *Dispatcher) connector(shop *models.Shop, a *models.Action) (plugin.Conn
 // job builds what the connector needs: the customer as the shop knows them
 // and, for points actions, the balance (and tier) after this action.
 func (d *Dispatcher) job(ctx context.Context, shop *models.Shop, a *models.Action) (plugin.Job, error) {
-	ids, prof, err := d.Store.ActionCustomer(ctx, a.CustomerID)
+	ids, prof, err := d.Store.ActionCustomer(ctx, a.ShopID, a.CustomerID)
 	if err != nil {
 		return plugin.Job{}, err
 	}
@@ -546,7 +613,7 @@ func (d *Dispatcher) job(ctx context.Context, shop *models.Shop, a *models.Actio
 		}
 	}
 	if a.Type == models.ActionPointsAward || a.Type == models.ActionPointsRevoke {
-		bal, err := d.Store.PointsBalance(ctx, a.CustomerID)
+		bal, err := d.Store.ForShop(a.ShopID).PointsBalance(ctx, a.CustomerID)
 		if err != nil {
 			return plugin.Job{}, err
 		}
@@ -563,13 +630,13 @@ func (d *Dispatcher) job(ctx context.Context, shop *models.Shop, a *models.Actio
 
 // release hands an unattempted claim back, due at at.
 func (d *Dispatcher) release(ctx context.Context, log *slog.Logger, a *models.Action, at time.Time) {
-	applied, err := d.Store.ReleaseAction(ctx, a.ID, d.Owner, at)
+	applied, err := d.Store.ReleaseAction(ctx, a.ShopID, a.ID, d.Owner, at)
 	d.settle(ctx, log, dispatchReleased, applied, err, "next_attempt_at", at)
 }
 
 // kill ends a claim as dead without calling the shop.
 func (d *Dispatcher) kill(ctx context.Context, log *slog.Logger, a *models.Action, reason string) {
-	applied, err := d.Store.KillAction(ctx, a.ID, d.Owner, reason)
+	applied, err := d.Store.KillAction(ctx, a.ShopID, a.ID, d.Owner, reason)
 	d.settle(ctx, log, dispatchDead, applied, err, "reason", reason)
 }
 

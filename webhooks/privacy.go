@@ -28,7 +28,8 @@ func (p *Privacy) OptOut(ctx context.Context, shopID, customerID int64, category
 	if category == "" || len(category) > 191 {
 		return 0, &models.ValidationError{Fields: []models.FieldError{{Field: "category", Message: "is required (1-191 characters)"}}}
 	}
-	err = p.Store.InTx(ctx, func(tx *store.Store) error {
+	// On a store scoped to the shop, so that each statement names it.
+	err = p.Store.ForShop(shopID).InTx(ctx, func(tx *store.Store) error {
 		if err := tx.LockCustomer(ctx, customerID); err != nil {
 			return err
 		}
@@ -44,9 +45,10 @@ func (p *Privacy) OptOut(ctx context.Context, shopID, customerID int64, category
 	return cancelled, err
 }
 
-// UndoOptOut removes an opt-out; cancelled actions stay cancelled.
-func (p *Privacy) UndoOptOut(ctx context.Context, customerID int64, category string) error {
-	return p.Store.InTx(ctx, func(tx *store.Store) error {
+// UndoOptOut removes an opt-out of a shop's customer; cancelled actions stay
+// cancelled.
+func (p *Privacy) UndoOptOut(ctx context.Context, shopID, customerID int64, category string) error {
+	return p.Store.ForShop(shopID).InTx(ctx, func(tx *store.Store) error {
 		if err := tx.LockCustomer(ctx, customerID); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/treue/treue/journey"
@@ -69,6 +70,9 @@ type Processor struct {
 	Windows map[models.ActionType]time.Duration
 	Now     func() time.Time
 	Metrics *Metrics
+
+	// lastShop is the shop whose batch ran last (MySQL: see processUpTo).
+	lastShop atomic.Int64
 }
 
 // Run processes until ctx is cancelled. Transient database faults are
@@ -107,8 +111,9 @@ func (p *Processor) Run(ctx context.Context) error {
 // processed again, each delivery on its own savepoint.
 var errCareful = errors.New("processing the batch again with savepoints")
 
-// ProcessBatch claims and processes up to BatchSize due deliveries in one
-// transaction and returns how many it handled.
+// ProcessBatch claims and processes up to BatchSize due deliveries and
+// returns how many it handled: in one transaction on SQLite, in one per shop
+// on MySQL (see processUpTo).
 //
 // A batch first runs from state loaded for the whole batch, without
 // savepoints, and stores its writes at its end; only when that fails is it
@@ -118,7 +123,41 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 	return p.processUpTo(ctx, p.BatchSize)
 }
 
+// processUpTo processes up to limit due deliveries. On MySQL every batch is
+// one shop's (a store scoped with ForShop): on a keyspace sharded by shop
+// (deploy/vitess) each transaction then stays on one shard. The shops are
+// visited in turn, from the one after the shop visited last, so that a
+// shop's backlog does not starve the others. SQLite, which no one shards,
+// keeps one batch across shops.
 func (p *Processor) processUpTo(ctx context.Context, limit int) (int, error) {
+	if p.Store.Driver() != "mysql" {
+		return p.processShop(ctx, p.Store, limit)
+	}
+	ids, err := p.Store.ShopIDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	after := p.lastShop.Load()
+	start, _ := slices.BinarySearch(ids, after+1)
+	total := 0
+	for i := range ids {
+		id := ids[(start+i)%len(ids)]
+		n, err := p.processShop(ctx, p.Store.ForShop(id), limit-total)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		p.lastShop.Store(id)
+		if total >= limit {
+			break
+		}
+	}
+	return total, nil
+}
+
+// processShop processes up to limit due deliveries of st: one shop's on a
+// scoped store, any shop's otherwise.
+func (p *Processor) processShop(ctx context.Context, st *store.Store, limit int) (int, error) {
 	var n int
 	var done []time.Time
 	var err error
@@ -126,14 +165,14 @@ func (p *Processor) processUpTo(ctx context.Context, limit int) (int, error) {
 	// Concurrent batches can deadlock on the unique indexes they insert into
 	// (InnoDB picks one to roll back); that batch is simply run again.
 	for try := 0; try < 4; try++ {
-		n, done, err = p.processBatch(ctx, limit, careful)
+		n, done, err = p.processBatch(ctx, st, limit, careful)
 		if errors.Is(err, errCareful) {
 			p.Log.DebugContext(ctx, "inbox batch run again with savepoints", "err", err)
 			if p.Metrics != nil {
 				p.Metrics.Careful.Inc()
 			}
 			careful = true
-			n, done, err = p.processBatch(ctx, limit, true)
+			n, done, err = p.processBatch(ctx, st, limit, true)
 		}
 		if !errors.Is(err, store.ErrDeadlock) {
 			break
@@ -158,9 +197,9 @@ func (p *Processor) processUpTo(ctx context.Context, limit int) (int, error) {
 	return n, nil
 }
 
-func (p *Processor) processBatch(ctx context.Context, limit int, careful bool) (n int, done []time.Time, err error) {
+func (p *Processor) processBatch(ctx context.Context, st *store.Store, limit int, careful bool) (n int, done []time.Time, err error) {
 	unparsed := 0
-	err = p.Store.InTx(ctx, func(tx *store.Store) error {
+	err = st.InTx(ctx, func(tx *store.Store) error {
 		n, done, unparsed = 0, done[:0], 0
 		items, err := tx.ClaimInbox(ctx, limit)
 		if err != nil {

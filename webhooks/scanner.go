@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -39,40 +40,53 @@ func (s *Scanner) Run(ctx context.Context) {
 	}
 }
 
-// ScanAll scans every customer once and returns how many it scanned.
+// ScanAll scans every customer once and returns how many it scanned. It
+// goes shop by shop, each customer's transaction on a store scoped to the
+// shop: on a keyspace sharded by shop (deploy/vitess) every statement of the
+// scan then goes to that shop's shard.
 func (s *Scanner) ScanAll(ctx context.Context) (int, error) {
 	release, ok, err := s.Store.TryLock(ctx, "treue_scan")
 	if err != nil || !ok {
 		return 0, err
 	}
 	defer release()
-	shops := map[int64]*models.Shop{}
-	var after int64
+	ids, err := s.Store.ShopIDs(ctx)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	for {
-		page, err := s.Store.CustomersAfter(ctx, after, max(s.Batch, 1))
-		if err != nil || len(page) == 0 {
+	for _, id := range ids {
+		shop, err := s.Store.ShopByID(ctx, id)
+		if errors.Is(err, models.ErrNotFound) {
+			continue // removed since
+		}
+		if err != nil {
 			return n, err
 		}
-		for _, c := range page {
-			after = c.ID
-			shop := shops[c.ShopID]
-			if shop == nil {
-				if shop, err = s.Store.ShopByID(ctx, c.ShopID); err != nil {
-					return n, err
-				}
-				shops[c.ShopID] = shop
-			}
-			if err := s.scanOne(ctx, shop, c.ID); err != nil {
+		st := s.Store.ForShop(id)
+		var after int64
+		for {
+			page, err := st.CustomersAfter(ctx, after, max(s.Batch, 1))
+			if err != nil {
 				return n, err
 			}
-			n++
+			if len(page) == 0 {
+				break
+			}
+			for _, c := range page {
+				after = c.ID
+				if err := s.scanOne(ctx, st, shop, c.ID); err != nil {
+					return n, err
+				}
+				n++
+			}
 		}
 	}
+	return n, nil
 }
 
-func (s *Scanner) scanOne(ctx context.Context, shop *models.Shop, customerID int64) error {
-	return s.Store.InTx(ctx, func(tx *store.Store) error {
+func (s *Scanner) scanOne(ctx context.Context, st *store.Store, shop *models.Shop, customerID int64) error {
+	return st.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.LockCustomer(ctx, customerID); err != nil {
 			return err
 		}

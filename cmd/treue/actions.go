@@ -15,6 +15,10 @@ import (
 // actionAdmin adapts the store to the HTTP layer's ActionAdmin.
 type actionAdmin struct{ *store.Store }
 
+func (a actionAdmin) CustomerPublicIDs(ctx context.Context, shopID int64, ids []int64) (map[int64]string, error) {
+	return a.ForShop(shopID).CustomerPublicIDs(ctx, ids)
+}
+
 func (a actionAdmin) Retry(ctx context.Context, publicID string) (models.Action, error) {
 	return webhooks.RetryAction(ctx, a.Store, publicID)
 }

@@ -30,7 +30,7 @@ func TestActionsAdmin(t *testing.T) {
 			t.Fatalf("claim: %d %v", len(claimed), err)
 		}
 		for _, a := range claimed {
-			if ok, err := st.KillAction(ctx, a.ID, "test", "400 Bad Request: promotion_id missing"); !ok || err != nil {
+			if ok, err := st.KillAction(ctx, a.ShopID, a.ID, "test", "400 Bad Request: promotion_id missing"); !ok || err != nil {
 				t.Fatalf("kill: %v %v", ok, err)
 			}
 		}

@@ -14,6 +14,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/treue/treue/models/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -53,6 +55,9 @@ type Main struct {
 	Ready func(addr string)
 	// Logger overrides the logger built from config (tests capture logs).
 	Logger *slog.Logger
+	// Statements, when set, is told every statement the store sends (tests
+	// capture them for the Vitess planner check, deploy/vitess/check).
+	Statements store.StatementRecorder
 }
 
 type usageError struct{ msg string }

@@ -64,12 +64,13 @@ func (in *instance) Stop(t *testing.T) {
 type testEnv struct {
 	driver, dsn, dir, configPath string
 	env                          map[string]string
+	statements                   store.StatementRecorder
 }
 
 func newEnv(t *testing.T, driver string, extraConfig string) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
-	e := &testEnv{driver: driver, dir: dir, dsn: storetest.DSN(t, driver), env: map[string]string{
+	e := &testEnv{driver: driver, dir: dir, dsn: storetest.DSN(t, driver), statements: storetest.Recorder(t, driver), env: map[string]string{
 		"TREUE_SECURITY_SECRET_KEY":    storetest.SecretKey,
 		"TREUE_WEBHOOKS_POLL_INTERVAL": "20ms",
 		// Tests that check planned actions must not race the dispatcher;
@@ -98,7 +99,7 @@ shops:
 }
 
 func (e *testEnv) main(stdout, stderr io.Writer) *Main {
-	return &Main{Stdout: stdout, Stderr: stderr, Getenv: func(k string) string { return e.env[k] }}
+	return &Main{Stdout: stdout, Stderr: stderr, Getenv: func(k string) string { return e.env[k] }, Statements: e.statements}
 }
 
 // run runs one CLI command to completion.

@@ -12,7 +12,8 @@ import (
 )
 
 // TestShopRemoved_NothingStaysBehind: a delivery accepted while a shop
-// cache still knew a removed shop is deleted by the processor, and the
+// cache still knew a removed shop is deleted by the processor (SQLite) or
+// the retention job (MySQL, where batches are per shop), and the
 // retention job purges whatever a batch wrote for the shop after its removal.
 func TestShopRemoved_NothingStaysBehind(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
@@ -37,7 +38,15 @@ func TestShopRemoved_NothingStaysBehind(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		r := &webhooks.Retention{Store: st, Log: slog.New(slog.DiscardHandler), Now: time.Now, RawPayload: time.Hour, Events: time.Hour, Batch: 100}
 		waitFor(t, func() bool {
+			if driver == "mysql" {
+				// On MySQL the processor visits the shops that exist, one at
+				// a time: what is left of a removed one the retention job purges.
+				if _, _, err := r.PurgeOnce(ctx); err != nil {
+					t.Error(err)
+				}
+			}
 			items, err := st.ListInbox(ctx, store.InboxFilter{ShopID: shop.ID}, 10)
 			return err == nil && len(items) == 0
 		})
@@ -51,7 +60,6 @@ func TestShopRemoved_NothingStaysBehind(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		r := &webhooks.Retention{Store: st, Log: slog.New(slog.DiscardHandler), Now: time.Now, RawPayload: time.Hour, Events: time.Hour, Batch: 100}
 		if _, _, err := r.PurgeOnce(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -118,8 +118,8 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	engine, err := handlers.New(handlers.Config{
 		Log: log, Registry: reg, Health: st, Intake: intake, Shopware: registrar, AdobeChallenge: adobe.Challenge, Rules: rl,
 		Tokens: st, Customers: customerReader{st, accessLog}, Actions: actionAdmin{st}, Privacy: &webhooks.Privacy{Store: st, Options: journey.DefaultOptions, Log: log, Now: now},
-		Points: func(ctx context.Context, customerID int64) (int64, string, error) {
-			balance, err := st.PointsBalance(ctx, customerID)
+		Points: func(ctx context.Context, shopID, customerID int64) (int64, string, error) {
+			balance, err := st.ForShop(shopID).PointsBalance(ctx, customerID)
 			if err != nil {
 				return 0, "", err
 			}
@@ -352,6 +352,18 @@ func adobeKeySource(cfg config.Config, log *slog.Logger) (adobe.KeySource, error
 type customerReader struct {
 	*store.Store
 	log *audit.Log
+}
+
+func (r customerReader) CustomerIdentities(ctx context.Context, shopID, customerID int64) ([]store.Identity, error) {
+	return r.ForShop(shopID).CustomerIdentities(ctx, customerID)
+}
+
+func (r customerReader) Timeline(ctx context.Context, shopID, customerID int64, cur *store.Cursor, f store.TimelineFilter, limit int) ([]store.TimelineEntry, bool, error) {
+	return r.ForShop(shopID).Timeline(ctx, customerID, cur, f, limit)
+}
+
+func (r customerReader) EventsByID(ctx context.Context, shopID int64, ids []int64) (map[int64]store.EventRecord, error) {
+	return r.ForShop(shopID).EventsByID(ctx, ids)
 }
 
 func (r customerReader) LogAccess(ctx context.Context, shopID, tokenID, customerID int64, what string) error {

@@ -57,6 +57,7 @@ func (m *Main) open(ctx context.Context, path string, requireKey bool) (*env, er
 	st, err := store.Open(ctx, store.Config{
 		Driver: cfg.Database.Driver, DSN: cfg.Database.DSN, MaxOpenConns: cfg.Database.MaxOpenConns,
 		MaxIdleConns: cfg.Database.MaxIdleConns, ConnMaxLifetime: cfg.Database.ConnMaxLifetime, SlowQuery: cfg.Database.SlowQuery,
+		Statements: m.Statements,
 	}, sl, log)
 	if err != nil {
 		return nil, err

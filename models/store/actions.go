@@ -129,7 +129,7 @@ func newActionRow(a *models.Action, now time.Time) (*ActionRow, error) {
 // PendingActions lists a customer's actions that are scheduled, not yet sent.
 func (s *Store) PendingActions(ctx context.Context, customerID int64) ([]models.Action, error) {
 	var rows []ActionRow
-	err := s.db.WithContext(ctx).Where("customer_id = ? AND status IN ?", customerID,
+	err := s.scoped(ctx, "actions").Where("customer_id = ? AND status IN ?", customerID,
 		[]string{string(models.ActionScheduled), string(models.ActionRetrying)}).Order("due_at, id").Find(&rows).Error
 	if err != nil {
 		return nil, translate("pending actions", err)
@@ -141,7 +141,7 @@ func (s *Store) PendingActions(ctx context.Context, customerID int64) ([]models.
 // attributing an outcome to the last of them.
 func (s *Store) ActionsDueSince(ctx context.Context, customerID int64, since time.Time) ([]models.Action, error) {
 	var rows []ActionRow
-	err := s.db.WithContext(ctx).Omit("params").Where("customer_id = ? AND due_at >= ?", customerID, since).Order("due_at, id").Find(&rows).Error
+	err := s.scoped(ctx, "actions").Omit("params").Where("customer_id = ? AND due_at >= ?", customerID, since).Order("due_at, id").Find(&rows).Error
 	if err != nil {
 		return nil, translate("actions due since", err)
 	}
@@ -152,7 +152,7 @@ func (s *Store) ActionsDueSince(ctx context.Context, customerID int64, since tim
 // count against the frequency cap (not cancelled, suppressed or dead) in [from, to].
 func (s *Store) RecentMarketing(ctx context.Context, customerID int64, from, to time.Time) ([]time.Time, error) {
 	var due []time.Time
-	err := s.db.WithContext(ctx).Model(&ActionRow{}).Where("customer_id = ? AND marketing = ? AND due_at BETWEEN ? AND ? AND status IN ?",
+	err := s.scoped(ctx, "actions").Model(&ActionRow{}).Where("customer_id = ? AND marketing = ? AND due_at BETWEEN ? AND ? AND status IN ?",
 		customerID, true, from, to, []string{string(models.ActionScheduled), string(models.ActionSending), string(models.ActionSent), string(models.ActionRetrying)}).
 		Order("due_at").Pluck("due_at", &due).Error
 	if err != nil {
@@ -174,7 +174,7 @@ func (s *Store) CancelAction(ctx context.Context, id int64, reason string) (canc
 // CustomerActions lists every action of a customer, newest due first.
 func (s *Store) CustomerActions(ctx context.Context, customerID int64) ([]models.Action, error) {
 	var rows []ActionRow
-	if err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).Order("due_at DESC, id DESC").Find(&rows).Error; err != nil {
+	if err := s.scoped(ctx, "actions").Where("customer_id = ?", customerID).Order("due_at DESC, id DESC").Find(&rows).Error; err != nil {
 		return nil, translate("customer actions", err)
 	}
 	return toActions(rows)
@@ -203,7 +203,7 @@ func (s *Store) AddPoints(ctx context.Context, shopID, customerID, actionID, del
 // PointsBalance sums a customer's ledger.
 func (s *Store) PointsBalance(ctx context.Context, customerID int64) (int64, error) {
 	var sum *int64
-	if err := s.db.WithContext(ctx).Model(&pointsRow{}).Where("customer_id = ?", customerID).Select("SUM(delta)").Scan(&sum).Error; err != nil {
+	if err := s.scoped(ctx, "points_ledger").Model(&pointsRow{}).Where("customer_id = ?", customerID).Select("SUM(delta)").Scan(&sum).Error; err != nil {
 		return 0, translate("points balance", err)
 	}
 	if sum == nil {
@@ -219,7 +219,7 @@ func (s *Store) CustomerPublicIDs(ctx context.Context, ids []int64) (map[int64]s
 		return out, nil
 	}
 	var rows []customerRow
-	if err := s.db.WithContext(ctx).Select("id, public_id").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.scoped(ctx, "customers").Select("id, public_id").Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, translate("customer public ids", err)
 	}
 	for _, r := range rows {
@@ -252,9 +252,9 @@ func (s *Store) ActionCounts(ctx context.Context, shopID int64) (map[models.Acti
 // at or before at: the balance as the customer's journey stood then.
 func (s *Store) PointsBalanceAsOf(ctx context.Context, customerID int64, at time.Time) (int64, error) {
 	var sum *int64
-	err := s.db.WithContext(ctx).Table("points_ledger").Select("SUM(points_ledger.delta)").
-		Joins("JOIN actions ON actions.id = points_ledger.action_id").
-		Joins("JOIN events ON events.id = actions.trigger_event_id").
+	err := s.scoped(ctx, "points_ledger").Table("points_ledger").Select("SUM(points_ledger.delta)").
+		Joins("JOIN actions ON actions.shop_id = points_ledger.shop_id AND actions.id = points_ledger.action_id").
+		Joins("JOIN events ON events.shop_id = actions.shop_id AND events.id = actions.trigger_event_id").
 		Where("points_ledger.customer_id = ? AND events.occurred_at <= ?", customerID, at).Scan(&sum).Error
 	if err != nil {
 		return 0, translate("points balance as of", err)
@@ -282,7 +282,7 @@ func (s *Store) Replan(ctx context.Context, id int64, status models.ActionStatus
 	if reason != "" {
 		upd["reason"] = reason
 	}
-	res := s.db.WithContext(ctx).Model(&ActionRow{}).
+	res := s.scoped(ctx, "actions").Model(&ActionRow{}).
 		Where("id = ? AND status IN ?", id, []string{string(models.ActionScheduled), string(models.ActionSuppressed)}).Updates(upd)
 	if res.Error != nil {
 		return false, translate("replan action", res.Error)
@@ -297,8 +297,8 @@ func (s *Store) Replan(ctx context.Context, id int64, status models.ActionStatus
 // decides them afresh.
 func (s *Store) RecentMarketingAsOf(ctx context.Context, customerID int64, from, to, asOf time.Time, exceptEvent int64) ([]time.Time, error) {
 	var due []time.Time
-	err := s.db.WithContext(ctx).Table("actions").
-		Joins("LEFT JOIN events ON events.id = actions.trigger_event_id").
+	err := s.scoped(ctx, "actions").Table("actions").
+		Joins("LEFT JOIN events ON events.shop_id = actions.shop_id AND events.id = actions.trigger_event_id").
 		Where("actions.customer_id = ? AND actions.marketing = ? AND actions.due_at BETWEEN ? AND ? AND actions.status IN ?",
 			customerID, true, from, to, []string{string(models.ActionScheduled), string(models.ActionSending), string(models.ActionSent), string(models.ActionRetrying)}).
 		Where("events.id IS NULL OR (events.occurred_at <= ? AND events.id <> ?)", asOf, exceptEvent).

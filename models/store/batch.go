@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm/clause"
-
 	"github.com/treue/treue/models"
 )
 
@@ -25,7 +23,7 @@ func (s *Store) ProfilesOf(ctx context.Context, ids []int64) (map[int64]*models.
 		return out, nil
 	}
 	var rows []customerRow
-	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.scoped(ctx, "customers").Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, translate("profiles", err)
 	}
 	for i := range rows {
@@ -45,7 +43,7 @@ func (s *Store) EventsOf(ctx context.Context, ids []int64) (map[int64][]EventRec
 		return out, nil
 	}
 	var rs []EventRecord
-	if err := s.db.WithContext(ctx).Where("customer_id IN ?", ids).Order("customer_id, occurred_at, id").Find(&rs).Error; err != nil {
+	if err := s.scoped(ctx, "events").Where("customer_id IN ?", ids).Order("customer_id, occurred_at, id").Find(&rs).Error; err != nil {
 		return nil, translate("customer events", err)
 	}
 	for _, r := range rs {
@@ -61,7 +59,7 @@ func (s *Store) OptOutsOf(ctx context.Context, ids []int64) (map[int64][]OptOut,
 		return out, nil
 	}
 	var rows []optOutRow
-	if err := s.db.WithContext(ctx).Where("customer_id IN ?", ids).Order("customer_id, category").Find(&rows).Error; err != nil {
+	if err := s.scoped(ctx, "opt_outs").Where("customer_id IN ?", ids).Order("customer_id, category").Find(&rows).Error; err != nil {
 		return nil, translate("opt-outs", err)
 	}
 	for _, r := range rows {
@@ -78,7 +76,7 @@ func (s *Store) ActionsOf(ctx context.Context, ids []int64) (map[int64][]models.
 		return out, nil
 	}
 	var rows []ActionRow
-	if err := s.db.WithContext(ctx).Omit("params").Where("customer_id IN ?", ids).Order("customer_id, due_at, id").Find(&rows).Error; err != nil {
+	if err := s.scoped(ctx, "actions").Omit("params").Where("customer_id IN ?", ids).Order("customer_id, due_at, id").Find(&rows).Error; err != nil {
 		return nil, translate("customer actions", err)
 	}
 	for i := range rows {
@@ -112,10 +110,10 @@ func (s *Store) LedgerOf(ctx context.Context, ids []int64) (map[int64][]LedgerEn
 		Delta      int64
 		OccurredAt *time.Time
 	}
-	err := s.db.WithContext(ctx).Table("points_ledger").
+	err := s.scoped(ctx, "points_ledger").Table("points_ledger").
 		Select("points_ledger.customer_id, points_ledger.action_id, points_ledger.delta, events.occurred_at").
-		Joins("LEFT JOIN actions ON actions.id = points_ledger.action_id").
-		Joins("LEFT JOIN events ON events.id = actions.trigger_event_id").
+		Joins("LEFT JOIN actions ON actions.shop_id = points_ledger.shop_id AND actions.id = points_ledger.action_id").
+		Joins("LEFT JOIN events ON events.shop_id = actions.shop_id AND events.id = actions.trigger_event_id").
 		Where("points_ledger.customer_id IN ?", ids).Order("points_ledger.id").Scan(&rows).Error
 	if err != nil {
 		return nil, translate("points ledger", err)
@@ -187,7 +185,7 @@ func (s *Store) orderOwners(ctx context.Context, keys []CustomerKey) (map[orderK
 		args = append(args, shop, orders)
 	}
 	var rows []EventRecord
-	err := s.db.WithContext(ctx).Select("shop_id, order_ref, customer_id").
+	err := s.scoped(ctx, "events").Select("shop_id, order_ref, customer_id").
 		Where(strings.Join(conds, " OR "), args...).Order("id").Find(&rows).Error
 	if err != nil {
 		return nil, translate("customers of orders", err)
@@ -231,7 +229,9 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 	}
 	var found []identityRow
 	if len(conds) > 0 {
-		if err := db.Where(strings.Join(conds, " OR "), args...).Find(&found).Error; err != nil {
+		// On a scoped store shop_id = ? stands beside the OR: Vitess routes
+		// by it, not by the shop_id of each alternative.
+		if err := s.scoped(ctx, "customer_identities").Where(strings.Join(conds, " OR "), args...).Find(&found).Error; err != nil {
 			return nil, nil, translate("resolve customers", err)
 		}
 	}
@@ -258,7 +258,7 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 	}
 	if len(cands) > 0 {
 		var rows []identityRow
-		if err := db.Where("customer_id IN ?", cands).Find(&rows).Error; err != nil {
+		if err := s.scoped(ctx, "customer_identities").Where("customer_id IN ?", cands).Find(&rows).Error; err != nil {
 			return nil, nil, translate("customer identities", err)
 		}
 		for _, r := range rows {
@@ -321,7 +321,7 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 				continue
 			}
 			// Another customer may own this identity already; then it stays theirs.
-			res := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&identityRow{ShopID: k.ShopID, Kind: x.Kind, Value: x.Value, CustomerID: id, CreatedAt: now})
+			res := db.Clauses(s.skipDuplicate("kind")).Create(&identityRow{ShopID: k.ShopID, Kind: x.Kind, Value: x.Value, CustomerID: id, CreatedAt: now})
 			if res.Error != nil {
 				return nil, nil, translate("link identity", res.Error)
 			}
@@ -343,7 +343,8 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 		}
 		slices.Sort(ids)
 		var locked []customerRow
-		if err := db.Raw("SELECT id, public_id FROM customers WHERE id IN ? ORDER BY id"+s.forUpdate(false), ids).Scan(&locked).Error; err != nil {
+		cond, shop := s.shopCond("customers")
+		if err := db.Raw("SELECT id, public_id FROM customers WHERE id IN ?"+cond+" ORDER BY id"+s.forUpdate(false), append([]any{ids}, shop...)...).Scan(&locked).Error; err != nil {
 			return nil, nil, translate("lock customers", err)
 		}
 		if len(locked) != len(ids) {
@@ -432,8 +433,9 @@ func (s *Store) SaveProfiles(ctx context.Context, ps []*models.Profile) error {
 		}
 		sb.WriteString(" END, ")
 	}
-	sb.WriteString("updated_at = ? WHERE id IN ?")
-	args = append(args, s.Now(), ids)
+	cond, shop := s.shopCond("customers")
+	sb.WriteString("updated_at = ? WHERE id IN ?" + cond)
+	args = append(append(args, s.Now(), ids), shop...)
 	if err := s.db.WithContext(ctx).Exec(sb.String(), args...).Error; err != nil {
 		return translate("save profiles", err)
 	}
@@ -519,7 +521,7 @@ func (s *Store) CancelActions(ctx context.Context, ids []int64, reason string) (
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	res := s.db.WithContext(ctx).Model(&ActionRow{}).
+	res := s.scoped(ctx, "actions").Model(&ActionRow{}).
 		Where("id IN ? AND status IN ?", ids, cancellable).
 		Updates(map[string]any{"status": string(models.ActionCancelled), "reason": reason, "lease_owner": nil, "lease_until": nil, "updated_at": s.Now()})
 	return res.RowsAffected, translate("cancel actions", res.Error)

@@ -50,7 +50,8 @@ func (Attempt) TableName() string { return "attempts" }
 // transaction, and returns them as sending with Attempts counting this one.
 // Due are scheduled and retrying actions whose next_attempt_at has come, and
 // sending actions whose lease expired (their process died). Actions of the
-// shops in skipShops are left alone. On MySQL rows another claimer holds are
+// shops in skipShops are left alone. A store scoped to a shop (ForShop)
+// claims that shop's actions only. On MySQL rows another claimer holds are
 // skipped (FOR UPDATE SKIP LOCKED); on SQLite the immediate transaction makes
 // claimers take turns.
 func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease time.Duration, skipShops []int64) ([]models.Action, error) {
@@ -69,6 +70,11 @@ func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease
 		for _, st := range []models.ActionStatus{models.ActionScheduled, models.ActionRetrying, models.ActionSending} {
 			q := "SELECT * FROM actions WHERE status = ? AND next_attempt_at <= ?"
 			args := []any{string(st), now}
+			if tx.shop != 0 {
+				// One shop's (ForShop), along ix_actions_shop_next.
+				q = "SELECT * FROM actions WHERE shop_id = ? AND status = ? AND next_attempt_at <= ?"
+				args = append([]any{tx.shop}, args...)
+			}
 			if st == models.ActionSending {
 				q += " AND lease_until <= ?"
 				args = append(args, now)
@@ -102,7 +108,7 @@ func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease
 			ids[i] = rows[i].ID
 		}
 		until := now.Add(lease)
-		res := db.Model(&ActionRow{}).Where("id IN ?", ids).Updates(map[string]any{
+		res := tx.scoped(ctx, "actions").Model(&ActionRow{}).Where("id IN ?", ids).Updates(map[string]any{
 			"status": string(models.ActionSending), "lease_owner": owner, "lease_until": until,
 			"next_attempt_at": until, "attempts": clause.Expr{SQL: "attempts + 1"}, "updated_at": now,
 		})
@@ -143,22 +149,23 @@ func compareInt64(a, b int64) int {
 }
 
 // leased restricts an update to an action still leased by owner, so a worker
-// whose lease expired (and was taken over) cannot overwrite the result.
-func (s *Store) leased(ctx context.Context, id int64, owner string) *gorm.DB {
+// whose lease expired (and was taken over) cannot overwrite the result. The
+// shop routes the statement to its shard on Vitess (deploy/vitess).
+func (s *Store) leased(ctx context.Context, shopID, id int64, owner string) *gorm.DB {
 	return s.db.WithContext(ctx).Model(&ActionRow{}).
-		Where("id = ? AND status = ? AND lease_owner = ?", id, string(models.ActionSending), owner)
+		Where("shop_id = ? AND id = ? AND status = ? AND lease_owner = ?", shopID, id, string(models.ActionSending), owner)
 }
 
 // CompleteAction marks an action leased by owner as sent, with what the shop
 // created (externalRef, may be empty). applied is false when owner no longer
 // holds the lease.
-func (s *Store) CompleteAction(ctx context.Context, id int64, owner, externalRef string) (applied bool, err error) {
+func (s *Store) CompleteAction(ctx context.Context, shopID, id int64, owner, externalRef string) (applied bool, err error) {
 	now := s.Now()
 	var ref any
 	if externalRef != "" {
 		ref = truncateBytes(externalRef, 255)
 	}
-	res := s.leased(ctx, id, owner).Updates(map[string]any{
+	res := s.leased(ctx, shopID, id, owner).Updates(map[string]any{
 		"status": string(models.ActionSent), "sent_at": now, "external_ref": ref, "reason": nil,
 		"lease_owner": nil, "lease_until": nil, "next_attempt_at": now, "updated_at": now,
 	})
@@ -171,8 +178,8 @@ func (s *Store) CompleteAction(ctx context.Context, id int64, owner, externalRef
 // RetryAction schedules another attempt of an action leased by owner at at,
 // keeping reason (the last failure). applied is false when owner no longer
 // holds the lease.
-func (s *Store) RetryAction(ctx context.Context, id int64, owner string, at time.Time, reason string) (applied bool, err error) {
-	res := s.leased(ctx, id, owner).Updates(map[string]any{
+func (s *Store) RetryAction(ctx context.Context, shopID, id int64, owner string, at time.Time, reason string) (applied bool, err error) {
+	res := s.leased(ctx, shopID, id, owner).Updates(map[string]any{
 		"status": string(models.ActionRetrying), "next_attempt_at": at.UTC(), "reason": reason,
 		"lease_owner": nil, "lease_until": nil, "updated_at": s.Now(),
 	})
@@ -184,8 +191,8 @@ func (s *Store) RetryAction(ctx context.Context, id int64, owner string, at time
 
 // KillAction ends an action leased by owner as dead with reason. applied is
 // false when owner no longer holds the lease.
-func (s *Store) KillAction(ctx context.Context, id int64, owner, reason string) (applied bool, err error) {
-	res := s.leased(ctx, id, owner).Updates(map[string]any{
+func (s *Store) KillAction(ctx context.Context, shopID, id int64, owner, reason string) (applied bool, err error) {
+	res := s.leased(ctx, shopID, id, owner).Updates(map[string]any{
 		"status": string(models.ActionDead), "reason": reason,
 		"lease_owner": nil, "lease_until": nil, "updated_at": s.Now(),
 	})
@@ -207,9 +214,9 @@ const releaseSQL = "UPDATE actions SET status = CASE WHEN attempts <= 1 THEN ? E
 // ReleaseAction gives back one claim of owner that was not attempted (its
 // shop's breaker is open, its rate limit is spent, the process is stopping),
 // due again at at. applied is false when owner no longer holds the lease.
-func (s *Store) ReleaseAction(ctx context.Context, id int64, owner string, at time.Time) (applied bool, err error) {
-	res := s.db.WithContext(ctx).Exec(releaseSQL+" AND id = ?", string(models.ActionScheduled), string(models.ActionRetrying),
-		at.UTC(), s.Now(), string(models.ActionSending), owner, id)
+func (s *Store) ReleaseAction(ctx context.Context, shopID, id int64, owner string, at time.Time) (applied bool, err error) {
+	res := s.db.WithContext(ctx).Exec(releaseSQL+" AND shop_id = ? AND id = ?", string(models.ActionScheduled), string(models.ActionRetrying),
+		at.UTC(), s.Now(), string(models.ActionSending), owner, shopID, id)
 	if res.Error != nil {
 		return false, translate("release action", res.Error)
 	}
@@ -219,10 +226,13 @@ func (s *Store) ReleaseAction(ctx context.Context, id int64, owner string, at ti
 // ReleaseActions gives back every claim owner still holds, due at once, and
 // returns how many. A stopping dispatcher calls it after its in-flight
 // attempts have finished, so what is left was never started.
+//
+// A store scoped to a shop (ForShop) releases that shop's claims only.
 func (s *Store) ReleaseActions(ctx context.Context, owner string) (int64, error) {
 	now := s.Now()
-	res := s.db.WithContext(ctx).Exec(releaseSQL, string(models.ActionScheduled), string(models.ActionRetrying),
-		now, now, string(models.ActionSending), owner)
+	cond, shop := s.shopCond("actions")
+	res := s.db.WithContext(ctx).Exec(releaseSQL+cond, append([]any{string(models.ActionScheduled), string(models.ActionRetrying),
+		now, now, string(models.ActionSending), owner}, shop...)...)
 	if res.Error != nil {
 		return 0, translate("release actions", res.Error)
 	}
@@ -249,13 +259,23 @@ func (s *Store) ActionAttempts(ctx context.Context, actionID int64) ([]Attempt, 
 }
 
 // ActionCustomer returns how the shop names a customer and the customer's
-// profile, for a connector to address them.
-func (s *Store) ActionCustomer(ctx context.Context, customerID int64) ([]Identity, *models.Profile, error) {
-	ids, err := s.CustomerIdentities(ctx, customerID)
-	if err != nil {
-		return nil, nil, err
+// profile, for a connector to address them. Both reads name the shop, so
+// that on Vitess they go to its shard alone.
+func (s *Store) ActionCustomer(ctx context.Context, shopID, customerID int64) ([]Identity, *models.Profile, error) {
+	db := s.db.WithContext(ctx)
+	var rows []identityRow
+	if err := db.Where("shop_id = ? AND customer_id = ?", shopID, customerID).Order("kind, value").Find(&rows).Error; err != nil {
+		return nil, nil, translate("customer identities", err)
 	}
-	p, err := s.Profile(ctx, customerID)
+	ids := make([]Identity, len(rows))
+	for i, r := range rows {
+		ids[i] = Identity{r.Kind, r.Value}
+	}
+	var c customerRow
+	if err := db.Where("shop_id = ? AND id = ?", shopID, customerID).Take(&c).Error; err != nil {
+		return nil, nil, translate("profile", err)
+	}
+	p, err := decodeProfile(&c)
 	if err != nil {
 		return nil, nil, err
 	}

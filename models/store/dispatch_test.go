@@ -175,13 +175,13 @@ func TestClaimActions(t *testing.T) {
 			}
 		})
 		t.Run("Complete", func(t *testing.T) {
-			applied, err := f.s.CompleteAction(ctx, a1.ID, "A", "PROMO-1")
+			applied, err := f.s.CompleteAction(ctx, a1.ShopID, a1.ID, "A", "PROMO-1")
 			wantApplied(t, true)(applied, err)
 			a := f.get(a1.ID)
 			if a.Status != models.ActionSent || a.SentAt == nil || !a.SentAt.Equal(now) {
 				t.Fatalf("after complete: %+v", a)
 			}
-			applied, err = f.s.CompleteAction(ctx, a1.ID, "A", "")
+			applied, err = f.s.CompleteAction(ctx, a1.ShopID, a1.ID, "A", "")
 			wantApplied(t, false)(applied, err)
 		})
 		t.Run("LeaseExpiry", func(t *testing.T) {
@@ -196,15 +196,15 @@ func TestClaimActions(t *testing.T) {
 				t.Fatalf("claimed %+v, want a2 and b1, a2 at attempt 2", got)
 			}
 			// A's late results do not overwrite C's lease.
-			wantApplied(t, false)(f.s.CompleteAction(ctx, a2.ID, "A", "late"))
-			wantApplied(t, false)(f.s.RetryAction(ctx, a2.ID, "A", now, "late"))
-			wantApplied(t, false)(f.s.KillAction(ctx, a2.ID, "A", "late"))
-			wantApplied(t, false)(f.s.ReleaseAction(ctx, a2.ID, "A", now))
+			wantApplied(t, false)(f.s.CompleteAction(ctx, a2.ShopID, a2.ID, "A", "late"))
+			wantApplied(t, false)(f.s.RetryAction(ctx, a2.ShopID, a2.ID, "A", now, "late"))
+			wantApplied(t, false)(f.s.KillAction(ctx, a2.ShopID, a2.ID, "A", "late"))
+			wantApplied(t, false)(f.s.ReleaseAction(ctx, a2.ShopID, a2.ID, "A", now))
 			if a := f.get(a2.ID); a.Status != models.ActionSending {
 				t.Fatalf("late worker changed the action: %+v", a)
 			}
-			wantApplied(t, true)(f.s.CompleteAction(ctx, a2.ID, "C", ""))
-			wantApplied(t, true)(f.s.CompleteAction(ctx, b1.ID, "C", ""))
+			wantApplied(t, true)(f.s.CompleteAction(ctx, a2.ShopID, a2.ID, "C", ""))
+			wantApplied(t, true)(f.s.CompleteAction(ctx, b1.ShopID, b1.ID, "C", ""))
 		})
 	})
 }
@@ -216,7 +216,7 @@ func TestRetryAndKill(t *testing.T) {
 		now := f.clock.Now()
 		a := f.action(f.shopID, now)
 		f.claim("A", 1)
-		wantApplied(t, true)(f.s.RetryAction(ctx, a.ID, "A", now.Add(10*time.Minute), "transient: status 503: down"))
+		wantApplied(t, true)(f.s.RetryAction(ctx, a.ShopID, a.ID, "A", now.Add(10*time.Minute), "transient: status 503: down"))
 		got := f.get(a.ID)
 		if got.Status != models.ActionRetrying || got.Attempts != 1 || got.Reason != "transient: status 503: down" {
 			t.Fatalf("after retry: %+v", got)
@@ -229,7 +229,7 @@ func TestRetryAndKill(t *testing.T) {
 			t.Fatalf("claimed %+v, want attempt 2", c)
 		}
 		t.Run("ReleaseKeepsRetrying", func(t *testing.T) {
-			wantApplied(t, true)(f.s.ReleaseAction(ctx, a.ID, "A", f.clock.Now().Add(time.Minute)))
+			wantApplied(t, true)(f.s.ReleaseAction(ctx, a.ShopID, a.ID, "A", f.clock.Now().Add(time.Minute)))
 			got := f.get(a.ID)
 			if got.Status != models.ActionRetrying || got.Attempts != 1 {
 				t.Fatalf("after release: %+v", got)
@@ -240,7 +240,7 @@ func TestRetryAndKill(t *testing.T) {
 			}
 		})
 		t.Run("KillAndRetryDead", func(t *testing.T) {
-			wantApplied(t, true)(f.s.KillAction(ctx, a.ID, "A", "permanent: status 400: bad tag"))
+			wantApplied(t, true)(f.s.KillAction(ctx, a.ShopID, a.ID, "A", "permanent: status 400: bad tag"))
 			dead, err := f.s.ListActions(ctx, f.shopID, string(models.ActionDead), 10, 0)
 			if err != nil || !sameIDs(dead, a.ID) || dead[0].Reason != "permanent: status 400: bad tag" {
 				t.Fatalf("dead: %+v %v", dead, err)
@@ -318,11 +318,11 @@ func TestAttemptsAndLookups(t *testing.T) {
 		if _, err := f.s.ActionByPublicID(ctx, "nope"); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("unknown public id: %v", err)
 		}
-		idents, prof, err := f.s.ActionCustomer(ctx, a.CustomerID)
+		idents, prof, err := f.s.ActionCustomer(ctx, a.ShopID, a.CustomerID)
 		if err != nil || len(idents) != 2 || prof == nil || prof.CustomerID != a.CustomerID {
 			t.Fatalf("customer: %+v %+v %v", idents, prof, err)
 		}
-		if _, _, err := f.s.ActionCustomer(ctx, 9999); !errors.Is(err, models.ErrNotFound) {
+		if _, _, err := f.s.ActionCustomer(ctx, a.ShopID, 9999); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("unknown customer: %v", err)
 		}
 	})
@@ -408,7 +408,7 @@ func TestClaimActions_Concurrent(t *testing.T) {
 						}
 						seen[a.ID] = owner
 						mu.Unlock()
-						if ok, err := s.CompleteAction(ctx, a.ID, owner, ""); err != nil || !ok {
+						if ok, err := s.CompleteAction(ctx, a.ShopID, a.ID, owner, ""); err != nil || !ok {
 							errs <- fmt.Errorf("complete %d: %v %v", a.ID, ok, err)
 						}
 					}

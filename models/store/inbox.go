@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -92,7 +93,68 @@ func (s *Store) InsertInbox(ctx context.Context, it *InboxItem) (duplicate bool,
 // If it inserts fewer rows than expected, another writer inserted one of them
 // in between: the transaction is rolled back and the batch written row by
 // row, which reports each duplicate exactly. Items' ID fields are not set.
+//
+// On MySQL each shop's deliveries get a transaction of their own, so that on
+// a keyspace sharded by shop (deploy/vitess) no transaction spans shards.
+// They run concurrently: on one server their commits share InnoDB's group
+// commit of the redo log rather than taking turns. Should one of them fail,
+// the others may have committed; the error makes the senders retry, and
+// their deliveries are then duplicates, acknowledged as such.
 func (s *Store) InsertInboxBatch(ctx context.Context, items []*InboxItem) (dup []bool, err error) {
+	if s.driver == "mysql" {
+		if shops := byShop(items); len(shops) > 1 {
+			return s.insertInboxPerShop(ctx, items, shops)
+		}
+	}
+	return s.insertInboxBatch(ctx, items)
+}
+
+// byShop groups the indexes of items by shop, in the order shops first occur.
+func byShop(items []*InboxItem) [][]int {
+	at := map[int64]int{}
+	var out [][]int
+	for i, it := range items {
+		j, ok := at[it.ShopID]
+		if !ok {
+			j = len(out)
+			at[it.ShopID] = j
+			out = append(out, nil)
+		}
+		out[j] = append(out[j], i)
+	}
+	return out
+}
+
+// insertInboxPerShop is InsertInboxBatch with one transaction per shop.
+func (s *Store) insertInboxPerShop(ctx context.Context, items []*InboxItem, shops [][]int) ([]bool, error) {
+	dup := make([]bool, len(items))
+	errs := make([]error, len(shops))
+	var wg sync.WaitGroup
+	for n, idx := range shops {
+		wg.Go(func() {
+			part := make([]*InboxItem, len(idx))
+			for k, i := range idx {
+				part[k] = items[i]
+			}
+			d, err := s.insertInboxBatch(ctx, part)
+			if err != nil {
+				errs[n] = err
+				return
+			}
+			for k, i := range idx {
+				dup[i] = d[k] // each goroutine writes its own indexes
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return make([]bool, len(items)), err
+	}
+	return dup, nil
+}
+
+// insertInboxBatch is InsertInboxBatch in one transaction.
+func (s *Store) insertInboxBatch(ctx context.Context, items []*InboxItem) (dup []bool, err error) {
 	dup = make([]bool, len(items))
 	if len(items) == 0 {
 		return dup, nil
@@ -219,10 +281,16 @@ func (s *Store) storedInbox(ctx context.Context, items []*InboxItem, idx []int) 
 		BodyHash   *string
 	}
 	q := s.db.WithContext(ctx).Model(&InboxItem{}).Select("shop_id, delivery_id, body_hash")
+	// One shop (always on MySQL): "=" names the shard to Vitess.
+	var shop any = shops
+	shopIs := "shop_id IN ?"
+	if len(shops) == 1 {
+		shop, shopIs = shops[0], "shop_id = ?"
+	}
 	if len(hashes) > 0 {
-		q = q.Where("shop_id IN ? AND (delivery_id IN ? OR body_hash IN ?)", shops, ids, hashes)
+		q = q.Where(shopIs+" AND (delivery_id IN ? OR body_hash IN ?)", shop, ids, hashes)
 	} else {
-		q = q.Where("shop_id IN ? AND delivery_id IN ?", shops, ids)
+		q = q.Where(shopIs+" AND delivery_id IN ?", shop, ids)
 	}
 	if err := q.Scan(&found).Error; err != nil {
 		return nil, translate("insert inbox batch", err)
@@ -260,10 +328,19 @@ func (s *Store) insertInboxRows(ctx context.Context, items []*InboxItem) (dup []
 // reads and locks only the rows it returns; ordering by id alone would sort
 // the whole backlog and lock all of it, and concurrent processors would then
 // find nothing to claim.
+//
+// On a store scoped to a shop (ForShop) it claims that shop's deliveries
+// only, along the index (shop_id, status, next_attempt_at, id).
 func (s *Store) ClaimInbox(ctx context.Context, limit int) ([]InboxItem, error) {
 	var items []InboxItem
-	q := "SELECT * FROM inbox WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?" + s.forUpdate(true)
-	if err := s.db.WithContext(ctx).Raw(q, InboxPending, s.Now(), limit).Scan(&items).Error; err != nil {
+	args := []any{InboxPending, s.Now()}
+	where := "status = ? AND next_attempt_at <= ?"
+	if s.shop != 0 {
+		where = "shop_id = ? AND " + where
+		args = append([]any{s.shop}, args...)
+	}
+	q := "SELECT * FROM inbox WHERE " + where + " ORDER BY next_attempt_at, id LIMIT ?" + s.forUpdate(true)
+	if err := s.db.WithContext(ctx).Raw(q, append(args, limit)...).Scan(&items).Error; err != nil {
 		return nil, translate("claim inbox", err)
 	}
 	return items, nil
@@ -275,7 +352,7 @@ func (s *Store) FinishInbox(ctx context.Context, ids ...int64) error {
 		return nil
 	}
 	now := s.Now()
-	err := s.db.WithContext(ctx).Model(&InboxItem{}).Where("id IN ?", ids).
+	err := s.scoped(ctx, "inbox").Model(&InboxItem{}).Where("id IN ?", ids).
 		Updates(map[string]any{"status": InboxDone, "processed_at": now, "error": nil}).Error
 	return translate("finish inbox", err)
 }
@@ -289,7 +366,7 @@ func (s *Store) FailInbox(ctx context.Context, id int64, reason string, retryAt 
 	} else {
 		upd["next_attempt_at"] = retryAt
 	}
-	err := s.db.WithContext(ctx).Model(&InboxItem{}).Where("id = ?", id).Updates(upd).Error
+	err := s.scoped(ctx, "inbox").Model(&InboxItem{}).Where("id = ?", id).Updates(upd).Error
 	return translate("fail inbox", err)
 }
 
@@ -298,13 +375,13 @@ func (s *Store) DeleteInbox(ctx context.Context, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return translate("delete inbox", s.db.WithContext(ctx).Where("id IN ?", ids).Delete(&InboxItem{}).Error)
+	return translate("delete inbox", s.scoped(ctx, "inbox").Where("id IN ?", ids).Delete(&InboxItem{}).Error)
 }
 
 // MarkUnparsed records that a stored delivery cannot be turned into events:
 // parsing is pure, so trying again only helps after a fix (InboxReplay).
 func (s *Store) MarkUnparsed(ctx context.Context, id int64, reason string) error {
-	err := s.db.WithContext(ctx).Model(&InboxItem{}).Where("id = ?", id).
+	err := s.scoped(ctx, "inbox").Model(&InboxItem{}).Where("id = ?", id).
 		Updates(map[string]any{"status": InboxUnparsed, "error": reason, "attempts": clause.Expr{SQL: "attempts + 1"}}).Error
 	return translate("mark unparsed", err)
 }

@@ -213,7 +213,7 @@ func (s *Store) InsertEvent(ctx context.Context, r *EventRecord) (inserted bool,
 // CustomerEvents returns a customer's journey in source-time order.
 func (s *Store) CustomerEvents(ctx context.Context, customerID int64) ([]EventRecord, error) {
 	var rs []EventRecord
-	err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).Order("occurred_at, id").Find(&rs).Error
+	err := s.scoped(ctx, "events").Where("customer_id = ?", customerID).Order("occurred_at, id").Find(&rs).Error
 	return rs, translate("customer events", err)
 }
 
@@ -223,7 +223,7 @@ func (s *Store) SaveProfile(ctx context.Context, p *models.Profile) error {
 	if err != nil {
 		return fmt.Errorf("store: profile: %w", err)
 	}
-	res := s.db.WithContext(ctx).Model(&customerRow{}).Where("id = ?", p.CustomerID).Updates(map[string]any{
+	res := s.scoped(ctx, "customers").Model(&customerRow{}).Where("id = ?", p.CustomerID).Updates(map[string]any{
 		"stage": string(p.Stage), "order_count": p.OrderCount, "positive_order_count": p.PositiveOrderCount,
 		"total_spent_cents": p.TotalSpentCents, "last_order_at": p.LastOrderAt,
 		"marketing_consent": p.MarketingConsent, "profile": string(b), "updated_at": s.Now(),
@@ -240,7 +240,7 @@ func (s *Store) SaveProfile(ctx context.Context, p *models.Profile) error {
 // Profile loads a customer's stored profile.
 func (s *Store) Profile(ctx context.Context, customerID int64) (*models.Profile, error) {
 	var c customerRow
-	if err := s.db.WithContext(ctx).Where("id = ?", customerID).Take(&c).Error; err != nil {
+	if err := s.scoped(ctx, "customers").Where("id = ?", customerID).Take(&c).Error; err != nil {
 		return nil, translate("profile", err)
 	}
 	return decodeProfile(&c)
@@ -261,7 +261,7 @@ func decodeProfile(c *customerRow) (*models.Profile, error) {
 // CustomerIdentities lists how the shop names a customer.
 func (s *Store) CustomerIdentities(ctx context.Context, customerID int64) ([]Identity, error) {
 	var rows []identityRow
-	if err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).Order("kind, value").Find(&rows).Error; err != nil {
+	if err := s.scoped(ctx, "customer_identities").Where("customer_id = ?", customerID).Order("kind, value").Find(&rows).Error; err != nil {
 		return nil, translate("customer identities", err)
 	}
 	out := make([]Identity, len(rows))
@@ -287,17 +287,19 @@ type CustomerRef struct {
 	ID     int64
 }
 
-// CustomersAfter pages through all customers by id, for the daily scan.
+// CustomersAfter pages through all customers by id (one shop's on a store
+// scoped with ForShop), for the daily scan.
 func (s *Store) CustomersAfter(ctx context.Context, afterID int64, limit int) ([]CustomerRef, error) {
 	var out []CustomerRef
-	err := s.db.WithContext(ctx).Model(&customerRow{}).Select("shop_id, id").Where("id > ?", afterID).Order("id").Limit(limit).Scan(&out).Error
+	err := s.scoped(ctx, "customers").Model(&customerRow{}).Select("shop_id, id").Where("id > ?", afterID).Order("id").Limit(limit).Scan(&out).Error
 	return out, translate("customers after", err)
 }
 
 // LockCustomer locks a customer row for the rest of the transaction.
 func (s *Store) LockCustomer(ctx context.Context, id int64) error {
 	var c customerRow
-	if err := s.db.WithContext(ctx).Raw("SELECT * FROM customers WHERE id = ?"+s.forUpdate(false), id).Scan(&c).Error; err != nil {
+	cond, shop := s.shopCond("customers")
+	if err := s.db.WithContext(ctx).Raw("SELECT * FROM customers WHERE id = ?"+cond+s.forUpdate(false), append([]any{id}, shop...)...).Scan(&c).Error; err != nil {
 		return translate("lock customer", err)
 	}
 	if c.ID == 0 {

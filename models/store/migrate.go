@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	gomysql "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 )
 
@@ -60,18 +62,32 @@ func (s *Store) LatestVersion() (int, error) {
 }
 
 // SchemaVersion is the highest migration applied, 0 on an empty database.
+//
+// It asks the table itself rather than information_schema: through vtgate
+// with no keyspace selected (deploy/vitess) the session has no current
+// database to look the table up in, and /readyz asks on every probe.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
-	if !s.db.Migrator().HasTable("schema_migrations") {
-		return 0, nil
-	}
 	var v *int
 	if err := s.db.WithContext(ctx).Raw("SELECT MAX(version) FROM schema_migrations").Scan(&v).Error; err != nil {
+		if noSuchTable(err) {
+			return 0, nil
+		}
 		return 0, translate("schema version", err)
 	}
 	if v == nil {
 		return 0, nil
 	}
 	return *v, nil
+}
+
+// noSuchTable reports the error of a query on a table that does not exist:
+// MySQL's 1146, SQLite's "no such table".
+func noSuchTable(err error) bool {
+	var me *gomysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1146
+	}
+	return strings.Contains(err.Error(), "no such table")
 }
 
 // CheckSchema returns an error naming the command to run when the schema is
@@ -116,6 +132,7 @@ func (s *Store) migrate(ctx context.Context, upTo int) (int, error) {
 		}
 		defer conn.Close()
 		var got int
+		s.record(ctx, "SELECT GET_LOCK('treue_migrate', 60)")
 		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('treue_migrate', 60)").Scan(&got); err != nil || got != 1 {
 			return 0, fmt.Errorf("store: migrate: could not take the migration lock (another treue migrating?): %v", err)
 		}
@@ -216,6 +233,7 @@ func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bo
 		return nil, false, err
 	}
 	var got *int
+	s.record(ctx, "SELECT GET_LOCK(?, 0)", name)
 	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&got); err != nil {
 		conn.Close()
 		return nil, false, translate("lock "+name, err)

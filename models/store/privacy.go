@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm/clause"
-
 	"github.com/treue/treue/models"
 )
 
@@ -25,7 +23,7 @@ func (optOutRow) TableName() string { return "opt_outs" }
 // AddOptOut records that a customer is not interested in category; added is
 // false when it was already recorded.
 func (s *Store) AddOptOut(ctx context.Context, shopID, customerID int64, category, source string) (added bool, err error) {
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&optOutRow{
+	res := s.db.WithContext(ctx).Clauses(s.skipDuplicate("category")).Create(&optOutRow{
 		ShopID: shopID, CustomerID: customerID, Category: category, Source: source, CreatedAt: s.Now(),
 	})
 	if res.Error != nil {
@@ -36,7 +34,7 @@ func (s *Store) AddOptOut(ctx context.Context, shopID, customerID int64, categor
 
 // RemoveOptOut undoes an opt-out; removed is false when there was none.
 func (s *Store) RemoveOptOut(ctx context.Context, customerID int64, category string) (removed bool, err error) {
-	res := s.db.WithContext(ctx).Where("customer_id = ? AND category = ?", customerID, category).Delete(&optOutRow{})
+	res := s.scoped(ctx, "opt_outs").Where("customer_id = ? AND category = ?", customerID, category).Delete(&optOutRow{})
 	if res.Error != nil {
 		return false, translate("remove opt-out", res.Error)
 	}
@@ -53,7 +51,7 @@ type OptOut struct {
 // OptOuts lists a customer's opt-outs by category.
 func (s *Store) OptOuts(ctx context.Context, customerID int64) ([]OptOut, error) {
 	var rows []optOutRow
-	if err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).Order("category").Find(&rows).Error; err != nil {
+	if err := s.scoped(ctx, "opt_outs").Where("customer_id = ?", customerID).Order("category").Find(&rows).Error; err != nil {
 		return nil, translate("opt-outs", err)
 	}
 	out := make([]OptOut, len(rows))
@@ -66,7 +64,7 @@ func (s *Store) OptOuts(ctx context.Context, customerID int64) ([]OptOut, error)
 // CancelPendingByCategory cancels a customer's not-yet-sent actions about a
 // category (points bookkeeping excepted) and returns how many.
 func (s *Store) CancelPendingByCategory(ctx context.Context, customerID int64, category, reason string) (int64, error) {
-	res := s.db.WithContext(ctx).Model(&ActionRow{}).
+	res := s.scoped(ctx, "actions").Model(&ActionRow{}).
 		Where("customer_id = ? AND category = ? AND status IN ? AND type NOT IN ?", customerID, category,
 			[]string{string(models.ActionScheduled), string(models.ActionRetrying)},
 			[]string{string(models.ActionPointsAward), string(models.ActionPointsRevoke)}).
@@ -114,7 +112,7 @@ func (s *Store) FindCustomer(ctx context.Context, shopID int64, ref models.Custo
 	have := map[int64][]Identity{}
 	if len(cands) > 0 {
 		var rows []identityRow
-		if err := db.Where("customer_id IN ?", cands).Find(&rows).Error; err != nil {
+		if err := db.Where("shop_id = ? AND customer_id IN ?", shopID, cands).Find(&rows).Error; err != nil {
 			return CustomerMatch{}, translate("find customer: identities", err)
 		}
 		for _, r := range rows {
@@ -186,39 +184,41 @@ func (s *Store) EraseCustomer(ctx context.Context, shopID, customerID int64, req
 		return nil, fmt.Errorf("store: erase customer %d: %w", customerID, models.ErrNotFound)
 	}
 	db := s.db.WithContext(ctx)
-	cancelled := db.Model(&ActionRow{}).Where("customer_id = ? AND status IN ?", customerID,
+	// Every statement names the shop as well: on Vitess (deploy/vitess)
+	// that keeps the erasure on the shop's shard.
+	cancelled := db.Model(&ActionRow{}).Where("shop_id = ? AND customer_id = ? AND status IN ?", shopID, customerID,
 		[]string{string(models.ActionScheduled), string(models.ActionRetrying), string(models.ActionSending)}).
 		Updates(map[string]any{"status": string(models.ActionCancelled), "reason": "customer erased", "updated_at": s.Now()})
 	if cancelled.Error != nil {
 		return nil, translate("erase: cancel actions", cancelled.Error)
 	}
 	var inboxIDs, actionIDs []int64
-	if err := db.Model(&EventRecord{}).Where("customer_id = ?", customerID).Distinct("inbox_id").Pluck("inbox_id", &inboxIDs).Error; err != nil {
+	if err := db.Model(&EventRecord{}).Where("shop_id = ? AND customer_id = ?", shopID, customerID).Distinct("inbox_id").Pluck("inbox_id", &inboxIDs).Error; err != nil {
 		return nil, translate("erase: events", err)
 	}
-	if err := db.Model(&ActionRow{}).Where("customer_id = ?", customerID).Pluck("id", &actionIDs).Error; err != nil {
+	if err := db.Model(&ActionRow{}).Where("shop_id = ? AND customer_id = ?", shopID, customerID).Pluck("id", &actionIDs).Error; err != nil {
 		return nil, translate("erase: actions", err)
 	}
 	var events int64
-	if err := db.Model(&EventRecord{}).Where("customer_id = ?", customerID).Count(&events).Error; err != nil {
+	if err := db.Model(&EventRecord{}).Where("shop_id = ? AND customer_id = ?", shopID, customerID).Count(&events).Error; err != nil {
 		return nil, translate("erase: count events", err)
 	}
 	if len(inboxIDs) > 0 {
-		if err := db.Model(&InboxItem{}).Where("id IN ?", inboxIDs).Updates(map[string]any{"body": nil, "headers": "{}"}).Error; err != nil {
+		if err := db.Model(&InboxItem{}).Where("shop_id = ? AND id IN ?", shopID, inboxIDs).Updates(map[string]any{"body": nil, "headers": "{}"}).Error; err != nil {
 			return nil, translate("erase: raw payloads", err)
 		}
 	}
 	if len(actionIDs) > 0 {
-		if err := db.Exec("DELETE FROM attempts WHERE action_id IN ?", actionIDs).Error; err != nil {
+		if err := db.Exec("DELETE FROM attempts WHERE shop_id = ? AND action_id IN ?", shopID, actionIDs).Error; err != nil {
 			return nil, translate("erase: attempts", err)
 		}
 	}
 	for _, table := range []string{"events", "actions", "points_ledger", "opt_outs", "access_log", "customer_identities"} {
-		if err := db.Exec("DELETE FROM "+table+" WHERE customer_id = ?", customerID).Error; err != nil {
+		if err := db.Exec("DELETE FROM "+table+" WHERE shop_id = ? AND customer_id = ?", shopID, customerID).Error; err != nil {
 			return nil, translate("erase: "+table, err)
 		}
 	}
-	if err := db.Exec("DELETE FROM customers WHERE id = ?", customerID).Error; err != nil {
+	if err := db.Exec("DELETE FROM customers WHERE shop_id = ? AND id = ?", shopID, customerID).Error; err != nil {
 		return nil, translate("erase: customer", err)
 	}
 	e := &Erasure{ShopID: shopID, ErasedAt: s.Now(), RequestedBy: requestedBy, Stage: c.Stage, OrderCount: c.OrderCount,

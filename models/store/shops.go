@@ -113,6 +113,16 @@ func (s *Store) ShopByID(ctx context.Context, id int64) (*models.Shop, error) {
 	return s.toShop(&r)
 }
 
+// ShopIDs returns the row id of every shop, in order, without reading their
+// secrets: the processor visits shops one by one.
+func (s *Store) ShopIDs(ctx context.Context) ([]int64, error) {
+	var ids []int64
+	if err := s.db.WithContext(ctx).Model(&shopRow{}).Order("id").Pluck("id", &ids).Error; err != nil {
+		return nil, translate("shop ids", err)
+	}
+	return ids, nil
+}
+
 // ListShops returns every shop ordered by key.
 func (s *Store) ListShops(ctx context.Context) ([]*models.Shop, error) {
 	var rows []shopRow

@@ -34,6 +34,10 @@ type Config struct {
 	// Scratch marks a SQLite database that is thrown away afterwards (the
 	// rules backtest): commits skip the fsync.
 	Scratch bool
+	// Statements, when set, is told every statement the store sends (the
+	// Vitess planner check captures them). Nil costs nothing: no callback
+	// is installed.
+	Statements StatementRecorder
 }
 
 // Sealer encrypts secrets before they are written and decrypts them on read.
@@ -51,6 +55,10 @@ type Store struct {
 	idStep int64
 	// Now is the clock for timestamps written by the store; tests replace it.
 	Now func() time.Time
+	// rec is Config.Statements, for the statements sent past GORM.
+	rec StatementRecorder
+	// shop, when not 0, scopes the store to one shop (ForShop).
+	shop int64
 }
 
 // Open connects to the database described by cfg. It does not migrate.
@@ -82,6 +90,11 @@ func Open(ctx context.Context, cfg Config, sealer Sealer, log *slog.Logger) (*St
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", cfg.Driver, err)
 	}
+	if cfg.Statements != nil {
+		if err := recordStatements(db, cfg.Statements); err != nil {
+			return nil, fmt.Errorf("store: statement recorder: %w", err)
+		}
+	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -97,7 +110,7 @@ func Open(ctx context.Context, cfg Config, sealer Sealer, log *slog.Logger) (*St
 		// the server already closed.
 		sqlDB.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 	}
-	s := &Store{db: db, driver: cfg.Driver, sealer: sealer, idStep: 1, Now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{db: db, driver: cfg.Driver, sealer: sealer, idStep: 1, Now: func() time.Time { return time.Now().UTC() }, rec: cfg.Statements}
 	if err := s.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err

@@ -35,11 +35,11 @@ func (s *Store) FindCustomers(ctx context.Context, shopID int64, q string) ([]Cu
 		return []CustomerSummary{}, nil
 	}
 	var rows []customerRow
-	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("shop_id = ? AND id IN ?", shopID, ids).Order("id").Find(&rows).Error; err != nil {
 		return nil, translate("find customers", err)
 	}
 	var idRows []identityRow
-	if err := s.db.WithContext(ctx).Where("customer_id IN ?", ids).Order("kind, value").Find(&idRows).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("shop_id = ? AND customer_id IN ?", shopID, ids).Order("kind, value").Find(&idRows).Error; err != nil {
 		return nil, translate("find customers", err)
 	}
 	out := make([]CustomerSummary, 0, len(rows))
@@ -106,7 +106,7 @@ type TimelineEntry struct {
 func (s *Store) Timeline(ctx context.Context, customerID int64, cur *Cursor, f TimelineFilter, limit int) ([]TimelineEntry, bool, error) {
 	var entries []TimelineEntry
 	if f.empty() || f.AllEvents || len(f.EventTypes) > 0 {
-		q := s.db.WithContext(ctx).Where("customer_id = ?", customerID)
+		q := s.scoped(ctx, "events").Where("customer_id = ?", customerID)
 		if !f.empty() && !f.AllEvents {
 			q = q.Where("type IN ?", f.EventTypes)
 		}
@@ -126,7 +126,7 @@ func (s *Store) Timeline(ctx context.Context, customerID int64, cur *Cursor, f T
 		}
 	}
 	if f.empty() || f.AllActions || len(f.ActionTypes) > 0 {
-		q := s.db.WithContext(ctx).Where("customer_id = ?", customerID)
+		q := s.scoped(ctx, "actions").Where("customer_id = ?", customerID)
 		if !f.empty() && !f.AllActions {
 			q = q.Where("type IN ?", f.ActionTypes)
 		}
@@ -168,7 +168,7 @@ func (s *Store) EventsByID(ctx context.Context, ids []int64) (map[int64]EventRec
 		return out, nil
 	}
 	var rows []EventRecord
-	if err := s.db.WithContext(ctx).Select("id, type, order_ref, occurred_at").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.scoped(ctx, "events").Select("id, type, order_ref, occurred_at").Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, translate("events by id", err)
 	}
 	for _, r := range rows {

@@ -18,8 +18,45 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/treue/treue/models/store"
+	"github.com/treue/treue/models/store/sqlcapture"
 	"github.com/treue/treue/security"
 )
+
+// EnvCapture names a directory: when set, every MySQL test store records
+// the shapes of its statements there, one file per test binary, for the
+// Vitess planner check (deploy/vitess/check).
+const EnvCapture = "TREUE_SQL_CAPTURE"
+
+// capture is the test binary's statement recorder, nil when EnvCapture is
+// unset. A test-only hook: the store itself keeps no globals.
+var capture = sync.OnceValues(func() (*sqlcapture.Recorder, error) {
+	dir := os.Getenv(EnvCapture)
+	if dir == "" {
+		return nil, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return sqlcapture.Open(filepath.Join(dir, fmt.Sprintf("%d.jsonl", os.Getpid())))
+})
+
+// Recorder is the statement recorder of the test binary for a store on
+// driver, nil unless EnvCapture is set and driver is MySQL (the dialect
+// Vitess speaks). Open uses it; so do tests that open a store otherwise
+// (cmd/treue's, through its configuration).
+func Recorder(tb testing.TB, driver string) store.StatementRecorder {
+	if driver != "mysql" {
+		return nil
+	}
+	rec, err := capture()
+	if err != nil {
+		tb.Fatalf("%s: %v", EnvCapture, err)
+	}
+	if rec == nil {
+		return nil // not a nil *Recorder in a non-nil interface
+	}
+	return rec
+}
 
 // EnvMySQL names the MySQL server tests use, e.g.
 // root:@tcp(127.0.0.1:3306)/?parseTime=true
@@ -133,7 +170,9 @@ func OpenEmpty(tb testing.TB, driver string) *store.Store {
 // OpenDSN opens a store on an existing database.
 func OpenDSN(tb testing.TB, driver, dsn string) *store.Store {
 	tb.Helper()
-	s, err := store.Open(context.Background(), Config(driver, dsn), Sealer(tb), nil)
+	cfg := Config(driver, dsn)
+	cfg.Statements = Recorder(tb, driver)
+	s, err := store.Open(context.Background(), cfg, Sealer(tb), nil)
 	if err != nil {
 		tb.Fatalf("open %s: %v", driver, err)
 	}
