@@ -66,10 +66,10 @@ func (p *Processor) RecordAPI(ctx context.Context, page APIPage) (APIResult, err
 	careful := false
 	var err error
 	for try := 0; try < 4; try++ {
-		res, err = p.recordAPI(ctx, ws, page.Commit, careful)
+		res, err = p.recordAPI(ctx, page.Shop.ID, ws, page.Commit, careful)
 		if errors.Is(err, errCareful) && !careful {
 			careful = true
-			res, err = p.recordAPI(ctx, ws, page.Commit, true)
+			res, err = p.recordAPI(ctx, page.Shop.ID, ws, page.Commit, true)
 		}
 		if !errors.Is(err, store.ErrDeadlock) {
 			break
@@ -78,9 +78,10 @@ func (p *Processor) RecordAPI(ctx context.Context, page APIPage) (APIResult, err
 	return res, err
 }
 
-func (p *Processor) recordAPI(ctx context.Context, ws []work, commit func(context.Context, *store.Store, int) error, careful bool) (APIResult, error) {
+func (p *Processor) recordAPI(ctx context.Context, shopID int64, ws []work, commit func(context.Context, *store.Store, int) error, careful bool) (APIResult, error) {
 	var res APIResult
-	err := p.Store.InTx(ctx, func(tx *store.Store) error {
+	// A page is one shop's: scoped, every statement names it (deploy/vitess).
+	err := p.Store.ForShop(shopID).InTx(ctx, func(tx *store.Store) error {
 		res = APIResult{}
 		for i := range ws {
 			ws[i].inserted, ws[i].err, ws[i].customers = 0, nil, nil

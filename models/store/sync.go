@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/treue/treue/models"
 )
@@ -69,7 +68,7 @@ func (s *Store) AcquireSync(ctx context.Context, shopID int64, kind, owner strin
 			return SyncState{}, err
 		}
 		row := SyncState{ShopID: shopID, Kind: kind, Total: -1, LeaseOwner: &owner, LeaseUntil: &until, StartedAt: now, UpdatedAt: now}
-		ins := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+		ins := db.Clauses(s.skipDuplicate("kind")).Create(&row)
 		if ins.Error != nil {
 			return SyncState{}, translate("create sync row", ins.Error)
 		}
