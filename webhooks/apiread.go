@@ -80,8 +80,14 @@ func (p *Processor) RecordAPI(ctx context.Context, page APIPage) (APIResult, err
 
 func (p *Processor) recordAPI(ctx context.Context, shopID int64, ws []work, commit func(context.Context, *store.Store, int) error, careful bool) (APIResult, error) {
 	var res APIResult
-	// A page is one shop's: scoped, every statement names it (deploy/vitess).
-	err := p.Store.ForShop(shopID).InTx(ctx, func(tx *store.Store) error {
+	// A page is one shop's. On MySQL its statements name the shop, as the
+	// processor's do (deploy/vitess); SQLite, whose planner would then read
+	// the shop's every event through a shop index, stays unscoped.
+	st := p.Store
+	if st.Driver() == "mysql" {
+		st = st.ForShop(shopID)
+	}
+	err := st.InTx(ctx, func(tx *store.Store) error {
 		res = APIResult{}
 		for i := range ws {
 			ws[i].inserted, ws[i].err, ws[i].customers = 0, nil, nil
