@@ -87,20 +87,25 @@ func Orders(events []models.Event) []*Order {
 	byID := map[string]*Order{}
 	var list []*Order
 	for i := range evs {
-		e := &evs[i]
-		d := &e.Data
-		if d.Order == nil || d.Order.ID == "" {
-			continue
-		}
-		o := byID[d.Order.ID]
-		if o == nil {
-			o = &Order{ID: d.Order.ID, PlacedAt: e.OccurredAt()}
-			byID[o.ID] = o
-			list = append(list, o)
-		}
-		mergeOrder(o, e)
+		list = foldOrder(byID, list, &evs[i])
 	}
 	slices.SortStableFunc(list, func(a, b *Order) int { return a.PlacedAt.Compare(b.PlacedAt) })
+	return list
+}
+
+// foldOrder merges e into its order in byID, appending a new order to list.
+func foldOrder(byID map[string]*Order, list []*Order, e *models.Event) []*Order {
+	d := &e.Data
+	if d.Order == nil || d.Order.ID == "" {
+		return list
+	}
+	o := byID[d.Order.ID]
+	if o == nil {
+		o = &Order{ID: d.Order.ID, PlacedAt: e.OccurredAt()}
+		byID[o.ID] = o
+		list = append(list, o)
+	}
+	mergeOrder(o, e)
 	return list
 }
 
@@ -322,18 +327,7 @@ func StagesAt(events []models.Event, ats []time.Time, opts Options) ([]models.St
 	k := 0
 	fold := func(until int) {
 		for ; k < until; k++ {
-			e := &events[k]
-			d := &e.Data
-			if d.Order == nil || d.Order.ID == "" {
-				continue
-			}
-			o := byID[d.Order.ID]
-			if o == nil {
-				o = &Order{ID: d.Order.ID, PlacedAt: e.OccurredAt()}
-				byID[o.ID] = o
-				orders = append(orders, o)
-			}
-			mergeOrder(o, e)
+			orders = foldOrder(byID, orders, &events[k])
 		}
 	}
 	for i, at := range ats {
