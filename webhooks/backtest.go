@@ -16,16 +16,15 @@ import (
 
 // Backtest replays a shop's stored journeys through a rules set and reports
 // what it would have planned, next to what the rules in force planned. The
-// replay runs the processor's own recording and planning steps against a
-// scratch store, one event at a time in the order the events arrived, each
-// at the moment it arrived, so that caps, cancellations and late steps play
-// out as they would have. The live store is only read.
+// replay records with the processor's own Recorder into a journal in memory,
+// one event at a time in the order the events arrived, each at the moment
+// it arrived, so that caps, cancellations and late steps play out as they
+// would have. The live store is only read.
 //
 // Actions of the daily scan (win-back, birthdays) depend on the days the scan
 // ran, not on events; they are not replayed and are counted apart.
 type Backtest struct {
 	Live    *store.Store
-	Scratch *store.Store // migrated and empty
 	Rules   *rules.Set
 	Options journey.Options
 	Log     *slog.Logger
@@ -71,11 +70,10 @@ type BacktestReport struct {
 func (b *Backtest) Run(ctx context.Context, shop *models.Shop, since time.Time, limit int) (BacktestReport, error) {
 	var rep BacktestReport
 	r := &backtestRun{Backtest: b, live: b.Live.ForShop(shop.ID), shop: *shop}
-	r.shop.ID, r.shop.Secrets, r.shop.Source = 0, models.ShopSecrets{}, "cli"
-	if err := b.Scratch.SaveShop(ctx, &r.shop); err != nil {
-		return rep, fmt.Errorf("backtest: scratch shop: %w", err)
-	}
-	r.planner = &RulesPlanner{Rules: rules.NewHolder(b.Rules), Log: b.Log, Now: func() time.Time { return r.now }, Options: b.Options}
+	r.shop.Secrets = models.ShopSecrets{}
+	clock := func() time.Time { return r.now }
+	planner := &RulesPlanner{Rules: rules.NewHolder(b.Rules), Log: b.Log, Now: clock, Options: b.Options}
+	r.recorder = &Recorder{Planner: planner, Options: b.Options, Now: clock}
 	rows := map[string]*BacktestRule{}
 	row := func(id string) *BacktestRule {
 		if rows[id] == nil {
@@ -125,27 +123,27 @@ func (b *Backtest) Run(ctx context.Context, shop *models.Shop, since time.Time, 
 	return rep, nil
 }
 
-// backtestRun is one Run: the shop's copy in the scratch store, and the
-// planner with its clock, which the replay sets to each event's arrival.
+// backtestRun is one Run: the shop without its secrets, and the recorder
+// with its clock, which the replay sets to each event's arrival.
 type backtestRun struct {
 	*Backtest
 	// live is Live scoped to the shop replayed.
-	live    *store.Store
-	shop    models.Shop
-	planner *RulesPlanner
-	now     time.Time
+	live     *store.Store
+	shop     models.Shop
+	recorder *Recorder
+	now      time.Time
 }
 
-// replayed is one customer's replay: both stores' actions, and when each
-// store's events happened (by event id).
+// replayed is one customer's replay: the live and the replayed actions, and
+// when each one's events happened (by event id).
 type replayed struct {
 	live, sim     []models.Action
 	liveAt, simAt map[int64]time.Time
 	events        int
 }
 
-// replay records one live customer's events in the scratch store, in the
-// order they arrived, planning after each as the processor does.
+// replay records one live customer's events in a journal of its own, in
+// the order they arrived, planning after each as the processor does.
 func (r *backtestRun) replay(ctx context.Context, liveID int64) (replayed, error) {
 	var out replayed
 	recs, err := r.live.CustomerEvents(ctx, liveID)
@@ -165,83 +163,31 @@ func (r *backtestRun) replay(ctx context.Context, liveID int64) (replayed, error
 	for _, rec := range recs {
 		out.liveAt[rec.ID] = rec.OccurredAt
 	}
-	var simID int64
-	// One transaction per customer: the scratch store is thrown away, and a
-	// commit per statement would take most of the time.
-	err = r.Scratch.InTx(ctx, func(tx *store.Store) error {
-		simID, err = r.record(ctx, tx, liveID, prof.PublicID, recs, &out)
-		return err
-	})
-	if err != nil {
-		return out, err
-	}
-	sim, err := r.Scratch.ActionsOf(ctx, []int64{simID})
-	if err != nil {
-		return out, fmt.Errorf("backtest: simulated actions: %w", err)
-	}
-	out.sim = sim[simID]
-	return out, nil
-}
-
-// record is replay's part in the scratch store: it adds recs, in the order
-// they arrived, to a new customer and plans after each one, at the moment
-// it arrived.
-func (r *backtestRun) record(ctx context.Context, tx *store.Store, liveID int64, publicID string, recs []store.EventRecord, out *replayed) (simID int64, err error) {
-	// A customer of its own, whatever identities the live one shares.
-	ids, err := tx.ResolveCustomers(ctx, []store.CustomerKey{{ShopID: r.shop.ID, Ref: models.CustomerRef{ID: fmt.Sprint("backtest-", liveID)}}})
-	if err != nil {
-		return 0, fmt.Errorf("backtest: scratch customer: %w", err)
-	}
-	simID = ids[0]
+	// A customer of its own, whatever identities the live one shares, with
+	// the live one's public id: holdout membership is derived from it.
+	j := newMemoryJournal(func() time.Time { return r.now })
+	j.addCustomer(liveID, prof.PublicID)
 	recs = slices.Clone(recs)
 	slices.SortStableFunc(recs, func(a, b store.EventRecord) int {
 		return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(a.ID, b.ID))
 	})
-	j := sameCustomer{direct{tx}, publicID}
 	for _, live := range recs {
 		e, err := live.Event()
 		if err != nil {
-			return 0, fmt.Errorf("backtest: %w", err)
+			return out, fmt.Errorf("backtest: %w", err)
 		}
 		rec := live
-		rec.ID, rec.ShopID, rec.CustomerID, rec.InboxID = 0, r.shop.ID, simID, 0
-		inserted, err := j.InsertEvent(ctx, &rec)
-		if err != nil {
-			return 0, fmt.Errorf("backtest: record event %d: %w", live.ID, err)
-		}
-		if !inserted {
-			continue
-		}
-		out.simAt[rec.ID] = rec.OccurredAt
-		out.events++
-		if e.Type == models.CategoryOptedOut && e.Data.OptOut != nil {
-			if _, err := j.AddOptOut(ctx, r.shop.ID, simID, e.Data.OptOut.Category, rec.Platform); err != nil {
-				return 0, fmt.Errorf("backtest: opt-out: %w", err)
-			}
-		}
+		rec.ID, rec.InboxID = 0, 0
 		r.now = live.ReceivedAt
-		prof, history, all, err := rebuildProfile(ctx, j, simID, r.now, r.Options)
+		inserted, err := r.recorder.Record(ctx, j, Entry{Shop: &r.shop, Event: e, Record: &rec})
 		if err != nil {
-			return 0, fmt.Errorf("backtest: profile: %w", err)
+			return out, fmt.Errorf("backtest: record event %d: %w", live.ID, err)
 		}
-		if err := r.planner.Plan(ctx, j, PlanInput{Shop: &r.shop, Event: e, Record: &rec, Profile: prof, History: history, Records: all}); err != nil {
-			return 0, fmt.Errorf("backtest: plan event %d: %w", live.ID, err)
+		if inserted {
+			out.simAt[rec.ID] = rec.OccurredAt
+			out.events++
 		}
 	}
-	return simID, nil
-}
-
-// sameCustomer is the scratch journal, with the live customer's public id:
-// holdout membership is derived from it.
-type sameCustomer struct {
-	direct
-	publicID string
-}
-
-func (s sameCustomer) Profile(ctx context.Context, customerID int64) (*models.Profile, error) {
-	p, err := s.direct.Profile(ctx, customerID)
-	if err == nil {
-		p.PublicID = s.publicID
-	}
-	return p, err
+	out.sim = j.state(liveID).actions
+	return out, nil
 }

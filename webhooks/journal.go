@@ -14,53 +14,6 @@ import (
 	"github.com/treue/treue/models/store"
 )
 
-// PlanStore is what the planner reads and writes in the processing
-// transaction: the store itself, or a batch's state in front of it.
-type PlanStore interface {
-	PointsBalance(ctx context.Context, customerID int64) (int64, error)
-	PointsBalanceAsOf(ctx context.Context, customerID int64, at time.Time) (int64, error)
-	PendingActions(ctx context.Context, customerID int64) ([]models.Action, error)
-	RecentMarketing(ctx context.Context, customerID int64, from, to time.Time) ([]time.Time, error)
-	RecentMarketingAsOf(ctx context.Context, customerID int64, from, to, asOf time.Time, exceptEvent int64) ([]time.Time, error)
-	InsertAction(ctx context.Context, a *models.Action) (bool, error)
-	CancelAction(ctx context.Context, id int64, reason string) (bool, error)
-	ActionByKey(ctx context.Context, shopID int64, key string) (models.Action, error)
-	Replan(ctx context.Context, id int64, status models.ActionStatus, reason string, due time.Time) (bool, error)
-	AddPoints(ctx context.Context, shopID, customerID, actionID, delta int64, reason string) error
-}
-
-// journal is where recording reads and writes a customer's journey.
-type journal interface {
-	PlanStore
-	InsertEvent(ctx context.Context, r *store.EventRecord) (bool, error)
-	AddOptOut(ctx context.Context, shopID, customerID int64, category, source string) (bool, error)
-	// Journey returns the stored events in source-time order, decoded.
-	Journey(ctx context.Context, customerID int64) ([]store.EventRecord, []models.Event, error)
-	Profile(ctx context.Context, customerID int64) (*models.Profile, error)
-	OptOuts(ctx context.Context, customerID int64) ([]store.OptOut, error)
-	SaveProfile(ctx context.Context, p *models.Profile) error
-	ActionsDueSince(ctx context.Context, customerID int64, since time.Time) ([]models.Action, error)
-}
-
-// direct is a journal that reads everything from the store.
-type direct struct{ *store.Store }
-
-func (d direct) Journey(ctx context.Context, customerID int64) ([]store.EventRecord, []models.Event, error) {
-	recs, err := d.CustomerEvents(ctx, customerID)
-	if err != nil {
-		return nil, nil, err
-	}
-	history := make([]models.Event, 0, len(recs))
-	for i := range recs {
-		e, err := recs[i].Event()
-		if err != nil {
-			return nil, nil, err
-		}
-		history = append(history, e)
-	}
-	return recs, history, nil
-}
-
 // batchJournal holds, for the customers of one inbox batch, everything
 // recording and planning read: loaded in a few queries for the whole batch
 // and kept current by the writes that go through it. The writes are kept
@@ -73,8 +26,13 @@ func (d direct) Journey(ctx context.Context, customerID int64) ([]store.EventRec
 // that finds its action gone out, or an event or action that conflicts with
 // a row the batch did not load, fails the flush, and the batch is run again
 // the careful way.
+//
+// Without a store behind it (newMemoryJournal) the journal is the whole
+// truth about its customers: the backtest replays journeys on one, and
+// nothing is ever flushed.
 type batchJournal struct {
-	tx        *store.Store
+	tx        *store.Store // nil: memory only
+	now       func() time.Time
 	customers map[int64]*customerState
 	eventAt   map[int64]time.Time // event id → when it happened, for every loaded event
 	owner     map[int64]int64     // action id → its customer, for every loaded and new action
@@ -133,7 +91,7 @@ func loadBatchJournal(ctx context.Context, tx *store.Store, ids []int64) (*batch
 	if err != nil {
 		return nil, err
 	}
-	j := &batchJournal{tx: tx, customers: make(map[int64]*customerState, len(ids)), eventAt: map[int64]time.Time{},
+	j := &batchJournal{tx: tx, now: tx.Now, customers: make(map[int64]*customerState, len(ids)), eventAt: map[int64]time.Time{},
 		owner: map[int64]int64{}, cancels: map[int64]string{}}
 	for _, id := range ids {
 		p, ok := profiles[id]
@@ -154,6 +112,19 @@ func loadBatchJournal(ctx context.Context, tx *store.Store, ids []int64) (*batch
 		j.customers[id] = c
 	}
 	return j, nil
+}
+
+// newMemoryJournal is a journal with no store behind it, for customers
+// added with addCustomer.
+func newMemoryJournal(now func() time.Time) *batchJournal {
+	return &batchJournal{now: now, customers: map[int64]*customerState{}, eventAt: map[int64]time.Time{},
+		owner: map[int64]int64{}, cancels: map[int64]string{}}
+}
+
+// addCustomer starts the journey of a new customer in a memory journal, as
+// the store starts one: no events, stage new.
+func (j *batchJournal) addCustomer(id int64, publicID string) {
+	j.customers[id] = &customerState{profile: &models.Profile{CustomerID: id, PublicID: publicID, Stage: models.StageNew}}
 }
 
 // state returns a loaded customer's state; recording only asks for those.
@@ -194,14 +165,20 @@ func (j *batchJournal) InsertEvent(_ context.Context, r *store.EventRecord) (boo
 	return true, nil
 }
 
+// AddOptOut stores an opt-out at once (the store's unique key decides);
+// a memory journal decides alike, by category.
 func (j *batchJournal) AddOptOut(ctx context.Context, shopID, customerID int64, category, source string) (bool, error) {
-	added, err := j.tx.AddOptOut(ctx, shopID, customerID, category, source)
-	if err != nil || !added {
-		return added, err
-	}
 	c := j.state(customerID)
-	o := store.OptOut{Category: category, Source: source, CreatedAt: dbTime(j.tx.Now())}
-	i, _ := slices.BinarySearchFunc(c.optOuts, o, func(a, b store.OptOut) int { return cmp.Compare(a.Category, b.Category) })
+	o := store.OptOut{Category: category, Source: source, CreatedAt: dbTime(j.now())}
+	i, found := slices.BinarySearchFunc(c.optOuts, o, func(a, b store.OptOut) int { return cmp.Compare(a.Category, b.Category) })
+	if j.tx != nil {
+		added, err := j.tx.AddOptOut(ctx, shopID, customerID, category, source)
+		if err != nil || !added {
+			return added, err
+		}
+	} else if found {
+		return false, nil
+	}
 	c.optOuts = slices.Insert(c.optOuts, i, o)
 	return true, nil
 }
@@ -340,28 +317,17 @@ func (j *batchJournal) ActionsDueSince(_ context.Context, customerID int64, sinc
 func (j *batchJournal) PendingActions(_ context.Context, customerID int64) ([]models.Action, error) {
 	var out []models.Action
 	for _, a := range j.state(customerID).actions {
-		if a.Status == models.ActionScheduled || a.Status == models.ActionRetrying {
+		if a.Status.Pending() {
 			out = append(out, a)
 		}
 	}
 	return out, nil
 }
 
-// countsAgainstCap reports an action the frequency cap counts, as
-// store.RecentMarketing selects them.
-func countsAgainstCap(a *models.Action, from, to time.Time) bool {
-	switch a.Status {
-	case models.ActionScheduled, models.ActionSending, models.ActionSent, models.ActionRetrying:
-	default:
-		return false
-	}
-	return a.Marketing && !a.DueAt.Before(from) && !a.DueAt.After(to)
-}
-
 func (j *batchJournal) RecentMarketing(_ context.Context, customerID int64, from, to time.Time) ([]time.Time, error) {
 	var due []time.Time
 	for i := range j.state(customerID).actions {
-		if a := &j.state(customerID).actions[i]; countsAgainstCap(a, from, to) {
+		if a := &j.state(customerID).actions[i]; a.CountsAgainstCap(from, to) {
 			due = append(due, a.DueAt)
 		}
 	}
@@ -375,7 +341,7 @@ func (j *batchJournal) RecentMarketingAsOf(_ context.Context, customerID int64, 
 	var due []time.Time
 	for i := range j.state(customerID).actions {
 		a := &j.state(customerID).actions[i]
-		if !countsAgainstCap(a, from, to) {
+		if !a.CountsAgainstCap(from, to) {
 			continue
 		}
 		if at, ok := j.eventAt[a.TriggerEventID]; ok && (at.After(asOf) || a.TriggerEventID == exceptEvent) {
@@ -393,7 +359,7 @@ func (j *batchJournal) InsertAction(_ context.Context, a *models.Action) (bool, 
 	if slices.ContainsFunc(c.actions, func(x models.Action) bool { return x.ShopID == a.ShopID && x.IdempotencyKey == a.IdempotencyKey }) {
 		return false, nil
 	}
-	now := j.tx.Now()
+	now := j.now()
 	a.ID, a.PublicID, a.CreatedAt, a.UpdatedAt = j.provisionalID(), uuid.NewString(), now, now
 	j.newActions = append(j.newActions, a.ID)
 	saved := *a
@@ -431,13 +397,13 @@ func (j *batchJournal) CancelAction(ctx context.Context, id int64, reason string
 	a := j.action(id)
 	_, cancelledHere := j.cancels[id]
 	switch {
-	case a != nil && cancellable(a.Status):
+	case a != nil && a.Status.Cancellable():
 		if !provisional(id) {
 			j.cancels[id] = reason
 		}
 		a.Status, a.Reason = models.ActionCancelled, reason
 		return true, nil
-	case cancelledHere || (a != nil && provisional(id)):
+	case cancelledHere || (a != nil && provisional(id)) || j.tx == nil:
 		return false, nil // not open: the store would find the same
 	}
 	// Not loaded, or not open as loaded: the store knows.
@@ -448,11 +414,6 @@ func (j *batchJournal) CancelAction(ctx context.Context, id int64, reason string
 	return ok, err
 }
 
-// cancellable mirrors store.CancelAction's condition.
-func cancellable(s models.ActionStatus) bool {
-	return s == models.ActionScheduled || s == models.ActionRetrying || s == models.ActionDead
-}
-
 func (j *batchJournal) ActionByKey(ctx context.Context, shopID int64, key string) (models.Action, error) {
 	for _, c := range j.customers {
 		for _, a := range c.actions {
@@ -460,6 +421,9 @@ func (j *batchJournal) ActionByKey(ctx context.Context, shopID int64, key string
 				return a, nil
 			}
 		}
+	}
+	if j.tx == nil {
+		return models.Action{}, fmt.Errorf("action by key: %w", models.ErrNotFound)
 	}
 	return j.tx.ActionByKey(ctx, shopID, key)
 }
@@ -471,8 +435,8 @@ func (j *batchJournal) Replan(ctx context.Context, id int64, status models.Actio
 	a := j.action(id)
 	_, cancelled := j.cancels[id]
 	switch {
-	case provisional(id) || cancelled:
-		if a == nil || (a.Status != models.ActionScheduled && a.Status != models.ActionSuppressed) {
+	case provisional(id) || cancelled || j.tx == nil:
+		if a == nil || !a.Status.Replannable() {
 			return false, nil
 		}
 	default:

@@ -39,7 +39,7 @@ func (p *Privacy) OptOut(ctx context.Context, shopID, customerID int64, category
 		if cancelled, err = tx.CancelPendingByCategory(ctx, customerID, category, "category opt-out: "+category); err != nil {
 			return err
 		}
-		_, _, _, err := rebuildProfile(ctx, direct{tx}, customerID, p.Now(), p.Options)
+		_, _, _, err := RebuildProfile(ctx, tx, customerID, p.Now(), p.Options)
 		return err
 	})
 	return cancelled, err
@@ -59,7 +59,7 @@ func (p *Privacy) UndoOptOut(ctx context.Context, shopID, customerID int64, cate
 		if !removed {
 			return fmt.Errorf("no opt-out for category %q: %w", category, models.ErrNotFound)
 		}
-		_, _, _, err = rebuildProfile(ctx, direct{tx}, customerID, p.Now(), p.Options)
+		_, _, _, err = RebuildProfile(ctx, tx, customerID, p.Now(), p.Options)
 		return err
 	})
 }

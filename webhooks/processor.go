@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,6 +74,8 @@ type Processor struct {
 
 	// lastShop is the shop whose batch ran last (MySQL: see processUpTo).
 	lastShop atomic.Int64
+	recOnce  sync.Once
+	rec      *Recorder
 }
 
 // Run processes until ctx is cancelled. Transient database faults are
@@ -504,7 +507,7 @@ func (p *Processor) record(ctx context.Context, tx *store.Store, w *work, e mode
 	if err != nil || custID == 0 {
 		return err
 	}
-	return p.appendEvent(ctx, direct{tx}, w, e, custID)
+	return p.appendEvent(ctx, tx, w, e, custID)
 }
 
 // resolve finds and locks the customer an event belongs to; 0 when the
@@ -569,7 +572,7 @@ func orderNotKnown(e models.Event) error {
 
 // appendEvent records an event of customer custID, refreshes the profile
 // and plans the actions.
-func (p *Processor) appendEvent(ctx context.Context, j journal, w *work, e models.Event, custID int64) error {
+func (p *Processor) appendEvent(ctx context.Context, j Journal, w *work, e models.Event, custID int64) error {
 	shop, it := w.shop, w.it
 	e, err := withRefundCurrency(ctx, j, shop, custID, e)
 	if err != nil {
@@ -585,37 +588,28 @@ func (p *Processor) appendEvent(ctx context.Context, j journal, w *work, e model
 		InboxID: it.ID, DeliveryID: it.DeliveryID, Data: data,
 	}
 	rec.Describe(&e)
-	inserted, err := j.InsertEvent(ctx, rec)
-	if err != nil || !inserted {
-		return err // a step already recorded (another topic, a replay) changes nothing
+	inserted, err := p.recorder().Record(ctx, j, Entry{Shop: shop, Event: e, Record: rec, History: w.history})
+	if inserted {
+		w.inserted++
 	}
-	w.inserted++
-	if e.Type == models.CategoryOptedOut {
-		if _, err := j.AddOptOut(ctx, shop.ID, custID, e.Data.OptOut.Category, it.Platform); err != nil {
-			return err
-		}
-	}
-	if e.Type == models.CustomerDataRequested {
+	if err == nil && inserted && e.Type == models.CustomerDataRequested {
 		// The request is now on the customer's timeline; the data itself is
 		// exported by the merchant (GET …/export, treue customers export).
 		p.Log.InfoContext(ctx, "customer data request recorded", "shop", shop.Key, "inbox_id", it.ID)
 	}
-	prof, history, recs, err := rebuildProfile(ctx, j, custID, p.Now(), p.Options)
-	if err != nil {
-		return err
-	}
-	if err := p.countOutcome(ctx, j, shop, e, custID); err != nil {
-		return err
-	}
-	if p.Planner != nil {
-		return p.Planner.Plan(ctx, j, PlanInput{Shop: shop, Event: e, Record: rec, Profile: prof, History: history, Records: recs,
-			PlanFrom: w.history.PlanFrom, HistoricPoints: w.history.Points})
-	}
-	return nil
+	return err
+}
+
+// recorder is the processor's Recorder, made on first use.
+func (p *Processor) recorder() *Recorder {
+	p.recOnce.Do(func() {
+		p.rec = &Recorder{Planner: p.Planner, Options: p.Options, Now: p.Now, Observe: p.countOutcome}
+	})
+	return p.rec
 }
 
 // countOutcome counts an order or a review for the action it is attributed to.
-func (p *Processor) countOutcome(ctx context.Context, j journal, shop *models.Shop, e models.Event, custID int64) error {
+func (p *Processor) countOutcome(ctx context.Context, j JournalReader, shop *models.Shop, e models.Event, custID int64) error {
 	if p.Metrics == nil || p.Metrics.Outcomes == nil {
 		return nil
 	}
@@ -644,37 +638,6 @@ func (p *Processor) countOutcome(ctx context.Context, j journal, shop *models.Sh
 
 // maxAttribution bounds how far back an outcome looks for its action.
 const maxAttribution = 366 * 24 * time.Hour
-
-// rebuildProfile derives a customer's profile from their whole journey and
-// stores it; it returns the profile and the journey.
-func rebuildProfile(ctx context.Context, j journal, customerID int64, now time.Time, opts journey.Options) (*models.Profile, []models.Event, []store.EventRecord, error) {
-	recs, history, err := j.Journey(ctx, customerID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	prev, err := j.Profile(ctx, customerID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	prof := journey.Build(history, now, opts)
-	prof.CustomerID, prof.PublicID = customerID, prev.PublicID
-	// Opt-outs come from the shop's events and from the API (which can also
-	// undo them), so the table is their record.
-	optOuts, err := j.OptOuts(ctx, customerID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	prof.OptedOutCategories = make([]string, len(optOuts))
-	for i, o := range optOuts {
-		prof.OptedOutCategories[i] = o.Category
-	}
-	// Points, tier and referral data are kept by the action side, not derived here.
-	prof.PointsBalance, prof.Tier, prof.ReferralCode, prof.Holdout = prev.PointsBalance, prev.Tier, prev.ReferralCode, prev.Holdout
-	if err := j.SaveProfile(ctx, &prof); err != nil {
-		return nil, nil, nil, err
-	}
-	return &prof, history, recs, nil
-}
 
 // eraseRequested erases the customer a shop's redact request names (Shopify
 // customers/redact); a customer Treue never saw needs nothing. The log says

@@ -90,7 +90,7 @@ func (s *Scanner) scanOne(ctx context.Context, st *store.Store, shop *models.Sho
 		if err := tx.LockCustomer(ctx, customerID); err != nil {
 			return err
 		}
-		prof, _, _, err := rebuildProfile(ctx, direct{tx}, customerID, s.Now(), s.Options)
+		prof, _, _, err := RebuildProfile(ctx, tx, customerID, s.Now(), s.Options)
 		if err != nil {
 			return err
 		}

@@ -17,21 +17,17 @@ type DispatchOff struct{}
 
 // Waiting implements the console's question "why has this not gone out?".
 func (DispatchOff) Waiting(_ *models.Shop, a *models.Action) string {
-	if !pending(a) {
+	if !a.Status.Pending() {
 		return ""
 	}
 	return "dispatch is off in this Treue (dispatch.enabled: false): actions are planned and kept, but none is sent"
-}
-
-func pending(a *models.Action) bool {
-	return a.Status == models.ActionScheduled || a.Status == models.ActionRetrying
 }
 
 // Waiting says why an unsent action of shop has not gone out yet, for
 // support staff reading its timeline; "" when nothing holds it back. The
 // breaker's state is this process's: another replica may know better.
 func (d *Dispatcher) Waiting(shop *models.Shop, a *models.Action) string {
-	if !pending(a) {
+	if !a.Status.Pending() {
 		return ""
 	}
 	if err := d.setup(); err != nil {

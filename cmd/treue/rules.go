@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"text/tabwriter"
@@ -20,9 +17,7 @@ import (
 
 	"github.com/treue/treue/handlers"
 	"github.com/treue/treue/journey"
-	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/rules"
-	"github.com/treue/treue/security"
 	"github.com/treue/treue/webhooks"
 )
 
@@ -221,12 +216,7 @@ func (m *Main) rulesSimulate(ctx context.Context, configPath string, args []stri
 	if err != nil {
 		return fmt.Errorf("rules simulate: shop %s: %w", f.shop, err)
 	}
-	scratch, done, err := openScratch(ctx, e.log)
-	if err != nil {
-		return err
-	}
-	defer done()
-	bt := &webhooks.Backtest{Live: e.store, Scratch: scratch, Rules: set, Options: journey.DefaultOptions, Log: e.log}
+	bt := &webhooks.Backtest{Live: e.store, Rules: set, Options: journey.DefaultOptions, Log: e.log}
 	rep, err := bt.Run(ctx, shop, since, f.customers)
 	if err != nil {
 		return err
@@ -249,34 +239,6 @@ func (m *Main) rulesSimulate(ctx context.Context, configPath string, args []stri
 	}
 	fmt.Fprintf(m.Stdout, "\nRECORDED is what the rules in force at the time planned. Daily-scan actions (win-back, birthdays) are not replayed: %d recorded in the period.\n", rep.ScanActions)
 	return nil
-}
-
-// openScratch opens a migrated SQLite store in a temporary directory and
-// returns a function that closes and removes it.
-func openScratch(ctx context.Context, log *slog.Logger) (*store.Store, func(), error) {
-	dir, err := os.MkdirTemp("", "treue-simulate-")
-	if err != nil {
-		return nil, nil, fmt.Errorf("rules simulate: scratch database: %w", err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	sealer, err := security.NewSealer(hex.EncodeToString(key))
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	st, err := store.Open(ctx, store.Config{Driver: "sqlite", DSN: filepath.Join(dir, "simulate.db"), Scratch: true}, sealer, log)
-	if err == nil {
-		_, err = st.Migrate(ctx)
-	}
-	if err != nil {
-		if st != nil {
-			st.Close()
-		}
-		os.RemoveAll(dir)
-		return nil, nil, fmt.Errorf("rules simulate: scratch database: %w", err)
-	}
-	return st, func() { st.Close(); os.RemoveAll(dir) }, nil
 }
 
 // count writes n and noun, in the plural unless n is 1.

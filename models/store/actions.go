@@ -130,7 +130,7 @@ func newActionRow(a *models.Action, now time.Time) (*ActionRow, error) {
 func (s *Store) PendingActions(ctx context.Context, customerID int64) ([]models.Action, error) {
 	var rows []ActionRow
 	err := s.scoped(ctx, "actions").Where("customer_id = ? AND status IN ?", customerID,
-		[]string{string(models.ActionScheduled), string(models.ActionRetrying)}).Order("due_at, id").Find(&rows).Error
+		pending).Order("due_at, id").Find(&rows).Error
 	if err != nil {
 		return nil, translate("pending actions", err)
 	}
@@ -153,7 +153,7 @@ func (s *Store) ActionsDueSince(ctx context.Context, customerID int64, since tim
 func (s *Store) RecentMarketing(ctx context.Context, customerID int64, from, to time.Time) ([]time.Time, error) {
 	var due []time.Time
 	err := s.scoped(ctx, "actions").Model(&ActionRow{}).Where("customer_id = ? AND marketing = ? AND due_at BETWEEN ? AND ? AND status IN ?",
-		customerID, true, from, to, []string{string(models.ActionScheduled), string(models.ActionSending), string(models.ActionSent), string(models.ActionRetrying)}).
+		customerID, true, from, to, capped).
 		Order("due_at").Pluck("due_at", &due).Error
 	if err != nil {
 		return nil, translate("recent marketing", err)
@@ -161,8 +161,13 @@ func (s *Store) RecentMarketing(ctx context.Context, customerID int64, from, to 
 	return due, nil
 }
 
-// cancellable are the statuses an action can be cancelled from.
-var cancellable = []string{string(models.ActionScheduled), string(models.ActionRetrying), string(models.ActionDead)}
+// The status sets of package models, as the database stores them.
+var (
+	pending     = models.Strings(models.PendingStatuses)
+	cancellable = models.Strings(models.CancellableStatuses)
+	capped      = models.Strings(models.CappedStatuses)
+	replannable = models.Strings(models.ReplannableStatuses)
+)
 
 // CancelAction moves a not-yet-sent action to cancelled with a reason;
 // cancelled is false when it had already left that state.
@@ -283,7 +288,7 @@ func (s *Store) Replan(ctx context.Context, id int64, status models.ActionStatus
 		upd["reason"] = reason
 	}
 	res := s.scoped(ctx, "actions").Model(&ActionRow{}).
-		Where("id = ? AND status IN ?", id, []string{string(models.ActionScheduled), string(models.ActionSuppressed)}).Updates(upd)
+		Where("id = ? AND status IN ?", id, replannable).Updates(upd)
 	if res.Error != nil {
 		return false, translate("replan action", res.Error)
 	}
@@ -300,7 +305,7 @@ func (s *Store) RecentMarketingAsOf(ctx context.Context, customerID int64, from,
 	err := s.scoped(ctx, "actions").Table("actions").
 		Joins("LEFT JOIN events ON events.shop_id = actions.shop_id AND events.id = actions.trigger_event_id").
 		Where("actions.customer_id = ? AND actions.marketing = ? AND actions.due_at BETWEEN ? AND ? AND actions.status IN ?",
-			customerID, true, from, to, []string{string(models.ActionScheduled), string(models.ActionSending), string(models.ActionSent), string(models.ActionRetrying)}).
+			customerID, true, from, to, capped).
 		Where("events.id IS NULL OR (events.occurred_at <= ? AND events.id <> ?)", asOf, exceptEvent).
 		Order("actions.due_at").Pluck("actions.due_at", &due).Error
 	if err != nil {

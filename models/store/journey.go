@@ -217,6 +217,22 @@ func (s *Store) CustomerEvents(ctx context.Context, customerID int64) ([]EventRe
 	return rs, translate("customer events", err)
 }
 
+// Journey returns a customer's journey in source-time order: the stored
+// rows and, index for index, their events decoded.
+func (s *Store) Journey(ctx context.Context, customerID int64) ([]EventRecord, []models.Event, error) {
+	recs, err := s.CustomerEvents(ctx, customerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	history := make([]models.Event, len(recs))
+	for i := range recs {
+		if history[i], err = recs[i].Event(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return recs, history, nil
+}
+
 // SaveProfile stores the derived profile of a customer.
 func (s *Store) SaveProfile(ctx context.Context, p *models.Profile) error {
 	b, err := json.Marshal(p)

@@ -66,7 +66,7 @@ func (s *Store) OptOuts(ctx context.Context, customerID int64) ([]OptOut, error)
 func (s *Store) CancelPendingByCategory(ctx context.Context, customerID int64, category, reason string) (int64, error) {
 	res := s.scoped(ctx, "actions").Model(&ActionRow{}).
 		Where("customer_id = ? AND category = ? AND status IN ? AND type NOT IN ?", customerID, category,
-			[]string{string(models.ActionScheduled), string(models.ActionRetrying)},
+			pending,
 			[]string{string(models.ActionPointsAward), string(models.ActionPointsRevoke)}).
 		Updates(map[string]any{"status": string(models.ActionCancelled), "reason": reason, "updated_at": s.Now()})
 	return res.RowsAffected, translate("cancel by category", res.Error)

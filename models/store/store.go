@@ -31,9 +31,6 @@ type Config struct {
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
 	SlowQuery       time.Duration
-	// Scratch marks a SQLite database that is thrown away afterwards (the
-	// rules backtest): commits skip the fsync.
-	Scratch bool
 	// Statements, when set, is told every statement the store sends (the
 	// Vitess planner check captures them). Nil costs nothing: no callback
 	// is installed.
@@ -77,7 +74,7 @@ func Open(ctx context.Context, cfg Config, sealer Sealer, log *slog.Logger) (*St
 		if err := createPrivate(sqliteFile(cfg.DSN), log); err != nil {
 			return nil, err
 		}
-		dial = sqlite.Open(sqliteDSN(cfg.DSN, cfg.Scratch))
+		dial = sqlite.Open(sqliteDSN(cfg.DSN))
 	default:
 		return nil, fmt.Errorf("store: unknown driver %q", cfg.Driver)
 	}
@@ -146,18 +143,14 @@ func mysqlDSN(dsn string) (string, error) {
 
 // sqliteDSN turns a file path into a DSN with WAL, a busy timeout and
 // immediate write transactions.
-func sqliteDSN(dsn string, scratch bool) string {
+func sqliteDSN(dsn string) string {
 	if strings.Contains(dsn, "?") || strings.HasPrefix(dsn, "file:") {
 		return dsn
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	if scratch {
-		q.Add("_pragma", "synchronous(OFF)")
-	} else {
-		q.Add("_pragma", "synchronous(FULL)")
-	}
+	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	// Checkpoint every ~40 MB of WAL instead of SQLite's 4 MB: a hot page
 	// (an index the inbox and the journeys keep writing) is copied into the
@@ -167,13 +160,6 @@ func sqliteDSN(dsn string, scratch bool) string {
 	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Add("_pragma", "journal_size_limit(67108864)")
 	q.Set("_txlock", "immediate")
-	if scratch {
-		// Measured, cause unknown: opened as a URI the backtest's replay ran
-		// 14.5 s instead of 20 s (9,592 events), with a third of the mmap
-		// calls. The processor benchmark moved within the noise, so the
-		// durable form is left as it is.
-		return "file:" + dsn + "?" + q.Encode()
-	}
 	return dsn + "?" + q.Encode()
 }
 
