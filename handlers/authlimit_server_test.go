@@ -18,7 +18,7 @@ import (
 	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/plugin"
 	"github.com/treue/treue/plugin/standard"
-	"github.com/treue/treue/webhooks"
+	"github.com/treue/treue/webhooks/inbox"
 )
 
 const limitSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -68,9 +68,9 @@ func TestWebhook_AuthFailuresRateLimited(t *testing.T) {
 	db := &lookups{shops: map[string]*models.Shop{"acme": acme}}
 	// TTL 0: every lookup of a known shop goes to the store, so the test
 	// sees which ones OnlyKnownShops lets through.
-	cache := &webhooks.ShopCache{Shops: db, TTL: 0, MissTTL: -1, MinRefresh: time.Nanosecond, Now: now}
+	cache := &inbox.ShopCache{Shops: db, TTL: 0, MissTTL: -1, MinRefresh: time.Nanosecond, Now: now}
 	cache.Remember(acme)
-	intake := &webhooks.Intake{Receivers: map[models.Platform]plugin.Receiver{models.PlatformStandard: standard.New(time.Hour)},
+	intake := &inbox.Intake{Receivers: map[models.Platform]plugin.Receiver{models.PlatformStandard: standard.New(time.Hour)},
 		Shops: cache, Inbox: acceptAll{}, Now: time.Now}
 	eng, err := New(Config{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Health: fakeHealth{}, Intake: intake,
 		MaxBodyBytes: 1 << 16, TrustedProxies: []string{"127.0.0.1"}, AuthFailures: AuthFailureLimit{Rate: 0.1, Burst: 3, Clients: 100, Now: now}})

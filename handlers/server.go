@@ -20,7 +20,7 @@ import (
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin"
 	"github.com/treue/treue/reports"
-	"github.com/treue/treue/webhooks"
+	"github.com/treue/treue/webhooks/inbox"
 )
 
 // Health is what /readyz checks.
@@ -31,7 +31,7 @@ type Health interface {
 
 // WebhookIntake stores verified deliveries.
 type WebhookIntake interface {
-	Receive(ctx context.Context, platform models.Platform, d *plugin.Delivery) (webhooks.Result, error)
+	Receive(ctx context.Context, platform models.Platform, d *plugin.Delivery) (inbox.Result, error)
 }
 
 // ShopwareRegistrar runs the Shopware app registration handshake.
@@ -219,11 +219,11 @@ func (s *server) webhook(p models.Platform) gin.HandlerFunc {
 		defer cancel()
 		limited, _ := s.failures.limited(client)
 		if limited {
-			ctx = webhooks.OnlyKnownShops(ctx)
+			ctx = inbox.OnlyKnownShops(ctx)
 		}
 		res, err := s.Intake.Receive(ctx, p, d)
 		if err != nil {
-			failed := (errors.Is(err, models.ErrUnauthorized) && !errors.Is(err, models.ErrUnavailable)) || errors.Is(err, webhooks.ErrLookupRefused)
+			failed := (errors.Is(err, models.ErrUnauthorized) && !errors.Is(err, models.ErrUnavailable)) || errors.Is(err, inbox.ErrLookupRefused)
 			if failed {
 				wait := s.failures.fail(client)
 				if limited {
@@ -239,10 +239,10 @@ func (s *server) webhook(p models.Platform) gin.HandlerFunc {
 		s.metrics.webhooks.WithLabelValues(string(p), string(res.Outcome)).Inc()
 		s.log.DebugContext(c.Request.Context(), "webhook accepted", "platform", p, "shop", res.Shop,
 			"delivery_id", res.DeliveryID, "topic", res.Topic, "outcome", res.Outcome)
-		if res.Outcome == webhooks.Uninstalled {
+		if res.Outcome == inbox.Uninstalled {
 			s.log.InfoContext(c.Request.Context(), "app removed from the shop: its secrets and credentials are forgotten", "platform", p, "shop", res.Shop)
 		}
-		if res.Outcome == webhooks.Unparsed {
+		if res.Outcome == inbox.Unparsed {
 			s.log.WarnContext(c.Request.Context(), "webhook stored unparsed", "platform", p, "shop", res.Shop,
 				"delivery_id", res.DeliveryID, "topic", res.Topic, "err", res.Problem)
 			// 2xx all the same: a sender drops a delivery answered 4xx for

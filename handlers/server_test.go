@@ -18,7 +18,7 @@ import (
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/plugin"
 	"github.com/treue/treue/plugin/adobe"
-	"github.com/treue/treue/webhooks"
+	"github.com/treue/treue/webhooks/inbox"
 )
 
 // fakeHealth and fakeIntake are function-field fakes.
@@ -27,9 +27,9 @@ type fakeHealth struct{ ping, schema error }
 func (f fakeHealth) Ping(context.Context) error        { return f.ping }
 func (f fakeHealth) CheckSchema(context.Context) error { return f.schema }
 
-type fakeIntake func(models.Platform, *plugin.Delivery) (webhooks.Result, error)
+type fakeIntake func(models.Platform, *plugin.Delivery) (inbox.Result, error)
 
-func (f fakeIntake) Receive(_ context.Context, p models.Platform, d *plugin.Delivery) (webhooks.Result, error) {
+func (f fakeIntake) Receive(_ context.Context, p models.Platform, d *plugin.Delivery) (inbox.Result, error) {
 	return f(p, d)
 }
 
@@ -140,21 +140,21 @@ func TestMetrics(t *testing.T) {
 
 func TestWebhook(t *testing.T) {
 	var got *plugin.Delivery
-	intake := fakeIntake(func(p models.Platform, d *plugin.Delivery) (webhooks.Result, error) {
+	intake := fakeIntake(func(p models.Platform, d *plugin.Delivery) (inbox.Result, error) {
 		got = d
 		switch string(d.Body) {
 		case "unauth":
-			return webhooks.Result{}, webhooks.ErrUnknownShopOrSignature
+			return inbox.Result{}, inbox.ErrUnknownShopOrSignature
 		case "broken":
-			return webhooks.Result{}, &models.MalformedError{Err: errors.New("unexpected EOF")}
+			return inbox.Result{}, &models.MalformedError{Err: errors.New("unexpected EOF")}
 		case "invalid":
-			return webhooks.Result{}, &models.ValidationError{Fields: []models.FieldError{{Field: "data.order.id", Message: "is required"}}}
+			return inbox.Result{}, &models.ValidationError{Fields: []models.FieldError{{Field: "data.order.id", Message: "is required"}}}
 		case "down":
-			return webhooks.Result{}, models.ErrUnavailable
+			return inbox.Result{}, models.ErrUnavailable
 		case "boom":
-			return webhooks.Result{}, errors.New("secret internal detail")
+			return inbox.Result{}, errors.New("secret internal detail")
 		}
-		return webhooks.Result{Outcome: webhooks.Stored, DeliveryID: "msg_1"}, nil
+		return inbox.Result{Outcome: inbox.Stored, DeliveryID: "msg_1"}, nil
 	})
 	srv := newTestServer(t, fakeHealth{}, intake)
 	url := srv.URL + "/webhooks/standard/acme"
@@ -205,7 +205,7 @@ func TestWebhook(t *testing.T) {
 }
 
 func TestRecovery(t *testing.T) {
-	intake := fakeIntake(func(models.Platform, *plugin.Delivery) (webhooks.Result, error) { panic("boom") })
+	intake := fakeIntake(func(models.Platform, *plugin.Delivery) (inbox.Result, error) { panic("boom") })
 	srv := newTestServer(t, fakeHealth{}, intake)
 	resp, m := do(t, "POST", srv.URL+"/webhooks/shopware", strings.NewReader("{}"))
 	wantProblem(t, resp, m, 500)
@@ -216,9 +216,9 @@ func TestRecovery(t *testing.T) {
 // the accepted types, before the intake sees the delivery.
 func TestWebhook_ContentType(t *testing.T) {
 	calls := 0
-	intake := fakeIntake(func(models.Platform, *plugin.Delivery) (webhooks.Result, error) {
+	intake := fakeIntake(func(models.Platform, *plugin.Delivery) (inbox.Result, error) {
 		calls++
-		return webhooks.Result{Outcome: webhooks.Stored, DeliveryID: "msg_1"}, nil
+		return inbox.Result{Outcome: inbox.Stored, DeliveryID: "msg_1"}, nil
 	})
 	srv := newTestServer(t, fakeHealth{}, intake)
 	for _, path := range []string{"/webhooks/standard/acme", "/webhooks/shopware", "/webhooks/shopify", "/webhooks/adobe/acme-eu"} {

@@ -21,12 +21,12 @@ import (
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/plugin"
-	"github.com/treue/treue/webhooks"
+	"github.com/treue/treue/webhooks/process"
 )
 
-// Recorder records a page of orders (webhooks.Processor).
+// Recorder records a page of orders (process.Processor).
 type Recorder interface {
-	RecordAPI(ctx context.Context, page webhooks.APIPage) (webhooks.APIResult, error)
+	RecordAPI(ctx context.Context, page process.APIPage) (process.APIResult, error)
 }
 
 // Readers finds the order reader of a shop; false when its platform has no
@@ -192,7 +192,7 @@ func (r *Runner) release(shop *models.Shop, kind string) {
 
 // run reads and records pages until the last one.
 func (r *Runner) run(ctx context.Context, rd plugin.OrderReader, shop *models.Shop, kind string, from time.Time, cursor string, restart bool, p Progress, progress func(Progress)) (Progress, error) {
-	hist := webhooks.History{PlanFrom: r.now().Add(-r.window()), Points: r.Points}
+	hist := process.History{PlanFrom: r.now().Add(-r.window()), Points: r.Points}
 	for {
 		if _, err := r.Store.AcquireSync(ctx, shop.ID, kind, r.owner(), r.lease()); err != nil {
 			return p, fmt.Errorf("%s %s: %w", kind, shop.Key, err)
@@ -206,7 +206,7 @@ func (r *Runner) run(ctx context.Context, rd plugin.OrderReader, shop *models.Sh
 			events += len(o.Events)
 		}
 		first := restart
-		res, err := r.Recorder.RecordAPI(ctx, webhooks.APIPage{Shop: shop, Orders: page.Orders, History: hist,
+		res, err := r.Recorder.RecordAPI(ctx, process.APIPage{Shop: shop, Orders: page.Orders, History: hist,
 			Commit: func(ctx context.Context, tx *store.Store, inserted int) error {
 				return tx.SaveSync(ctx, shop.ID, kind, r.owner(), store.SyncProgress{
 					Restart: first, FromAt: from, PageCursor: page.Next, Orders: int64(len(page.Orders)),

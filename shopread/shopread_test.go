@@ -22,7 +22,7 @@ import (
 	"github.com/treue/treue/plugin/shopify"
 	"github.com/treue/treue/rules"
 	"github.com/treue/treue/shopread"
-	"github.com/treue/treue/webhooks"
+	"github.com/treue/treue/webhooks/process"
 )
 
 // testRules award points on payment and ask for a review a week after a
@@ -67,7 +67,7 @@ rules:
 
 type env struct {
 	st     *store.Store
-	proc   *webhooks.Processor
+	proc   *process.Processor
 	runner *shopread.Runner
 	shop   *models.Shop
 	fake   *fakeShopify
@@ -98,15 +98,15 @@ func setupRules(t testing.TB, driver, src string) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(tLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var planner webhooks.Planner
+	var planner process.Planner
 	if src != "" {
 		set, err := rules.Parse("rules.yaml", []byte(src))
 		if err != nil {
 			t.Fatal(err)
 		}
-		planner = &webhooks.RulesPlanner{Rules: rules.NewHolder(set), Log: log, Now: clock, Options: journey.DefaultOptions}
+		planner = &process.RulesPlanner{Rules: rules.NewHolder(set), Log: log, Now: clock, Options: journey.DefaultOptions}
 	}
-	proc := &webhooks.Processor{Store: st, Receivers: map[models.Platform]plugin.Receiver{models.PlatformShopify: shopify.New()},
+	proc := &process.Processor{Store: st, Receivers: map[models.Platform]plugin.Receiver{models.PlatformShopify: shopify.New()},
 		Planner: planner, Log: log, Options: journey.DefaultOptions, BatchSize: 50, MaxAttempts: 5, Now: clock, OrderWait: -1}
 	fake, srv := newFakeShopify(t)
 	conn := &shopify.Connector{Client: srv.Client(), BaseURL: srv.URL, Now: clock}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store"
-	"github.com/treue/treue/webhooks"
+	"github.com/treue/treue/webhooks/dispatch"
 )
 
 // actionAdmin adapts the store to the HTTP layer's ActionAdmin.
@@ -20,11 +20,11 @@ func (a actionAdmin) CustomerPublicIDs(ctx context.Context, shopID int64, ids []
 }
 
 func (a actionAdmin) Retry(ctx context.Context, publicID string) (models.Action, error) {
-	return webhooks.RetryAction(ctx, a.Store, publicID)
+	return dispatch.RetryAction(ctx, a.Store, publicID)
 }
 
 func (a actionAdmin) Cancel(ctx context.Context, publicID, reason string) (models.Action, error) {
-	return webhooks.CancelAction(ctx, a.Store, publicID, reason)
+	return dispatch.CancelAction(ctx, a.Store, publicID, reason)
 }
 
 // actionsListFlags are the flags of `actions list`.
@@ -84,9 +84,9 @@ func (m *Main) actions(ctx context.Context, configPath string, args []string) er
 	}
 	var a models.Action
 	if args[0] == "retry" {
-		a, err = webhooks.RetryAction(ctx, e.store, args[1])
+		a, err = dispatch.RetryAction(ctx, e.store, args[1])
 	} else {
-		a, err = webhooks.CancelAction(ctx, e.store, args[1], "cancelled from the command line")
+		a, err = dispatch.CancelAction(ctx, e.store, args[1], "cancelled from the command line")
 	}
 	if err != nil {
 		return err

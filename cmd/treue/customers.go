@@ -8,7 +8,7 @@ import (
 
 	"github.com/treue/treue/journey"
 	"github.com/treue/treue/models"
-	"github.com/treue/treue/webhooks"
+	"github.com/treue/treue/webhooks/privacy"
 )
 
 // customerFlags are the flags of `customers export` and `customers erase`.
@@ -77,7 +77,7 @@ func (m *Main) customers(ctx context.Context, configPath string, args []string) 
 		custID = match.CustomerID
 		e.log.InfoContext(ctx, "customer found", "shop", shop.Key, "command", "customers "+args[0], "matched_by", match.By)
 	}
-	priv := &webhooks.Privacy{Store: e.store, Options: journey.DefaultOptions, Log: e.log, Now: e.store.Now}
+	priv := &privacy.Service{Store: e.store, Options: journey.DefaultOptions, Log: e.log, Now: e.store.Now}
 	if args[0] == "export" {
 		x, err := priv.Export(ctx, custID)
 		if err != nil {

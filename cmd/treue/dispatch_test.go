@@ -76,12 +76,12 @@ func buildTreue(t *testing.T) string {
 	return bin
 }
 
-// process is one `treue serve` OS process.
-type process struct {
+// osProcess is one `treue serve` OS process.
+type osProcess struct {
 	cmd *exec.Cmd
 }
 
-func startProcess(t *testing.T, bin, config string, env []string, logFile string) *process {
+func startProcess(t *testing.T, bin, config string, env []string, logFile string) *osProcess {
 	t.Helper()
 	log, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -93,7 +93,7 @@ func startProcess(t *testing.T, bin, config string, env []string, logFile string
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd}
+	p := &osProcess{cmd: cmd}
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
 		p.cmd.Wait()
@@ -102,7 +102,7 @@ func startProcess(t *testing.T, bin, config string, env []string, logFile string
 	return p
 }
 
-func (p *process) kill9() {
+func (p *osProcess) kill9() {
 	p.cmd.Process.Kill() // SIGKILL: no shutdown, no lease release
 	p.cmd.Wait()
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/treue/treue/plugin/shopify"
 	"github.com/treue/treue/plugin/shopware"
 	"github.com/treue/treue/shopread"
-	"github.com/treue/treue/webhooks"
+	"github.com/treue/treue/webhooks/process"
 )
 
 type importFlags struct {
@@ -54,8 +54,8 @@ func orderReaders(client *http.Client) shopread.Readers {
 }
 
 // newShopReader wires the API reader on the processor's recording path.
-func newShopReader(cfg config.Config, st *store.Store, log *slog.Logger, reg prometheus.Registerer, now func() time.Time, planner webhooks.Planner) *shopread.Runner {
-	proc := &webhooks.Processor{Store: st, Planner: planner, Log: log, Options: journey.DefaultOptions, Now: now}
+func newShopReader(cfg config.Config, st *store.Store, log *slog.Logger, reg prometheus.Registerer, now func() time.Time, planner process.Planner) *shopread.Runner {
+	proc := &process.Processor{Store: st, Planner: planner, Log: log, Options: journey.DefaultOptions, Now: now}
 	host, _ := os.Hostname()
 	return &shopread.Runner{
 		Store: st, Recorder: proc, Log: log, Now: now, Readers: orderReaders(egress.NewClient(cfg.Dispatch.EgressOptions())),
@@ -103,7 +103,7 @@ func (m *Main) importCmd(ctx context.Context, configPath string, args []string) 
 		return fmt.Errorf("import: rules.file %s: %w", e.cfg.Rules.File, err)
 	}
 	now := time.Now
-	planner := &webhooks.RulesPlanner{Rules: rl.holder, Log: e.log, Now: now, Options: journey.DefaultOptions}
+	planner := &process.RulesPlanner{Rules: rl.holder, Log: e.log, Now: now, Options: journey.DefaultOptions}
 	runner := newShopReader(e.cfg, e.store, e.log, prometheus.NewRegistry(), now, planner)
 	label := "import " + shop.Key
 	if f.dryRun {

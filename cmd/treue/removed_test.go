@@ -8,7 +8,7 @@ import (
 
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store"
-	"github.com/treue/treue/webhooks"
+	"github.com/treue/treue/webhooks/privacy"
 )
 
 // TestShopRemoved_NothingStaysBehind: a delivery accepted while a shop
@@ -38,7 +38,7 @@ func TestShopRemoved_NothingStaysBehind(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		r := &webhooks.Retention{Store: st, Log: slog.New(slog.DiscardHandler), Now: time.Now, RawPayload: time.Hour, Events: time.Hour, Batch: 100}
+		r := &privacy.Retention{Store: st, Log: slog.New(slog.DiscardHandler), Now: time.Now, RawPayload: time.Hour, Events: time.Hour, Batch: 100}
 		waitFor(t, func() bool {
 			if driver == "mysql" {
 				// On MySQL the processor visits the shops that exist, one at

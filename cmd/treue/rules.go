@@ -18,7 +18,7 @@ import (
 	"github.com/treue/treue/handlers"
 	"github.com/treue/treue/journey"
 	"github.com/treue/treue/rules"
-	"github.com/treue/treue/webhooks"
+	"github.com/treue/treue/webhooks/process"
 )
 
 // rulesCmd runs `treue rules check FILE...` and `treue rules simulate`.
@@ -216,7 +216,7 @@ func (m *Main) rulesSimulate(ctx context.Context, configPath string, args []stri
 	if err != nil {
 		return fmt.Errorf("rules simulate: shop %s: %w", f.shop, err)
 	}
-	bt := &webhooks.Backtest{Live: e.store, Rules: set, Options: journey.DefaultOptions, Log: e.log}
+	bt := &process.Backtest{Live: e.store, Rules: set, Options: journey.DefaultOptions, Log: e.log}
 	rep, err := bt.Run(ctx, shop, since, f.customers)
 	if err != nil {
 		return err

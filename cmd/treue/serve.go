@@ -29,7 +29,10 @@ import (
 	"github.com/treue/treue/plugin/standard"
 	"github.com/treue/treue/rules"
 	"github.com/treue/treue/shopread"
-	"github.com/treue/treue/webhooks"
+	"github.com/treue/treue/webhooks/dispatch"
+	"github.com/treue/treue/webhooks/inbox"
+	"github.com/treue/treue/webhooks/privacy"
+	"github.com/treue/treue/webhooks/process"
 )
 
 func (m *Main) serve(ctx context.Context, configPath string) error {
@@ -65,22 +68,22 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	// A short shop cache saves a read (and a decryption) per delivery, and
 	// remembers shops that do not exist, so that deliveries for them do not
 	// cost a statement each either.
-	zones := &webhooks.Zones{}
+	zones := &plugin.Zones{}
 	shops, err := newShopCache(ctx, cfg.Webhooks, st, now)
 	if err != nil {
 		return err
 	}
-	intake := &webhooks.Intake{Receivers: receivers, Zones: zones, Shops: shops, Inbox: st, Now: now}
+	intake := &inbox.Intake{Receivers: receivers, Zones: zones, Shops: shops, Inbox: st, Now: now}
 	// Group commit: concurrent deliveries share one inbox transaction (one
 	// fsync); each is still answered only after the commit that holds it.
-	var groupCommit *webhooks.GroupCommitter
+	var groupCommit *inbox.GroupCommitter
 	if cfg.Webhooks.GroupCommit {
 		maxWait := cfg.Webhooks.GroupCommitMaxWait
 		if maxWait == 0 {
 			maxWait = -1 // 0s in the config: commit what is queued, do not wait
 		}
-		groupCommit = &webhooks.GroupCommitter{Store: st, MaxBatch: cfg.Webhooks.GroupCommitMaxBatch,
-			MaxWait: maxWait, Log: log, Metrics: webhooks.NewGroupCommitMetrics(reg)}
+		groupCommit = &inbox.GroupCommitter{Store: st, MaxBatch: cfg.Webhooks.GroupCommitMaxBatch,
+			MaxWait: maxWait, Log: log, Metrics: inbox.NewGroupCommitMetrics(reg)}
 		intake.Inbox = groupCommit
 	}
 	rl := newReloader(cfg.Rules.File, log, reg)
@@ -91,11 +94,11 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		}
 		return err
 	}
-	planner := &webhooks.RulesPlanner{Rules: rl.holder, Log: log, Now: now, Options: journey.DefaultOptions}
-	proc := &webhooks.Processor{
+	planner := &process.RulesPlanner{Rules: rl.holder, Log: log, Now: now, Options: journey.DefaultOptions}
+	proc := &process.Processor{
 		Store: st, Receivers: receivers, Zones: zones, Planner: planner, Log: log, Options: journey.DefaultOptions,
 		BatchSize: cfg.Webhooks.BatchSize, BacklogBatchSize: cfg.Webhooks.BacklogBatchSize, Poll: cfg.Webhooks.PollInterval, MaxAttempts: cfg.Webhooks.MaxAttempts,
-		Now: now, Metrics: webhooks.NewMetrics(reg), Windows: reportWindows(cfg.Reports),
+		Now: now, Metrics: process.NewMetrics(reg), Windows: reportWindows(cfg.Reports),
 	}
 	accessLog := &audit.Log{Store: st, Log: log, Every: 100 * time.Millisecond, Max: 1000}
 	var registrar handlers.ShopwareRegistrar
@@ -111,13 +114,13 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	}
 	dispatcher := newDispatcher(cfg, st, log, reg, now, rl)
 	// The console says why an action waits; this process's dispatcher knows.
-	var dispatchState handlers.DispatchState = webhooks.DispatchOff{}
+	var dispatchState handlers.DispatchState = dispatch.Off{}
 	if dispatcher != nil {
 		dispatchState = dispatcher
 	}
 	engine, err := handlers.New(handlers.Config{
 		Log: log, Registry: reg, Health: st, Intake: intake, Shopware: registrar, AdobeChallenge: adobe.Challenge, Rules: rl,
-		Tokens: st, Customers: customerReader{st, accessLog}, Actions: actionAdmin{st}, Privacy: &webhooks.Privacy{Store: st, Options: journey.DefaultOptions, Log: log, Now: now},
+		Tokens: st, Customers: customerReader{st, accessLog}, Actions: actionAdmin{st}, Privacy: &privacy.Service{Store: st, Options: journey.DefaultOptions, Log: log, Now: now},
 		Points: func(ctx context.Context, shopID, customerID int64) (int64, string, error) {
 			balance, err := st.ForShop(shopID).PointsBalance(ctx, customerID)
 			if err != nil {
@@ -163,9 +166,9 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 			groupCommit.Run(workCtx)
 		}()
 	}
-	scanner := &webhooks.Scanner{Store: st, Planner: planner, Options: journey.DefaultOptions, Log: log, Now: now,
+	scanner := &process.Scanner{Store: st, Planner: planner, Options: journey.DefaultOptions, Log: log, Now: now,
 		Every: cfg.Rules.ScanInterval, Batch: 200}
-	retention := &webhooks.Retention{Store: st, Log: log, Now: now, Every: time.Hour, Batch: 500,
+	retention := &privacy.Retention{Store: st, Log: log, Now: now, Every: time.Hour, Batch: 500,
 		RawPayload: time.Duration(cfg.Retention.RawPayloadDays) * 24 * time.Hour, Events: time.Duration(cfg.Retention.EventDays) * 24 * time.Hour}
 	reconcile := &shopread.Schedule{Runner: newShopReader(cfg, st, log, reg, now, planner), Shops: st.ListShops,
 		Every: cfg.ReconcileEvery, Lookback: cfg.Reconcile.Lookback}
@@ -268,9 +271,9 @@ func webhookPath(s config.Shop) string {
 
 // newShopCache is the intake's shop cache, told every stored shop, so that
 // a shop's first delivery after a start is looked up even for a sender that
-// failed to authenticate too often (webhooks.OnlyKnownShops).
-func newShopCache(ctx context.Context, cfg config.Webhooks, st *store.Store, now func() time.Time) (*webhooks.ShopCache, error) {
-	c := &webhooks.ShopCache{Shops: st, TTL: 2 * time.Second, MissTTL: cfg.UnknownShopTTL, MaxMisses: cfg.UnknownShopCacheSize, Now: now}
+// failed to authenticate too often (inbox.OnlyKnownShops).
+func newShopCache(ctx context.Context, cfg config.Webhooks, st *store.Store, now func() time.Time) (*inbox.ShopCache, error) {
+	c := &inbox.ShopCache{Shops: st, TTL: 2 * time.Second, MissTTL: cfg.UnknownShopTTL, MaxMisses: cfg.UnknownShopCacheSize, Now: now}
 	if cfg.UnknownShopTTL == 0 {
 		c.MissTTL = -1 // 0s in the config: misses are not remembered
 	}
@@ -288,7 +291,7 @@ func newShopCache(ctx context.Context, cfg config.Webhooks, st *store.Store, now
 // the stored row, not a copy read a moment before.
 type shopwareRegistrar struct {
 	r     *shopware.Registrar
-	cache *webhooks.ShopCache
+	cache *inbox.ShopCache
 	store *store.Store
 }
 
@@ -314,8 +317,8 @@ func (s shopwareRegistrar) Confirm(ctx context.Context, h http.Header, body []by
 // intake's cache at once, so that the removed app's secret is refused from
 // the next delivery on.
 type uninstaller struct {
-	webhooks.Uninstaller
-	cache *webhooks.ShopCache
+	inbox.Uninstaller
+	cache *inbox.ShopCache
 }
 
 func (u uninstaller) Uninstalled(ctx context.Context, shop *models.Shop) error {

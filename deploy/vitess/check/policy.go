@@ -26,7 +26,7 @@ var Allow = []Allowed{
 	// them because the tests migrate every database they open.
 	{"migrations", "(*Store).Migrate", "schema changes go to every shard by nature; the operator applies them with vtctldclient"},
 
-	// The retention job (webhooks.Retention, one replica at a time under a
+	// The retention job (privacy.Retention, one replica at a time under a
 	// named lock) purges by age and finds the rows of removed shops: there
 	// is no shop to route by, and each statement is an autocommit batch that
 	// vtgate runs on every shard, off the request paths.

@@ -23,7 +23,7 @@ type Statement struct {
 	// repeated row tuples or OR-ed groups are folded to one.
 	SQL string `json:"sql"`
 	// Site is the first frame outside GORM, database/sql and the store:
-	// "webhooks/processor.go:212 (*Processor).process".
+	// "webhooks/process/processor.go:212 (*Processor).process".
 	Site string `json:"site"`
 	// Method is the store method that sent it, "(*Store).ClaimInbox".
 	Method string `json:"method,omitempty"`
@@ -153,25 +153,26 @@ func Classify(file string) string {
 		return "test"
 	}
 	switch file {
-	case "webhooks/intake.go", "webhooks/groupcommit.go":
+	case "webhooks/inbox/intake.go", "webhooks/inbox/groupcommit.go":
 		return "intake"
-	case "webhooks/processor.go", "webhooks/planner.go", "webhooks/journal.go", "webhooks/refund.go":
+	case "webhooks/process/processor.go", "webhooks/process/planner.go", "webhooks/process/journal.go",
+		"webhooks/process/record.go", "webhooks/process/refund.go":
 		return "processing"
-	case "webhooks/dispatcher.go", "webhooks/dispatch_ratelimit.go", "webhooks/waiting.go":
+	case "webhooks/dispatch/dispatcher.go", "webhooks/dispatch/ratelimit.go", "webhooks/dispatch/waiting.go":
 		return "dispatch"
-	case "webhooks/scanner.go":
+	case "webhooks/process/scanner.go":
 		return "scanner"
 	case "handlers/customers.go", "handlers/actions.go":
 		return "timeline"
-	case "webhooks/privacy.go", "handlers/privacy.go":
+	case "webhooks/privacy/privacy.go", "handlers/privacy.go":
 		return "privacy"
 	case "handlers/reports_loyalty.go", "handlers/reports_rules.go":
 		return "reports"
-	case "webhooks/backtest.go":
+	case "webhooks/process/backtest.go":
 		return "backtest"
 	}
 	switch {
-	case strings.HasPrefix(file, "handlers/"), strings.HasPrefix(file, "cmd/"), strings.HasPrefix(file, "webhooks/actions_admin.go"):
+	case strings.HasPrefix(file, "handlers/"), strings.HasPrefix(file, "cmd/"), file == "webhooks/dispatch/admin.go":
 		return "admin"
 	}
 	return ""
