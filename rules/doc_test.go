@@ -95,7 +95,7 @@ var reasonDirs = []string{"rules", "webhooks", "support", "handlers", "models", 
 // a composite literal or "reason" in a map, passed as the reason of
 // CancelAction/CancelActions/Cancel, including constants used so. Each
 // reason's fixed part (up to the first formatted value) must appear in the
-// document.
+// document as code: `holdout`, `frequency_cap: N per WINDOW`.
 func TestRulesDoc_Reasons(t *testing.T) {
 	doc := readRulesDoc(t)
 	reasons := sourceReasons(t)
@@ -105,8 +105,8 @@ func TestRulesDoc_Reasons(t *testing.T) {
 		}
 	}
 	for _, r := range reasons {
-		if !strings.Contains(doc, r) {
-			t.Errorf("reason %q (from the source) is not in %s", r, rulesDoc)
+		if !strings.Contains(doc, "`"+r) {
+			t.Errorf("reason %q (from the source) is not in %s (as `%s…`)", r, rulesDoc, r)
 		}
 	}
 }
