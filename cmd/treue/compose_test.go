@@ -112,7 +112,7 @@ func TestCompose_File(t *testing.T) {
 	}
 }
 
-// TestCompose_CommandsInTheContainer runs what the README tells to run with
+// TestCompose_CommandsInTheContainer runs what docs/operations.md tells to run with
 // `docker compose exec treue treue …`: with the environment docker compose
 // gives the container (a test database instead of the mysql service), a
 // token and a shop are created, the config that the health check loads is

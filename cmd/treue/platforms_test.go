@@ -291,7 +291,7 @@ func TestAdobe_EndToEnd(t *testing.T) {
 	})
 }
 
-// TestAdobe_PublicKeyFileUnderAnyName: a key saved as the README shows
+// TestAdobe_PublicKeyFileUnderAnyName: a key saved as docs/platforms/adobe.md shows
 // (adobe-io-1.pem, not after Adobe's key path) verifies deliveries that name
 // /prod/keys/pub-key-<uuid>.pem; a delivery signed with another key is
 // refused, and the log line, not the answer, says which key path was asked
