@@ -367,7 +367,7 @@ func (r customerReader) EventsByID(ctx context.Context, shopID int64, ids []int6
 }
 
 func (r customerReader) LogAccess(ctx context.Context, shopID, tokenID, customerID int64, what string) error {
-	return r.log.Record(ctx, audit.Entry{ShopID: shopID, TokenID: tokenID, CustomerID: customerID, What: what})
+	return r.log.Record(ctx, models.Access{ShopID: shopID, TokenID: tokenID, CustomerID: customerID, What: what})
 }
 
 // servePprof serves Go's profiler on its own listener, away from the API.
