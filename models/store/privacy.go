@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -296,22 +295,4 @@ func (s *Store) PurgeEvents(ctx context.Context, cutoff time.Time, limit int) (i
 	}
 	res := db.Where("id IN ?", ids).Delete(&EventRecord{})
 	return res.RowsAffected, translate("purge events", res.Error)
-}
-
-// Document shapes an export for people and tools: events with their canonical
-// data and the consent history drawn out of them.
-func (x *Export) Document(shop string) map[string]any {
-	events := make([]map[string]any, 0, len(x.Events))
-	consent := []map[string]any{}
-	for _, r := range x.Events {
-		ev := map[string]any{"id": models.EventPublicID(r.ID), "type": r.Type, "occurred_at": r.OccurredAt, "received_at": r.ReceivedAt,
-			"platform": r.Platform, "order_ref": r.OrderRef, "data": json.RawMessage(r.Data)}
-		events = append(events, ev)
-		if r.Type == string(models.ConsentGranted) || r.Type == string(models.ConsentRevoked) {
-			consent = append(consent, ev)
-		}
-	}
-	return map[string]any{"shop": shop, "customer": x.Profile, "identities": x.Identities, "events": events,
-		"consent_history": consent, "actions": x.Actions, "attempts": x.Attempts, "opt_outs": x.OptOuts,
-		"points_ledger": x.Points, "access_log": x.Access}
 }
