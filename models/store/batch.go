@@ -212,7 +212,7 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 	var conds []string
 	var args []any
 	for _, k := range keys {
-		for _, x := range Identities(k.Ref) {
+		for _, x := range models.Identities(k.Ref) {
 			ik := identityKey{k.ShopID, x.Kind, x.Value}
 			if _, ok := owner[ik]; ok {
 				continue
@@ -269,7 +269,7 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 	lock := map[int64]bool{}
 	for i, k := range keys {
 		ord := orderKey{k.ShopID, k.Order}
-		ids := Identities(k.Ref)
+		ids := models.Identities(k.Ref)
 		id := orders[ord]
 		if id != 0 && !agrees(have[id], ids) {
 			// The order decides; identities that contradict the order's
