@@ -6,17 +6,13 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/treue/treue/models"
 )
 
-// Entry is one read of a customer's data.
-type Entry struct {
-	ShopID, TokenID, CustomerID int64
-	What                        string
-}
-
-// Store writes entries, several in one transaction.
+// Store writes entries (models.Access), several in one transaction.
 type Store interface {
-	LogAccessBatch(ctx context.Context, entries []Entry) error
+	LogAccessBatch(ctx context.Context, entries []models.Access) error
 }
 
 // Log buffers access-log entries and writes them in batches, so a support
@@ -30,7 +26,7 @@ type Log struct {
 	Max   int
 
 	mu      sync.Mutex
-	pending []Entry
+	pending []models.Access
 	kick    chan struct{}
 	once    sync.Once
 }
@@ -48,12 +44,12 @@ func (l *Log) init() {
 }
 
 // Record queues an entry.
-func (l *Log) Record(ctx context.Context, e Entry) error {
+func (l *Log) Record(ctx context.Context, e models.Access) error {
 	l.init()
 	l.mu.Lock()
 	if len(l.pending) >= l.Max {
 		l.mu.Unlock()
-		return l.Store.LogAccessBatch(ctx, []Entry{e})
+		return l.Store.LogAccessBatch(ctx, []models.Access{e})
 	}
 	l.pending = append(l.pending, e)
 	full := len(l.pending) >= l.Max/2

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/treue/treue/audit"
+	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store/storetest"
 )
 
@@ -19,7 +20,7 @@ func TestLog(t *testing.T) {
 		done := make(chan struct{})
 		go func() { l.Run(ctx); close(done) }()
 		for i := 0; i < 25; i++ {
-			if err := l.Record(ctx, audit.Entry{ShopID: 1, TokenID: 1, CustomerID: 7, What: "timeline"}); err != nil {
+			if err := l.Record(ctx, models.Access{ShopID: 1, TokenID: 1, CustomerID: 7, What: "timeline"}); err != nil {
 				t.Fatal(err)
 			}
 		}

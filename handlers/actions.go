@@ -9,13 +9,12 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/treue/treue/models"
-	"github.com/treue/treue/models/store"
 )
 
 // ActionAdmin lists, retries and cancels actions.
 type ActionAdmin interface {
 	ListActions(ctx context.Context, shopID int64, status string, limit int, afterID int64) ([]models.Action, error)
-	ActionAttempts(ctx context.Context, actionID int64) ([]store.Attempt, error)
+	ActionAttempts(ctx context.Context, actionID int64) ([]models.Attempt, error)
 	// CustomerPublicIDs names the shop, which routes it to the shop's shard
 	// on Vitess (deploy/vitess).
 	CustomerPublicIDs(ctx context.Context, shopID int64, ids []int64) (map[int64]string, error)

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/treue/treue/models"
-	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/plugin"
 	"github.com/treue/treue/plugin/standard"
 	"github.com/treue/treue/webhooks/inbox"
@@ -52,7 +51,7 @@ func (l *lookups) count() int {
 
 type acceptAll struct{}
 
-func (acceptAll) InsertInbox(context.Context, *store.InboxItem) (bool, error) { return false, nil }
+func (acceptAll) InsertInbox(context.Context, *models.Delivery) (bool, error) { return false, nil }
 
 // TestWebhook_AuthFailuresRateLimited: after Burst failed authentications
 // from one address, its failures are answered 429 with Retry-After and its

@@ -2,10 +2,8 @@ package handlers
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,28 +12,40 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/treue/treue/models"
-	"github.com/treue/treue/models/store"
+	"github.com/treue/treue/support"
 )
 
-// CustomerReader is what the customer API reads.
+// CustomerReader is what the customer API reads: support's reads
+// (support.Service), each of which logs who read which customer.
 type CustomerReader interface {
 	ShopByKey(ctx context.Context, key string) (*models.Shop, error)
-	FindCustomers(ctx context.Context, shopID int64, q string) ([]store.CustomerSummary, error)
-	CustomerByPublicID(ctx context.Context, shopID int64, publicID string) (*models.Profile, time.Time, error)
-	// The reads of one customer name the shop too: on a keyspace sharded
-	// by shop (deploy/vitess) that routes them to its shard.
-	CustomerIdentities(ctx context.Context, shopID, customerID int64) ([]store.Identity, error)
-	Timeline(ctx context.Context, shopID, customerID int64, cur *store.Cursor, f store.TimelineFilter, limit int) ([]store.TimelineEntry, bool, error)
-	EventsByID(ctx context.Context, shopID int64, ids []int64) (map[int64]store.EventRecord, error)
-	LogAccess(ctx context.Context, shopID, tokenID, customerID int64, what string) error
+	FindCustomers(ctx context.Context, shop *models.Shop, q string, tokenID int64) ([]support.Hit, error)
+	Customer(ctx context.Context, shop *models.Shop, publicID string, tokenID int64, what string) (*support.Customer, error)
+	Identities(ctx context.Context, shop *models.Shop, customerID int64) ([]models.Identity, error)
+	Timeline(ctx context.Context, shop *models.Shop, customerID int64, q support.TimelineQuery) (*support.Page, error)
+	Export(ctx context.Context, shop *models.Shop, customerID int64) (*support.Export, error)
+}
+
+// identity is one way the shop names a customer.
+type identity struct {
+	Kind  string `json:"kind"`
+	Value string `json:"value"`
+}
+
+func toIdentities(ids []models.Identity) []identity {
+	out := make([]identity, len(ids))
+	for i, x := range ids {
+		out[i] = identity{Kind: x.Kind, Value: x.Value}
+	}
+	return out
 }
 
 type customerHit struct {
-	ID          string           `json:"id"`
-	Stage       string           `json:"stage"`
-	Identities  []store.Identity `json:"identities"`
-	OrderCount  int              `json:"order_count"`
-	LastOrderAt *time.Time       `json:"last_order_at"`
+	ID          string     `json:"id"`
+	Stage       string     `json:"stage"`
+	Identities  []identity `json:"identities"`
+	OrderCount  int        `json:"order_count"`
+	LastOrderAt *time.Time `json:"last_order_at"`
 }
 
 func (s *server) shop(c *gin.Context) (*models.Shop, bool) {
@@ -63,18 +73,14 @@ func (s *server) searchCustomers(c *gin.Context) {
 	if !ok {
 		return
 	}
-	hits, err := s.Customers.FindCustomers(c.Request.Context(), shop.ID, q)
+	hits, err := s.Customers.FindCustomers(c.Request.Context(), shop, q, tokenOf(c).ID)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
 	out := make([]customerHit, 0, len(hits))
 	for _, h := range hits {
-		if err := s.Customers.LogAccess(c.Request.Context(), shop.ID, tokenOf(c).ID, h.ID, "search"); err != nil {
-			s.writeError(c, err)
-			return
-		}
-		out = append(out, customerHit{ID: h.PublicID, Stage: h.Stage, Identities: nonNil(h.Identities), OrderCount: h.OrderCount, LastOrderAt: h.LastOrderAt})
+		out = append(out, customerHit{ID: h.PublicID, Stage: h.Stage, Identities: toIdentities(h.Identities), OrderCount: h.OrderCount, LastOrderAt: h.LastOrderAt})
 	}
 	c.JSON(http.StatusOK, gin.H{"customers": out})
 }
@@ -87,60 +93,56 @@ func nonNil[T any](s []T) []T {
 }
 
 // customer loads the {id} customer of the {shop} shop and logs the access.
-func (s *server) customer(c *gin.Context, what string) (*models.Shop, *models.Profile, time.Time, bool) {
+func (s *server) customer(c *gin.Context, what string) (*models.Shop, *support.Customer, bool) {
 	shop, ok := s.shop(c)
 	if !ok {
-		return nil, nil, time.Time{}, false
+		return nil, nil, false
 	}
-	p, created, err := s.Customers.CustomerByPublicID(c.Request.Context(), shop.ID, c.Param("id"))
+	p, err := s.Customers.Customer(c.Request.Context(), shop, c.Param("id"), tokenOf(c).ID, what)
 	if errors.Is(err, models.ErrNotFound) {
 		writeProblem(c, Problem{Type: problemType("not-found"), Status: http.StatusNotFound, Detail: "No customer " + strconv.Quote(c.Param("id")) + " in shop " + shop.Key + "."})
-		return nil, nil, time.Time{}, false
+		return nil, nil, false
 	}
 	if err != nil {
 		s.writeError(c, err)
-		return nil, nil, time.Time{}, false
+		return nil, nil, false
 	}
-	if err := s.Customers.LogAccess(c.Request.Context(), shop.ID, tokenOf(c).ID, p.CustomerID, what); err != nil {
-		s.writeError(c, err)
-		return nil, nil, time.Time{}, false
-	}
-	return shop, p, created, true
+	return shop, p, true
 }
 
 type profileResponse struct {
-	ID                  string           `json:"id"`
-	Shop                string           `json:"shop"`
-	Name                string           `json:"name,omitempty"`
-	Stage               models.Stage     `json:"stage"`
-	Identities          []store.Identity `json:"identities"`
-	OrderCount          int              `json:"order_count"`
-	PositiveOrderCount  int              `json:"positive_order_count"`
-	ReturnCount         int              `json:"return_count"`
-	TotalSpent          models.Money     `json:"total_spent"`
-	Currency            string           `json:"currency,omitempty"`
-	FirstOrderAt        *time.Time       `json:"first_order_at"`
-	LastOrderAt         *time.Time       `json:"last_order_at"`
-	ReorderIntervalDays float64          `json:"reorder_interval_days"`
-	Categories          []string         `json:"categories"`
-	SKUs                []string         `json:"skus"`
-	MarketingConsent    bool             `json:"marketing_consent"`
-	OptedOutCategories  []string         `json:"opted_out_categories"`
-	Birthday            string           `json:"birthday,omitempty"`
-	PointsBalance       int64            `json:"points_balance"`
-	Tier                string           `json:"tier,omitempty"`
-	ReferralCode        string           `json:"referral_code,omitempty"`
-	ReferredBy          string           `json:"referred_by,omitempty"`
-	Holdout             bool             `json:"holdout"`
-	CreatedAt           time.Time        `json:"created_at"`
+	ID                  string       `json:"id"`
+	Shop                string       `json:"shop"`
+	Name                string       `json:"name,omitempty"`
+	Stage               models.Stage `json:"stage"`
+	Identities          []identity   `json:"identities"`
+	OrderCount          int          `json:"order_count"`
+	PositiveOrderCount  int          `json:"positive_order_count"`
+	ReturnCount         int          `json:"return_count"`
+	TotalSpent          models.Money `json:"total_spent"`
+	Currency            string       `json:"currency,omitempty"`
+	FirstOrderAt        *time.Time   `json:"first_order_at"`
+	LastOrderAt         *time.Time   `json:"last_order_at"`
+	ReorderIntervalDays float64      `json:"reorder_interval_days"`
+	Categories          []string     `json:"categories"`
+	SKUs                []string     `json:"skus"`
+	MarketingConsent    bool         `json:"marketing_consent"`
+	OptedOutCategories  []string     `json:"opted_out_categories"`
+	Birthday            string       `json:"birthday,omitempty"`
+	PointsBalance       int64        `json:"points_balance"`
+	Tier                string       `json:"tier,omitempty"`
+	ReferralCode        string       `json:"referral_code,omitempty"`
+	ReferredBy          string       `json:"referred_by,omitempty"`
+	Holdout             bool         `json:"holdout"`
+	CreatedAt           time.Time    `json:"created_at"`
 }
 
 func (s *server) getCustomer(c *gin.Context) {
-	shop, p, created, ok := s.customer(c, "profile")
+	shop, p, ok := s.customer(c, "profile")
 	if !ok {
 		return
 	}
-	ids, err := s.Customers.CustomerIdentities(c.Request.Context(), shop.ID, p.CustomerID)
+	ids, err := s.Customers.Identities(c.Request.Context(), shop, p.CustomerID)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -153,12 +155,12 @@ func (s *server) getCustomer(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, profileResponse{
-		ID: p.PublicID, Shop: shop.Key, Name: p.Name, Stage: p.Stage, Identities: nonNil(ids), OrderCount: p.OrderCount,
+		ID: p.PublicID, Shop: shop.Key, Name: p.Name, Stage: p.Stage, Identities: toIdentities(ids), OrderCount: p.OrderCount,
 		PositiveOrderCount: p.PositiveOrderCount, ReturnCount: p.ReturnCount, TotalSpent: models.FormatCents(p.TotalSpentCents),
 		Currency: p.Currency, FirstOrderAt: p.FirstOrderAt, LastOrderAt: p.LastOrderAt, ReorderIntervalDays: p.ReorderIntervalDays,
 		Categories: nonNil(p.Categories), SKUs: nonNil(p.SKUs), MarketingConsent: p.MarketingConsent,
 		OptedOutCategories: nonNil(p.OptedOutCategories), Birthday: p.Birthday, PointsBalance: balance, Tier: tier,
-		ReferralCode: p.ReferralCode, ReferredBy: p.ReferredBy, Holdout: p.Holdout, CreatedAt: created,
+		ReferralCode: p.ReferralCode, ReferredBy: p.ReferredBy, Holdout: p.Holdout, CreatedAt: p.CreatedAt,
 	})
 }
 
@@ -195,10 +197,19 @@ type triggerRef struct {
 	Type string `json:"type"`
 }
 
-func eventID(id int64) string { return "e-" + strconv.FormatInt(id, 10) }
+func toTimelineItem(it *support.Item) timelineItem {
+	out := timelineItem{Kind: it.Kind, ID: it.ID, Type: it.Type, At: it.At, ReceivedAt: it.ReceivedAt, Platform: it.Platform,
+		OrderRef: it.OrderRef, Summary: it.Summary, Data: it.Data, OrderNumber: it.OrderNumber, Status: it.Status,
+		DueAt: it.DueAt, SentAt: it.SentAt, RuleID: it.RuleID, RulesVersion: it.RulesVersion, Attempts: it.Attempts,
+		Reason: it.Reason, Params: it.Params, Why: it.Why, Waiting: it.Waiting}
+	if t := it.Trigger; t != nil {
+		out.TriggerEvent = &triggerRef{ID: t.ID, Type: t.Type}
+	}
+	return out
+}
 
 func (s *server) getTimeline(c *gin.Context) {
-	limit := 50
+	q := support.TimelineQuery{Limit: 50}
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 200 {
@@ -206,271 +217,40 @@ func (s *server) getTimeline(c *gin.Context) {
 				Detail: "limit must be a whole number from 1 to 200.", Errors: []models.FieldError{{Field: "limit", Message: "must be 1-200"}}})
 			return
 		}
-		limit = n
+		q.Limit = n
 	}
-	var cur *store.Cursor
 	if v := c.Query("cursor"); v != "" {
-		cc, err := decodeCursor(v)
+		cur, err := support.ParseCursor(v)
 		if err != nil {
 			writeProblem(c, Problem{Type: problemType("validation"), Title: "Unprocessable Content", Status: http.StatusUnprocessableEntity,
 				Detail: "cursor is not one this API returned.", Errors: []models.FieldError{{Field: "cursor", Message: "is invalid"}}})
 			return
 		}
-		cur = &cc
+		q.After = cur
 	}
-	filter, err := parseTypes(c.Query("types"))
+	types, err := support.ParseTypes(c.Query("types"))
 	if err != nil {
 		writeProblem(c, Problem{Type: problemType("validation"), Title: "Unprocessable Content", Status: http.StatusUnprocessableEntity,
 			Detail: err.Error(), Errors: []models.FieldError{{Field: "types", Message: err.Error()}}})
 		return
 	}
-	shop, p, _, ok := s.customer(c, "timeline")
+	q.Types = types
+	shop, p, ok := s.customer(c, "timeline")
 	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
-	entries, more, err := s.Customers.Timeline(ctx, shop.ID, p.CustomerID, cur, filter, limit)
+	page, err := s.Customers.Timeline(c.Request.Context(), shop, p.CustomerID, q)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	var trig []int64
-	for _, e := range entries {
-		if e.Action != nil && e.Action.TriggerEventID != nil {
-			trig = append(trig, *e.Action.TriggerEventID)
-		}
-	}
-	triggers, err := s.Customers.EventsByID(ctx, shop.ID, trig)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	items := make([]timelineItem, 0, len(entries))
-	for _, e := range entries {
-		if e.Event != nil {
-			items = append(items, eventItem(e.Event))
-			continue
-		}
-		it, a, err := actionItem(e.Action, triggers)
-		if err != nil {
-			s.writeError(c, err)
-			return
-		}
-		it.Waiting = s.waiting(shop, &a)
-		items = append(items, it)
-	}
-	// Steps and actions name their order by the number an order event on
-	// the page gives it.
-	numbers := map[string]string{}
-	for _, it := range items {
-		if it.OrderNumber != "" {
-			numbers[it.OrderRef] = it.OrderNumber
-		}
-	}
-	for i := range items {
-		it := &items[i]
-		if n := numbers[it.OrderRef]; it.OrderNumber == "" && n != "" {
-			it.OrderNumber = n
-			it.Why = strings.Replace(it.Why, " (order "+it.OrderRef+")", " (order "+n+")", 1)
-		}
+	items := make([]timelineItem, len(page.Items))
+	for i := range page.Items {
+		items[i] = toTimelineItem(&page.Items[i])
 	}
 	resp := gin.H{"items": items}
-	if more && len(entries) > 0 {
-		resp["next_cursor"] = encodeCursor(entries[len(entries)-1].Cursor)
+	if page.Next != "" {
+		resp["next_cursor"] = page.Next
 	}
 	c.JSON(http.StatusOK, resp)
-}
-
-func eventItem(r *store.EventRecord) timelineItem {
-	rec := r.ReceivedAt
-	it := timelineItem{Kind: "event", ID: eventID(r.ID), Type: r.Type, At: r.OccurredAt, ReceivedAt: &rec,
-		Platform: r.Platform, OrderRef: r.OrderRef, Data: json.RawMessage(r.Data)}
-	if ev, err := r.Event(); err == nil {
-		it.Summary = summarize(&ev)
-		it.OrderNumber = orderNumber(&ev)
-	}
-	return it
-}
-
-func orderNumber(e *models.Event) string {
-	if o := e.Data.Order; o != nil && o.Number != "" && o.Number != o.ID {
-		return o.Number
-	}
-	return ""
-}
-
-func actionItem(r *store.ActionRow, triggers map[int64]store.EventRecord) (timelineItem, models.Action, error) {
-	a, err := r.Action()
-	if err != nil {
-		return timelineItem{}, a, err
-	}
-	due, attempts := a.DueAt, a.Attempts
-	it := timelineItem{Kind: "action", ID: a.PublicID, Type: string(a.Type), At: a.CreatedAt, Status: string(a.Status),
-		DueAt: &due, SentAt: a.SentAt, RuleID: a.RuleID, RulesVersion: a.RulesVersion, Attempts: &attempts,
-		Reason: a.Reason, Params: a.Params, OrderRef: a.OrderRef}
-	why := "rule " + a.RuleID
-	if t, ok := triggers[a.TriggerEventID]; ok {
-		it.TriggerEvent = &triggerRef{ID: eventID(t.ID), Type: t.Type}
-		why += " on " + t.Type
-		if ev, err := t.Event(); err == nil && t.OrderRef == a.OrderRef {
-			it.OrderNumber = orderNumber(&ev)
-		}
-	} else if a.TriggerEventID == 0 {
-		why += " on the periodic scan"
-	}
-	switch {
-	case it.OrderNumber != "":
-		why += " (order " + it.OrderNumber + ")"
-	case a.OrderRef != "":
-		why += " (order " + a.OrderRef + ")"
-	}
-	if a.SKU != "" {
-		why += " for " + a.SKU
-	}
-	it.Why = why
-	return it, a, nil
-}
-
-// summarize writes one line a support person can read at a glance. A test
-// order's steps say so, since the profile does not count them.
-func summarize(e *models.Event) string {
-	s := summarizeStep(e)
-	if o := e.Data.Order; o != nil && o.Test {
-		s += " (test order)"
-	}
-	return s
-}
-
-// amount writes an amount with its currency, or alone when the event has none.
-func amount(m models.Money, currency string) string {
-	return strings.TrimSpace(string(m) + " " + currency)
-}
-
-func summarizeStep(e *models.Event) string {
-	d := &e.Data
-	order := ""
-	if d.Order != nil {
-		order = d.Order.ID
-		if d.Order.Number != "" {
-			order = d.Order.Number
-		}
-	}
-	switch e.Type {
-	case models.OrderPlaced:
-		n := 0
-		for _, it := range d.Order.Items {
-			n += it.Quantity
-		}
-		s := fmt.Sprintf("Order %s placed", order)
-		if n > 0 {
-			s += fmt.Sprintf(": %d item(s)", n)
-		}
-		if d.Order.Total != "" {
-			s += ", " + amount(d.Order.Total, d.Order.Currency)
-		}
-		return s
-	case models.OrderPaid:
-		return "Order " + order + " paid"
-	case models.OrderCancelled:
-		return "Order " + order + " cancelled"
-	case models.OrderCompleted:
-		return "Order " + order + " completed"
-	case models.ShipmentShipped:
-		s := "Order " + order + " shipped"
-		if d.Shipment != nil && d.Shipment.Carrier != "" {
-			s += " with " + d.Shipment.Carrier
-		}
-		if d.Shipment != nil && d.Shipment.PromisedDeliveryAt != nil {
-			s += ", promised for " + d.Shipment.PromisedDeliveryAt.Format("2006-01-02")
-		}
-		return s
-	case models.ShipmentDelivered:
-		return "Order " + order + " delivered"
-	case models.ReturnRequested, models.ReturnReceived:
-		verb := "requested"
-		if e.Type == models.ReturnReceived {
-			verb = "received"
-		}
-		s := "Return of order " + order + " " + verb
-		if d.Return != nil && d.Return.Reason != "" {
-			s += ": " + d.Return.Reason
-		}
-		return s
-	case models.RefundIssued:
-		s := "Refund for order " + order
-		if d.Refund != nil && d.Refund.Amount != "" {
-			s += ": " + amount(d.Refund.Amount, d.Refund.Currency)
-		}
-		return s
-	case models.ConsentGranted, models.ConsentRevoked:
-		verb := "granted"
-		if e.Type == models.ConsentRevoked {
-			verb = "revoked"
-		}
-		return "Marketing consent " + verb + " (" + d.Consent.Channel + ")"
-	case models.CategoryOptedOut:
-		return "Opted out of " + d.OptOut.Category
-	case models.CustomerRegistered:
-		return "Registered"
-	case models.ReviewSubmitted:
-		if d.Review != nil && d.Review.Rating > 0 {
-			return fmt.Sprintf("Review submitted: %d stars", d.Review.Rating)
-		}
-		return "Review submitted"
-	case models.ComplaintOpened:
-		if d.Complaint != nil && d.Complaint.Reason != "" {
-			return "Complaint: " + d.Complaint.Reason
-		}
-		return "Complaint opened"
-	}
-	return string(e.Type)
-}
-
-func parseTypes(s string) (store.TimelineFilter, error) {
-	var f store.TimelineFilter
-	for _, t := range strings.Split(s, ",") {
-		t = strings.TrimSpace(t)
-		switch {
-		case t == "":
-		case t == "events":
-			f.AllEvents = true
-		case t == "actions" || t == "action":
-			f.AllActions = true
-		case strings.HasPrefix(t, "action."):
-			at := models.ActionType(strings.TrimPrefix(t, "action."))
-			if !at.Valid() {
-				return f, fmt.Errorf("unknown action type %q", at)
-			}
-			f.ActionTypes = append(f.ActionTypes, string(at))
-		default:
-			if !models.EventType(t).Valid() {
-				return f, fmt.Errorf("unknown type %q: use an event type, action.<type>, events or actions", t)
-			}
-			f.EventTypes = append(f.EventTypes, t)
-		}
-	}
-	return f, nil
-}
-
-func encodeCursor(c store.Cursor) string {
-	s := fmt.Sprintf("%d|%d|%d", c.At.UnixNano(), c.Kind, c.ID)
-	return base64.RawURLEncoding.EncodeToString([]byte(s))
-}
-
-func decodeCursor(s string) (store.Cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return store.Cursor{}, err
-	}
-	parts := strings.Split(string(b), "|")
-	if len(parts) != 3 {
-		return store.Cursor{}, errors.New("bad cursor")
-	}
-	ns, err1 := strconv.ParseInt(parts[0], 10, 64)
-	kind, err2 := strconv.Atoi(parts[1])
-	id, err3 := strconv.ParseInt(parts[2], 10, 64)
-	if err := errors.Join(err1, err2, err3); err != nil || (kind != 0 && kind != 1) {
-		return store.Cursor{}, errors.New("bad cursor")
-	}
-	return store.Cursor{At: time.Unix(0, ns).UTC(), Kind: store.TimelineKind(kind), ID: id}, nil
 }

@@ -8,19 +8,31 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/treue/treue/models"
-	"github.com/treue/treue/models/store"
 )
 
 // PrivacyService carries out data-protection requests.
 type PrivacyService interface {
 	OptOut(ctx context.Context, shopID, customerID int64, category, source string) (int64, error)
 	UndoOptOut(ctx context.Context, shopID, customerID int64, category string) error
-	Export(ctx context.Context, customerID int64) (*store.Export, error)
-	Erase(ctx context.Context, shopID, customerID int64, requestedBy string) (*store.Erasure, error)
+	Erase(ctx context.Context, shopID, customerID int64, requestedBy string) (*models.Erasure, error)
+}
+
+// erasureResponse is the audit record of an erasure.
+type erasureResponse struct {
+	ID               int64     `json:"id"`
+	ErasedAt         time.Time `json:"erased_at"`
+	RequestedBy      string    `json:"requested_by"`
+	Stage            string    `json:"stage"`
+	OrderCount       int       `json:"order_count"`
+	TotalSpentCents  int64     `json:"total_spent_cents"`
+	Events           int       `json:"events"`
+	Actions          int       `json:"actions"`
+	CancelledActions int       `json:"cancelled_actions"`
 }
 
 type optOutRequest struct {
@@ -55,7 +67,7 @@ func (s *server) postOptOut(c *gin.Context) {
 	if !s.readJSON(c, &req) {
 		return
 	}
-	shop, p, _, ok := s.customer(c, "opt-out")
+	shop, p, ok := s.customer(c, "opt-out")
 	if !ok {
 		return
 	}
@@ -81,7 +93,7 @@ func (s *server) deleteOptOut(c *gin.Context) {
 			Detail: "Name the category: ?category=… or a JSON body {\"category\": …}.", Errors: []models.FieldError{{Field: "category", Message: "is required"}}})
 		return
 	}
-	shop, p, _, ok := s.customer(c, "opt-out")
+	shop, p, ok := s.customer(c, "opt-out")
 	if !ok {
 		return
 	}
@@ -93,21 +105,21 @@ func (s *server) deleteOptOut(c *gin.Context) {
 }
 
 func (s *server) getExport(c *gin.Context) {
-	shop, p, _, ok := s.customer(c, "export")
+	shop, p, ok := s.customer(c, "export")
 	if !ok {
 		return
 	}
-	x, err := s.Privacy.Export(c.Request.Context(), p.CustomerID)
+	x, err := s.Customers.Export(c.Request.Context(), shop, p.CustomerID)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
 	c.Header("Content-Disposition", "attachment; filename=\"treue-"+shop.Key+"-"+p.PublicID+".json\"")
-	c.JSON(http.StatusOK, x.Document(shop.Key))
+	c.JSON(http.StatusOK, x)
 }
 
 func (s *server) deleteCustomer(c *gin.Context) {
-	shop, p, _, ok := s.customer(c, "erase")
+	shop, p, ok := s.customer(c, "erase")
 	if !ok {
 		return
 	}
@@ -116,5 +128,8 @@ func (s *server) deleteCustomer(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"erased": true, "erasure": er, "id": strconv.FormatInt(er.ID, 10)})
+	c.JSON(http.StatusOK, gin.H{"erased": true, "id": strconv.FormatInt(er.ID, 10), "erasure": erasureResponse{
+		ID: er.ID, ErasedAt: er.ErasedAt, RequestedBy: er.RequestedBy, Stage: er.Stage, OrderCount: er.OrderCount,
+		TotalSpentCents: er.TotalSpentCents, Events: er.Events, Actions: er.Actions, CancelledActions: er.CancelledActions,
+	}})
 }

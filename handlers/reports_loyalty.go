@@ -9,7 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/treue/treue/journey"
-	"github.com/treue/treue/models/store"
+	"github.com/treue/treue/models"
 	"github.com/treue/treue/reports"
 )
 
@@ -49,7 +49,7 @@ func (b boundedLoyalty) ShopCustomerIDs(ctx context.Context, shopID int64) ([]in
 	return b.src.ShopCustomerIDs(ctx, shopID)
 }
 
-func (b boundedLoyalty) LoyaltyJourneys(ctx context.Context, customerIDs []int64) ([]store.LoyaltyJourney, error) {
+func (b boundedLoyalty) LoyaltyJourneys(ctx context.Context, customerIDs []int64) ([]models.LoyaltyJourney, error) {
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
 	return b.src.LoyaltyJourneys(ctx, customerIDs)

@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/treue/treue/models"
-	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/reports"
 )
 
@@ -35,7 +34,7 @@ func (loyaltyFakeShops) ShopByKey(_ context.Context, key string) (*models.Shop, 
 
 // loyaltyFakeJourneys has 1,500 customers (three pages) and serves their
 // journeys, without events, through f.
-type loyaltyFakeJourneys func(ctx context.Context, ids []int64) ([]store.LoyaltyJourney, error)
+type loyaltyFakeJourneys func(ctx context.Context, ids []int64) ([]models.LoyaltyJourney, error)
 
 func (f loyaltyFakeJourneys) ShopCustomerIDs(context.Context, int64) ([]int64, error) {
 	ids := make([]int64, 1500)
@@ -45,7 +44,7 @@ func (f loyaltyFakeJourneys) ShopCustomerIDs(context.Context, int64) ([]int64, e
 	return ids, nil
 }
 
-func (f loyaltyFakeJourneys) LoyaltyJourneys(ctx context.Context, ids []int64) ([]store.LoyaltyJourney, error) {
+func (f loyaltyFakeJourneys) LoyaltyJourneys(ctx context.Context, ids []int64) ([]models.LoyaltyJourney, error) {
 	return f(ctx, ids)
 }
 
@@ -80,13 +79,13 @@ func TestLoyalty_Deadline(t *testing.T) {
 		return resp, m
 	}
 	t.Run("SlowPages", func(t *testing.T) {
-		src := loyaltyFakeJourneys(func(ctx context.Context, ids []int64) ([]store.LoyaltyJourney, error) {
+		src := loyaltyFakeJourneys(func(ctx context.Context, ids []int64) ([]models.LoyaltyJourney, error) {
 			select {
 			case <-time.After(bound * 2 / 3):
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
-			js := make([]store.LoyaltyJourney, len(ids))
+			js := make([]models.LoyaltyJourney, len(ids))
 			for i := range js {
 				js[i].CustomerID = ids[i]
 			}
@@ -102,7 +101,7 @@ func TestLoyalty_Deadline(t *testing.T) {
 		}
 	})
 	t.Run("ErrFrozenDatabase", func(t *testing.T) {
-		src := loyaltyFakeJourneys(func(ctx context.Context, _ []int64) ([]store.LoyaltyJourney, error) {
+		src := loyaltyFakeJourneys(func(ctx context.Context, _ []int64) ([]models.LoyaltyJourney, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		})
@@ -118,7 +117,7 @@ func TestLoyalty_Deadline(t *testing.T) {
 		wantProblem(t, resp, m, http.StatusNotFound)
 	})
 	t.Run("ErrSource", func(t *testing.T) {
-		src := loyaltyFakeJourneys(func(context.Context, []int64) ([]store.LoyaltyJourney, error) {
+		src := loyaltyFakeJourneys(func(context.Context, []int64) ([]models.LoyaltyJourney, error) {
 			return nil, errors.New("disk on fire")
 		})
 		resp, m := get(t, loyaltyServer(t, src, bound), "/api/v1/shops/acme/reports/loyalty")

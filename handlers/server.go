@@ -52,16 +52,19 @@ type Config struct {
 	AdobeChallenge func(rawQuery string) (string, error)
 	Rules          RulesSource
 	Tokens         TokenAuthenticator
-	Customers      CustomerReader
-	Privacy        PrivacyService
-	Actions        ActionAdmin
+	// Customers reads customers for support (support.Service): search,
+	// profile, timeline and export.
+	Customers CustomerReader
+	Privacy   PrivacyService
+	Actions   ActionAdmin
 	// Points returns a customer's ledger balance and tier (nil: from the profile).
 	Points         func(ctx context.Context, shopID, customerID int64) (int64, string, error)
 	MaxBodyBytes   int64
 	TrustedProxies []string
 	// DBTimeout bounds what a request waits for the database (0: no bound).
 	DBTimeout time.Duration
-	// Dispatch explains waiting actions (nil: no explanation).
+	// Dispatch explains the waiting actions of the actions list (nil: no
+	// explanation); Customers explains those of the timeline.
 	Dispatch DispatchState
 	// Shops lists the shops for the console's shop field.
 	Shops ShopLister

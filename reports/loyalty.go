@@ -14,7 +14,6 @@ import (
 
 	"github.com/treue/treue/journey"
 	"github.com/treue/treue/models"
-	"github.com/treue/treue/models/store"
 )
 
 // LoyaltyMinSample is the smallest number of customers (or gaps between
@@ -37,7 +36,7 @@ const LoyaltyRepeatWindow = 90 * 24 * time.Hour
 // customers, once, then their journeys a page of ids at a time.
 type LoyaltySource interface {
 	ShopCustomerIDs(ctx context.Context, shopID int64) ([]int64, error)
-	LoyaltyJourneys(ctx context.Context, customerIDs []int64) ([]store.LoyaltyJourney, error)
+	LoyaltyJourneys(ctx context.Context, customerIDs []int64) ([]models.LoyaltyJourney, error)
 }
 
 // LoyaltyPeriod is the loyalty figures' Period.
@@ -200,7 +199,7 @@ func (r *LoyaltyReport) Run(ctx context.Context, shop *models.Shop, p LoyaltyPer
 	// The next page is read while this one is counted: the database and
 	// the fold take about as long as each other.
 	type page struct {
-		js  []store.LoyaltyJourney
+		js  []models.LoyaltyJourney
 		err error
 	}
 	total := len(ids)

@@ -12,13 +12,12 @@ import (
 
 	"github.com/treue/treue/journey"
 	"github.com/treue/treue/models"
-	"github.com/treue/treue/models/store"
 )
 
 // loyaltyFakeSource serves journeys as the store does, and records the
 // pages asked for.
 type loyaltyFakeSource struct {
-	journeys []store.LoyaltyJourney // by customer id
+	journeys []models.LoyaltyJourney // by customer id
 	pages    [][]int64
 	err      error
 }
@@ -31,13 +30,13 @@ func (f *loyaltyFakeSource) ShopCustomerIDs(context.Context, int64) ([]int64, er
 	return ids, f.err
 }
 
-func (f *loyaltyFakeSource) LoyaltyJourneys(_ context.Context, ids []int64) ([]store.LoyaltyJourney, error) {
+func (f *loyaltyFakeSource) LoyaltyJourneys(_ context.Context, ids []int64) ([]models.LoyaltyJourney, error) {
 	f.pages = append(f.pages, slices.Clone(ids))
-	var out []store.LoyaltyJourney
+	var out []models.LoyaltyJourney
 	for _, j := range f.journeys {
 		if slices.Contains(ids, j.CustomerID) {
 			// A copy: the report sorts the events it is given.
-			out = append(out, store.LoyaltyJourney{CustomerID: j.CustomerID, Events: slices.Clone(j.Events)})
+			out = append(out, models.LoyaltyJourney{CustomerID: j.CustomerID, Events: slices.Clone(j.Events)})
 		}
 	}
 	return out, nil
@@ -45,7 +44,7 @@ func (f *loyaltyFakeSource) LoyaltyJourneys(_ context.Context, ids []int64) ([]s
 
 // loyaltyPlant builds the customers of a planted data set.
 type loyaltyPlant struct {
-	journeys []store.LoyaltyJourney
+	journeys []models.LoyaltyJourney
 }
 
 func (p *loyaltyPlant) customer(events ...models.Event) {
@@ -55,7 +54,7 @@ func (p *loyaltyPlant) customer(events ...models.Event) {
 	}
 	// Stored order is not source order; the report must not care.
 	slices.Reverse(events)
-	p.journeys = append(p.journeys, store.LoyaltyJourney{CustomerID: id, Events: events})
+	p.journeys = append(p.journeys, models.LoyaltyJourney{CustomerID: id, Events: events})
 }
 
 func loyaltyUTC(s string) time.Time {
@@ -108,7 +107,7 @@ func loyaltyRegistered(at string) models.Event {
 //	H1      ordered Jun 30 21:30Z: 23:30 in Berlin, still June
 //	I1      ordered Jun 30 22:30Z: 00:30 on July 1 in Berlin, after the period
 //	L1      ordered 2025-06-01 (delivered), nothing since
-func loyaltyPlanted() []store.LoyaltyJourney {
+func loyaltyPlanted() []models.LoyaltyJourney {
 	var p loyaltyPlant
 	for i := 1; i <= 20; i++ {
 		evs := []models.Event{loyaltyPlaced("a1", "2026-01-10T12:00:00Z"), loyaltyDelivered("a1", "2026-01-12T12:00:00Z")}

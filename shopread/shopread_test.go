@@ -131,7 +131,7 @@ func (e *env) counts(t *testing.T) store.JourneyCounts {
 func (e *env) actions(t *testing.T, shopCustomerID string) []string {
 	t.Helper()
 	ctx := context.Background()
-	prof, err := e.st.CustomerByIdentity(ctx, e.shop.ID, store.IdentityID, shopCustomerID)
+	prof, err := e.st.CustomerByIdentity(ctx, e.shop.ID, models.IdentityID, shopCustomerID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func (e *env) webhook(t *testing.T, topic, id string, order map[string]any) {
 	h.Set("X-Shopify-Topic", topic)
 	h.Set("X-Shopify-Webhook-Id", id)
 	h.Set("X-Shopify-Triggered-At", e.now.Format(time.RFC3339))
-	it := &store.InboxItem{ShopID: e.shop.ID, Platform: string(models.PlatformShopify), DeliveryID: id, Topic: topic,
+	it := &models.Delivery{ShopID: e.shop.ID, Platform: string(models.PlatformShopify), DeliveryID: id, Topic: topic,
 		Headers: store.EncodeHeaders(h), Body: body, ReceivedAt: e.now, NextAttemptAt: e.now, Status: store.InboxPending}
 	if _, err := e.st.InsertInbox(ctx, it); err != nil {
 		t.Fatal(err)
@@ -291,7 +291,7 @@ func TestImport_HistoryPlansNothing(t *testing.T) {
 		if got := e.actions(t, "500007"); !slices.Equal(got, want) {
 			t.Fatalf("actions %q, want %q", got, want)
 		}
-		prof, err := e.st.CustomerByIdentity(ctx, e.shop.ID, store.IdentityID, "500007")
+		prof, err := e.st.CustomerByIdentity(ctx, e.shop.ID, models.IdentityID, "500007")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/treue/treue/models/store"
+	"github.com/treue/treue/models"
 )
 
 // token creates an API token through the CLI and returns it (the last line).
@@ -172,12 +172,12 @@ func TestCustomerAPI(t *testing.T) {
 		t.Run("AccessLog", func(t *testing.T) {
 			st := e.store(t)
 			shop, _ := st.ShopByKey(context.Background(), "acme")
-			p, err := st.CustomerByIdentity(context.Background(), shop.ID, store.IdentityID, "c-77")
+			p, err := st.CustomerByIdentity(context.Background(), shop.ID, models.IdentityID, "c-77")
 			if err != nil {
 				t.Fatal(err)
 			}
 			// The log is written in batches, within 100 ms.
-			var log []store.AccessEntry
+			var log []models.AccessEntry
 			waitFor(t, func() bool {
 				log, err = st.CustomerAccess(context.Background(), p.CustomerID)
 				return err == nil && len(log) > 0

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store"
 )
 
@@ -61,7 +62,7 @@ func TestLargeDocuments(t *testing.T) {
 				t.Fatalf("delivery %s is %s: %v", it.DeliveryID, it.Status, *it.Error)
 			}
 		}
-		prof, err := st.CustomerByIdentity(ctx, shop.ID, store.IdentityID, "c-wholesale")
+		prof, err := st.CustomerByIdentity(ctx, shop.ID, models.IdentityID, "c-wholesale")
 		if err != nil {
 			t.Fatal(err)
 		}

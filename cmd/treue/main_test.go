@@ -270,7 +270,7 @@ func TestEndToEnd(t *testing.T) {
 			if err != nil || n > 0 {
 				return false
 			}
-			prof, err = st.CustomerByIdentity(ctx, shop.ID, store.IdentityEmail, "anna@example.org")
+			prof, err = st.CustomerByIdentity(ctx, shop.ID, models.IdentityEmail, "anna@example.org")
 			return err == nil
 		})
 		evs, err := st.CustomerEvents(ctx, prof.CustomerID)
@@ -288,7 +288,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("profile %+v", prof)
 		}
 		// The same customer by every identity the shop used.
-		for _, id := range []struct{ kind, value string }{{store.IdentityID, "c-77"}, {store.IdentityNumber, "C10077"}} {
+		for _, id := range []struct{ kind, value string }{{models.IdentityID, "c-77"}, {models.IdentityNumber, "C10077"}} {
 			p, err := st.CustomerByIdentity(ctx, shop.ID, id.kind, id.value)
 			if err != nil || p.CustomerID != prof.CustomerID {
 				t.Fatalf("%s=%s: %v %v", id.kind, id.value, p, err)

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/treue/treue/models"
-	"github.com/treue/treue/models/store"
 )
 
 // TestShopify_OrdersThatAreNoSales sends Shopify webhooks through the real
@@ -122,7 +121,7 @@ func TestShopify_OrdersThatAreNoSales(t *testing.T) {
 			}
 			st := e.store(t)
 			shop, _ := st.ShopByKey(context.Background(), "acme-us")
-			prof, err := st.CustomerByIdentity(context.Background(), shop.ID, store.IdentityID, "7029431102139")
+			prof, err := st.CustomerByIdentity(context.Background(), shop.ID, models.IdentityID, "7029431102139")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/treue/treue/models"
-	"github.com/treue/treue/models/store"
 )
 
 func apiDo(t *testing.T, method, u, tok, body string) (int, map[string]any) {
@@ -72,7 +71,7 @@ func TestDataProtection(t *testing.T) {
 		st := e.store(t)
 		ctx := context.Background()
 		shop, _ := st.ShopByKey(ctx, "acme")
-		prof, err := st.CustomerByIdentity(ctx, shop.ID, store.IdentityID, "c-5")
+		prof, err := st.CustomerByIdentity(ctx, shop.ID, models.IdentityID, "c-5")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +184,7 @@ func TestDataProtection(t *testing.T) {
 			if code, _ := apiDo(t, "GET", base, support, ""); code != 404 {
 				t.Fatalf("erased profile still readable: %d", code)
 			}
-			if _, err := st.CustomerByIdentity(ctx, shop.ID, store.IdentityEmail, "clara.privat@example.org"); err == nil {
+			if _, err := st.CustomerByIdentity(ctx, shop.ID, models.IdentityEmail, "clara.privat@example.org"); err == nil {
 				t.Fatal("identity survived the erasure")
 			}
 			if left, _ := st.CustomerActions(ctx, prof.CustomerID); len(left) != 0 {
@@ -198,7 +197,7 @@ func TestDataProtection(t *testing.T) {
 			// A later webhook about the same person starts a fresh profile.
 			privacyJourney(t, hook, "b")
 			waitDrained(t, e)
-			fresh, err := st.CustomerByIdentity(ctx, shop.ID, store.IdentityID, "c-5")
+			fresh, err := st.CustomerByIdentity(ctx, shop.ID, models.IdentityID, "c-5")
 			if err != nil || fresh.PublicID == prof.PublicID || fresh.OrderCount != 1 {
 				t.Fatalf("fresh profile: %+v %v", fresh, err)
 			}

@@ -33,7 +33,7 @@ func TestShopRemoved_NothingStaysBehind(t *testing.T) {
 		// The server's shop cache still knows acme for up to two seconds.
 		if code, _ := post(t, url, "msg_2", paid); code != 200 {
 			// The cache had expired already: store what it would have accepted.
-			if _, err := st.InsertInbox(ctx, &store.InboxItem{ShopID: shop.ID, Platform: "standard", DeliveryID: "msg_2",
+			if _, err := st.InsertInbox(ctx, &models.Delivery{ShopID: shop.ID, Platform: "standard", DeliveryID: "msg_2",
 				Headers: `{"Webhook-Id":["msg_2"]}`, Body: []byte(paid)}); err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +66,7 @@ func TestShopRemoved_NothingStaysBehind(t *testing.T) {
 		if ids, _ := st.ShopCustomerIDs(ctx, shop.ID); len(ids) != 0 {
 			t.Fatalf("%d customers of the removed shop after the purge", len(ids))
 		}
-		if p, err := st.CustomerByIdentity(ctx, shop.ID, store.IdentityEmail, "late@example.org"); err == nil {
+		if p, err := st.CustomerByIdentity(ctx, shop.ID, models.IdentityEmail, "late@example.org"); err == nil {
 			t.Fatalf("an identity of the removed shop is left: %+v", p)
 		}
 	})

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/treue/treue/models"
-	"github.com/treue/treue/models/store"
 )
 
 // exampleRules copies examples/rules.yaml without the holdout, which would
@@ -63,7 +62,7 @@ func TestRules_Journey(t *testing.T) {
 		st := e.store(t)
 		ctx := context.Background()
 		shop, _ := st.ShopByKey(ctx, "acme")
-		prof, err := st.CustomerByIdentity(ctx, shop.ID, store.IdentityID, "c-1")
+		prof, err := st.CustomerByIdentity(ctx, shop.ID, models.IdentityID, "c-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,7 +247,7 @@ func TestRules_ArrivalOrder(t *testing.T) {
 		ctx := context.Background()
 		shop, _ := st.ShopByKey(ctx, "acme")
 		outcome := func(customer string) []string {
-			p, err := st.CustomerByIdentity(ctx, shop.ID, store.IdentityID, customer)
+			p, err := st.CustomerByIdentity(ctx, shop.ID, models.IdentityID, customer)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -292,7 +291,7 @@ func TestRules_ArrivalOrder(t *testing.T) {
 				continue
 			}
 			if !slices.Equal(got, want) {
-				p, _ := st.CustomerByIdentity(ctx, shop.ID, store.IdentityID, customer)
+				p, _ := st.CustomerByIdentity(ctx, shop.ID, models.IdentityID, customer)
 				acts, _ := st.CustomerActions(ctx, p.CustomerID)
 				for _, a := range acts {
 					t.Logf("%s %s %s due %s: %s", a.RuleID, a.Type, a.Status, a.DueAt.Format(time.RFC3339), a.Reason)

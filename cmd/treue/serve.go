@@ -29,6 +29,7 @@ import (
 	"github.com/treue/treue/plugin/standard"
 	"github.com/treue/treue/rules"
 	"github.com/treue/treue/shopread"
+	"github.com/treue/treue/support"
 	"github.com/treue/treue/webhooks/dispatch"
 	"github.com/treue/treue/webhooks/inbox"
 	"github.com/treue/treue/webhooks/privacy"
@@ -120,7 +121,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	}
 	engine, err := handlers.New(handlers.Config{
 		Log: log, Registry: reg, Health: st, Intake: intake, Shopware: registrar, AdobeChallenge: adobe.Challenge, Rules: rl,
-		Tokens: st, Customers: customerReader{st, accessLog}, Actions: actionAdmin{st}, Privacy: &privacy.Service{Store: st, Options: journey.DefaultOptions, Log: log, Now: now},
+		Tokens: st, Customers: &support.Service{Store: support.Reads(st), Access: accessLog, Dispatch: dispatchState}, Actions: actionAdmin{st}, Privacy: &privacy.Service{Store: st, Options: journey.DefaultOptions, Log: log, Now: now},
 		Points: func(ctx context.Context, shopID, customerID int64) (int64, string, error) {
 			balance, err := st.ForShop(shopID).PointsBalance(ctx, customerID)
 			if err != nil {
@@ -348,29 +349,6 @@ func adobeKeySource(cfg config.Config, log *slog.Logger) (adobe.KeySource, error
 		return keys, nil
 	}
 	return adobe.NewKeyFetcher(&http.Client{Timeout: 5 * time.Second}, time.Now), nil
-}
-
-// customerReader serves the customer API from the store, with access-log
-// entries written in batches off the request path.
-type customerReader struct {
-	*store.Store
-	log *audit.Log
-}
-
-func (r customerReader) CustomerIdentities(ctx context.Context, shopID, customerID int64) ([]store.Identity, error) {
-	return r.ForShop(shopID).CustomerIdentities(ctx, customerID)
-}
-
-func (r customerReader) Timeline(ctx context.Context, shopID, customerID int64, cur *store.Cursor, f store.TimelineFilter, limit int) ([]store.TimelineEntry, bool, error) {
-	return r.ForShop(shopID).Timeline(ctx, customerID, cur, f, limit)
-}
-
-func (r customerReader) EventsByID(ctx context.Context, shopID int64, ids []int64) (map[int64]store.EventRecord, error) {
-	return r.ForShop(shopID).EventsByID(ctx, ids)
-}
-
-func (r customerReader) LogAccess(ctx context.Context, shopID, tokenID, customerID int64, what string) error {
-	return r.log.Record(ctx, audit.Entry{ShopID: shopID, TokenID: tokenID, CustomerID: customerID, What: what})
 }
 
 // servePprof serves Go's profiler on its own listener, away from the API.

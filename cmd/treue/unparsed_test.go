@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store"
 )
 
@@ -97,7 +98,7 @@ func TestWebhook_AuthenticButUnparsed(t *testing.T) {
 		// A delivery an older version could not parse (stored unparsed
 		// with a body that parses now) is recorded once replayed; one that
 		// still does not parse is marked unparsed again by the processor.
-		if _, err := st.InsertInbox(ctx, &store.InboxItem{ShopID: acme.ID, Platform: "standard", DeliveryID: "msg_old", Topic: "order.placed",
+		if _, err := st.InsertInbox(ctx, &models.Delivery{ShopID: acme.ID, Platform: "standard", DeliveryID: "msg_old", Topic: "order.placed",
 			Headers: `{"Webhook-Id":["msg_old"]}`, Body: []byte(placed), Status: store.InboxUnparsed}); err != nil {
 			t.Fatal(err)
 		}

@@ -53,8 +53,8 @@ func (s *Store) EventsOf(ctx context.Context, ids []int64) (map[int64][]EventRec
 }
 
 // OptOutsOf loads the opt-outs of customers, by category.
-func (s *Store) OptOutsOf(ctx context.Context, ids []int64) (map[int64][]OptOut, error) {
-	out := make(map[int64][]OptOut, len(ids))
+func (s *Store) OptOutsOf(ctx context.Context, ids []int64) (map[int64][]models.OptOutRecord, error) {
+	out := make(map[int64][]models.OptOutRecord, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -63,7 +63,7 @@ func (s *Store) OptOutsOf(ctx context.Context, ids []int64) (map[int64][]OptOut,
 		return nil, translate("opt-outs", err)
 	}
 	for _, r := range rows {
-		out[r.CustomerID] = append(out[r.CustomerID], OptOut{r.Category, r.Source, r.CreatedAt})
+		out[r.CustomerID] = append(out[r.CustomerID], models.OptOutRecord{Category: r.Category, Source: r.Source, CreatedAt: r.CreatedAt})
 	}
 	return out, nil
 }
@@ -212,7 +212,7 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 	var conds []string
 	var args []any
 	for _, k := range keys {
-		for _, x := range Identities(k.Ref) {
+		for _, x := range models.Identities(k.Ref) {
 			ik := identityKey{k.ShopID, x.Kind, x.Value}
 			if _, ok := owner[ik]; ok {
 				continue
@@ -241,7 +241,7 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 	}
 	// Every identity of the customers found and of the orders' customers,
 	// for the compatibility check.
-	have := map[int64][]Identity{}
+	have := map[int64][]models.Identity{}
 	var cands []int64
 	candidate := func(id int64) {
 		if _, ok := have[id]; !ok {
@@ -262,14 +262,14 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 			return nil, nil, translate("customer identities", err)
 		}
 		for _, r := range rows {
-			have[r.CustomerID] = append(have[r.CustomerID], Identity{r.Kind, r.Value})
+			have[r.CustomerID] = append(have[r.CustomerID], models.Identity{Kind: r.Kind, Value: r.Value})
 		}
 	}
 	now := s.Now()
 	lock := map[int64]bool{}
 	for i, k := range keys {
 		ord := orderKey{k.ShopID, k.Order}
-		ids := Identities(k.Ref)
+		ids := models.Identities(k.Ref)
 		id := orders[ord]
 		if id != 0 && !agrees(have[id], ids) {
 			// The order decides; identities that contradict the order's
@@ -295,7 +295,7 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 		}
 		if id == 0 {
 			// Identities another customer already owns stay theirs.
-			var fresh []Identity
+			var fresh []models.Identity
 			for _, x := range ids {
 				if _, taken := owner[identityKey{k.ShopID, x.Kind, x.Value}]; !taken {
 					fresh = append(fresh, x)
@@ -365,7 +365,7 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 
 // agrees reports whether none of ids contradicts an identity of the same
 // kind among have.
-func agrees(have, ids []Identity) bool {
+func agrees(have, ids []models.Identity) bool {
 	for _, x := range ids {
 		for _, h := range have {
 			if h.Kind == x.Kind && h.Value != x.Value {
@@ -378,8 +378,8 @@ func agrees(have, ids []Identity) bool {
 
 // compatibleWith reports whether a candidate customer with identities have,
 // matched through kind, has no stronger identity that contradicts ids.
-func compatibleWith(have, ids []Identity, kind string) bool {
-	if kind == IdentityID {
+func compatibleWith(have, ids []models.Identity, kind string) bool {
+	if kind == models.IdentityID {
 		return true
 	}
 	for _, x := range ids {

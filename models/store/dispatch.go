@@ -19,22 +19,6 @@ const (
 	AttemptPermanent = "permanent"
 )
 
-// Attempt is one call into the shop for an action. It never holds credentials.
-type Attempt struct {
-	ShopID     int64
-	ID         int64
-	ActionID   int64
-	AttemptNo  int
-	StartedAt  time.Time
-	DurationMS int `gorm:"column:duration_ms"`
-	StatusCode int
-	Outcome    string
-	Summary    string
-}
-
-// TableName implements gorm's Tabler.
-func (Attempt) TableName() string { return "attempts" }
-
 // Claiming and its lease.
 //
 // A claim moves a due action to sending and leases it to one owner until
@@ -240,7 +224,7 @@ func (s *Store) ReleaseActions(ctx context.Context, owner string) (int64, error)
 }
 
 // RecordAttempt appends one call into the shop to the attempt log and sets a.ID.
-func (s *Store) RecordAttempt(ctx context.Context, a *Attempt) error {
+func (s *Store) RecordAttempt(ctx context.Context, a *models.Attempt) error {
 	a.StartedAt = a.StartedAt.UTC()
 	if a.Outcome == "" {
 		return fmt.Errorf("store: record attempt: outcome is required: %w", models.ErrInvalid)
@@ -250,8 +234,8 @@ func (s *Store) RecordAttempt(ctx context.Context, a *Attempt) error {
 }
 
 // ActionAttempts lists the calls made for an action, first first.
-func (s *Store) ActionAttempts(ctx context.Context, actionID int64) ([]Attempt, error) {
-	var out []Attempt
+func (s *Store) ActionAttempts(ctx context.Context, actionID int64) ([]models.Attempt, error) {
+	var out []models.Attempt
 	if err := s.db.WithContext(ctx).Where("action_id = ?", actionID).Order("attempt_no, id").Find(&out).Error; err != nil {
 		return nil, translate("action attempts", err)
 	}
@@ -261,15 +245,15 @@ func (s *Store) ActionAttempts(ctx context.Context, actionID int64) ([]Attempt, 
 // ActionCustomer returns how the shop names a customer and the customer's
 // profile, for a connector to address them. Both reads name the shop, so
 // that on Vitess they go to its shard alone.
-func (s *Store) ActionCustomer(ctx context.Context, shopID, customerID int64) ([]Identity, *models.Profile, error) {
+func (s *Store) ActionCustomer(ctx context.Context, shopID, customerID int64) ([]models.Identity, *models.Profile, error) {
 	db := s.db.WithContext(ctx)
 	var rows []identityRow
 	if err := db.Where("shop_id = ? AND customer_id = ?", shopID, customerID).Order("kind, value").Find(&rows).Error; err != nil {
 		return nil, nil, translate("customer identities", err)
 	}
-	ids := make([]Identity, len(rows))
+	ids := make([]models.Identity, len(rows))
 	for i, r := range rows {
-		ids[i] = Identity{r.Kind, r.Value}
+		ids[i] = models.Identity{Kind: r.Kind, Value: r.Value}
 	}
 	var c customerRow
 	if err := db.Where("shop_id = ? AND id = ?", shopID, customerID).Take(&c).Error; err != nil {

@@ -301,7 +301,7 @@ func TestAttemptsAndLookups(t *testing.T) {
 		f := newDispatchFixture(t, driver)
 		a := f.action(f.shopID, f.clock.Now())
 		for i, o := range []string{store.AttemptTransient, store.AttemptOK} {
-			err := f.s.RecordAttempt(ctx, &store.Attempt{ShopID: f.shopID, ActionID: a.ID, AttemptNo: i + 1,
+			err := f.s.RecordAttempt(ctx, &models.Attempt{ShopID: f.shopID, ActionID: a.ID, AttemptNo: i + 1,
 				StartedAt: f.clock.Now(), DurationMS: 12, StatusCode: 503 - 303*i, Outcome: o, Summary: "s"})
 			if err != nil {
 				t.Fatal(err)

@@ -27,29 +27,6 @@ const (
 	InboxUnparsed = "unparsed"
 )
 
-// InboxItem is one verified delivery waiting to be (or already) processed.
-type InboxItem struct {
-	ID            int64
-	ShopID        int64
-	Platform      string
-	DeliveryID    string
-	Topic         string
-	Headers       string // JSON of the headers the parser needs again
-	Body          []byte
-	ReceivedAt    time.Time
-	Status        string
-	Attempts      int
-	NextAttemptAt time.Time
-	ProcessedAt   *time.Time
-	Error         *string
-	// BodyHash keys a delivery by its content as well, where the sender's
-	// delivery id is not signed: a signed body replayed under a new id is
-	// then a duplicate. Nil where the id is signed.
-	BodyHash *string
-}
-
-func (InboxItem) TableName() string { return "inbox" }
-
 // EncodeHeaders keeps the request headers a parser may read again, as JSON.
 func EncodeHeaders(h http.Header) string {
 	b, _ := json.Marshal(h) // a map of string slices always marshals
@@ -70,7 +47,7 @@ func DecodeHeaders(s string) (http.Header, error) {
 
 // InsertInbox stores a delivery once per (shop, delivery id). duplicate is true
 // when it was already there; then nothing changes.
-func (s *Store) InsertInbox(ctx context.Context, it *InboxItem) (duplicate bool, err error) {
+func (s *Store) InsertInbox(ctx context.Context, it *models.Delivery) (duplicate bool, err error) {
 	now := s.Now()
 	it.ReceivedAt, it.NextAttemptAt = now, now
 	if it.Status == "" {
@@ -100,7 +77,7 @@ func (s *Store) InsertInbox(ctx context.Context, it *InboxItem) (duplicate bool,
 // commit of the redo log rather than taking turns. Should one of them fail,
 // the others may have committed; the error makes the senders retry, and
 // their deliveries are then duplicates, acknowledged as such.
-func (s *Store) InsertInboxBatch(ctx context.Context, items []*InboxItem) (dup []bool, err error) {
+func (s *Store) InsertInboxBatch(ctx context.Context, items []*models.Delivery) (dup []bool, err error) {
 	if s.driver == "mysql" {
 		if shops := byShop(items); len(shops) > 1 {
 			return s.insertInboxPerShop(ctx, items, shops)
@@ -110,7 +87,7 @@ func (s *Store) InsertInboxBatch(ctx context.Context, items []*InboxItem) (dup [
 }
 
 // byShop groups the indexes of items by shop, in the order shops first occur.
-func byShop(items []*InboxItem) [][]int {
+func byShop(items []*models.Delivery) [][]int {
 	at := map[int64]int{}
 	var out [][]int
 	for i, it := range items {
@@ -126,13 +103,13 @@ func byShop(items []*InboxItem) [][]int {
 }
 
 // insertInboxPerShop is InsertInboxBatch with one transaction per shop.
-func (s *Store) insertInboxPerShop(ctx context.Context, items []*InboxItem, shops [][]int) ([]bool, error) {
+func (s *Store) insertInboxPerShop(ctx context.Context, items []*models.Delivery, shops [][]int) ([]bool, error) {
 	dup := make([]bool, len(items))
 	errs := make([]error, len(shops))
 	var wg sync.WaitGroup
 	for n, idx := range shops {
 		wg.Go(func() {
-			part := make([]*InboxItem, len(idx))
+			part := make([]*models.Delivery, len(idx))
 			for k, i := range idx {
 				part[k] = items[i]
 			}
@@ -154,7 +131,7 @@ func (s *Store) insertInboxPerShop(ctx context.Context, items []*InboxItem, shop
 }
 
 // insertInboxBatch is InsertInboxBatch in one transaction.
-func (s *Store) insertInboxBatch(ctx context.Context, items []*InboxItem) (dup []bool, err error) {
+func (s *Store) insertInboxBatch(ctx context.Context, items []*models.Delivery) (dup []bool, err error) {
 	dup = make([]bool, len(items))
 	if len(items) == 0 {
 		return dup, nil
@@ -222,7 +199,7 @@ func (s *Store) insertInboxBatch(ctx context.Context, items []*InboxItem) (dup [
 
 // insertInboxMulti inserts items[rows] with multi-row INSERTs that skip the
 // rows stored already, and counts the rows inserted.
-func (s *Store) insertInboxMulti(ctx context.Context, items []*InboxItem, rows []int, now time.Time) (inserted int, err error) {
+func (s *Store) insertInboxMulti(ctx context.Context, items []*models.Delivery, rows []int, now time.Time) (inserted int, err error) {
 	// One statement per few MB, under max_allowed_packet.
 	for len(rows) > 0 {
 		var sb strings.Builder
@@ -262,7 +239,7 @@ type inboxKey struct {
 // storedInbox tells which of items[idx] are stored already. One query for
 // all shops: the unique index (shop_id, delivery_id) answers both IN lists,
 // and the pairs that only the cross product matches are left out here.
-func (s *Store) storedInbox(ctx context.Context, items []*InboxItem, idx []int) (map[inboxKey]bool, error) {
+func (s *Store) storedInbox(ctx context.Context, items []*models.Delivery, idx []int) (map[inboxKey]bool, error) {
 	var shops []int64
 	ids := make([]string, 0, len(idx))
 	var hashes []string
@@ -280,7 +257,7 @@ func (s *Store) storedInbox(ctx context.Context, items []*InboxItem, idx []int) 
 		DeliveryID string
 		BodyHash   *string
 	}
-	q := s.db.WithContext(ctx).Model(&InboxItem{}).Select("shop_id, delivery_id, body_hash")
+	q := s.db.WithContext(ctx).Model(&models.Delivery{}).Select("shop_id, delivery_id, body_hash")
 	// One shop (always on MySQL): "=" names the shard to Vitess.
 	var shop any = shops
 	shopIs := "shop_id IN ?"
@@ -306,7 +283,7 @@ func (s *Store) storedInbox(ctx context.Context, items []*InboxItem, idx []int) 
 }
 
 // insertInboxRows is InsertInboxBatch one row at a time, in one transaction.
-func (s *Store) insertInboxRows(ctx context.Context, items []*InboxItem) (dup []bool, err error) {
+func (s *Store) insertInboxRows(ctx context.Context, items []*models.Delivery) (dup []bool, err error) {
 	dup = make([]bool, len(items))
 	err = s.InTx(ctx, func(tx *Store) error {
 		for i, it := range items {
@@ -331,8 +308,8 @@ func (s *Store) insertInboxRows(ctx context.Context, items []*InboxItem) (dup []
 //
 // On a store scoped to a shop (ForShop) it claims that shop's deliveries
 // only, along the index (shop_id, status, next_attempt_at, id).
-func (s *Store) ClaimInbox(ctx context.Context, limit int) ([]InboxItem, error) {
-	var items []InboxItem
+func (s *Store) ClaimInbox(ctx context.Context, limit int) ([]models.Delivery, error) {
+	var items []models.Delivery
 	args := []any{InboxPending, s.Now()}
 	where := "status = ? AND next_attempt_at <= ?"
 	if s.shop != 0 {
@@ -352,7 +329,7 @@ func (s *Store) FinishInbox(ctx context.Context, ids ...int64) error {
 		return nil
 	}
 	now := s.Now()
-	err := s.scoped(ctx, "inbox").Model(&InboxItem{}).Where("id IN ?", ids).
+	err := s.scoped(ctx, "inbox").Model(&models.Delivery{}).Where("id IN ?", ids).
 		Updates(map[string]any{"status": InboxDone, "processed_at": now, "error": nil}).Error
 	return translate("finish inbox", err)
 }
@@ -366,7 +343,7 @@ func (s *Store) FailInbox(ctx context.Context, id int64, reason string, retryAt 
 	} else {
 		upd["next_attempt_at"] = retryAt
 	}
-	err := s.scoped(ctx, "inbox").Model(&InboxItem{}).Where("id = ?", id).Updates(upd).Error
+	err := s.scoped(ctx, "inbox").Model(&models.Delivery{}).Where("id = ?", id).Updates(upd).Error
 	return translate("fail inbox", err)
 }
 
@@ -375,13 +352,13 @@ func (s *Store) DeleteInbox(ctx context.Context, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return translate("delete inbox", s.scoped(ctx, "inbox").Where("id IN ?", ids).Delete(&InboxItem{}).Error)
+	return translate("delete inbox", s.scoped(ctx, "inbox").Where("id IN ?", ids).Delete(&models.Delivery{}).Error)
 }
 
 // MarkUnparsed records that a stored delivery cannot be turned into events:
 // parsing is pure, so trying again only helps after a fix (InboxReplay).
 func (s *Store) MarkUnparsed(ctx context.Context, id int64, reason string) error {
-	err := s.scoped(ctx, "inbox").Model(&InboxItem{}).Where("id = ?", id).
+	err := s.scoped(ctx, "inbox").Model(&models.Delivery{}).Where("id = ?", id).
 		Updates(map[string]any{"status": InboxUnparsed, "error": reason, "attempts": clause.Expr{SQL: "attempts + 1"}}).Error
 	return translate("mark unparsed", err)
 }
@@ -408,9 +385,9 @@ func (f InboxFilter) apply(db *gorm.DB) *gorm.DB {
 }
 
 // ListInbox lists deliveries, newest first, without their bodies.
-func (s *Store) ListInbox(ctx context.Context, f InboxFilter, limit int) ([]InboxItem, error) {
-	var out []InboxItem
-	err := f.apply(s.db.WithContext(ctx).Model(&InboxItem{})).
+func (s *Store) ListInbox(ctx context.Context, f InboxFilter, limit int) ([]models.Delivery, error) {
+	var out []models.Delivery
+	err := f.apply(s.db.WithContext(ctx).Model(&models.Delivery{})).
 		Select("id, shop_id, platform, delivery_id, topic, received_at, status, attempts, next_attempt_at, processed_at, error").
 		Order("id DESC").Limit(limit).Find(&out).Error
 	return out, translate("list inbox", err)
@@ -431,12 +408,12 @@ func (s *Store) ReplayInbox(ctx context.Context, f InboxFilter) (replayed, skipp
 	}
 	f.Status = ""
 	db := s.db.WithContext(ctx)
-	res := f.apply(db.Model(&InboxItem{})).Where("status IN ? AND body IS NOT NULL", statuses).
+	res := f.apply(db.Model(&models.Delivery{})).Where("status IN ? AND body IS NOT NULL", statuses).
 		Updates(map[string]any{"status": InboxPending, "attempts": 0, "next_attempt_at": s.Now(), "error": nil})
 	if res.Error != nil {
 		return 0, 0, translate("replay inbox", res.Error)
 	}
-	if err := f.apply(db.Model(&InboxItem{})).Where("status IN ? AND body IS NULL", statuses).Count(&skipped).Error; err != nil {
+	if err := f.apply(db.Model(&models.Delivery{})).Where("status IN ? AND body IS NULL", statuses).Count(&skipped).Error; err != nil {
 		return res.RowsAffected, 0, translate("replay inbox", err)
 	}
 	return res.RowsAffected, skipped, nil
@@ -444,7 +421,7 @@ func (s *Store) ReplayInbox(ctx context.Context, f InboxFilter) (replayed, skipp
 
 // InboxBacklog counts deliveries waiting and the age of the oldest.
 func (s *Store) InboxBacklog(ctx context.Context) (pending int64, oldest time.Duration, err error) {
-	db := s.db.WithContext(ctx).Model(&InboxItem{}).Where("status = ?", InboxPending)
+	db := s.db.WithContext(ctx).Model(&models.Delivery{}).Where("status = ?", InboxPending)
 	if err := db.Count(&pending).Error; err != nil {
 		return 0, 0, translate("inbox backlog", err)
 	}
@@ -452,7 +429,7 @@ func (s *Store) InboxBacklog(ctx context.Context) (pending int64, oldest time.Du
 		return 0, 0, nil
 	}
 	// Selecting the column (not MIN of it) keeps its type on SQLite.
-	var first InboxItem
+	var first models.Delivery
 	err = s.db.WithContext(ctx).Select("received_at").Where("status = ?", InboxPending).Order("id").Take(&first).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return 0, 0, nil // processed between the two reads
@@ -464,8 +441,8 @@ func (s *Store) InboxBacklog(ctx context.Context) (pending int64, oldest time.Du
 }
 
 // InboxByDelivery finds one delivery, for tests and support.
-func (s *Store) InboxByDelivery(ctx context.Context, shopID int64, deliveryID string) (*InboxItem, error) {
-	var it InboxItem
+func (s *Store) InboxByDelivery(ctx context.Context, shopID int64, deliveryID string) (*models.Delivery, error) {
+	var it models.Delivery
 	err := s.db.WithContext(ctx).Where("shop_id = ? AND delivery_id = ?", shopID, deliveryID).Take(&it).Error
 	if err != nil {
 		return nil, translate("inbox by delivery", err)

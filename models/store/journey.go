@@ -17,13 +17,6 @@ import (
 	"github.com/treue/treue/models"
 )
 
-// Identity kinds, strongest first.
-const (
-	IdentityID     = "id"
-	IdentityNumber = "number"
-	IdentityEmail  = "email"
-)
-
 type customerRow struct {
 	ShopID             int64
 	ID                 int64
@@ -51,27 +44,6 @@ type identityRow struct {
 
 func (identityRow) TableName() string { return "customer_identities" }
 
-// Identity is one way a shop names a customer.
-type Identity struct {
-	Kind  string `json:"kind"`
-	Value string `json:"value"`
-}
-
-// Identities lists the identities a reference carries, strongest first.
-func Identities(ref models.CustomerRef) []Identity {
-	var ids []Identity
-	if ref.ID != "" {
-		ids = append(ids, Identity{IdentityID, ref.ID})
-	}
-	if ref.Number != "" {
-		ids = append(ids, Identity{IdentityNumber, ref.Number})
-	}
-	if e := models.NormalizeEmail(ref.Email); e != "" {
-		ids = append(ids, Identity{IdentityEmail, e})
-	}
-	return ids
-}
-
 // ErrRetry marks a conflict with a concurrent transaction; the caller retries
 // the whole transaction. It matches models.ErrUnavailable.
 var ErrRetry = fmt.Errorf("concurrent update: %w", models.ErrUnavailable)
@@ -90,7 +62,7 @@ func (s *Store) ResolveCustomer(ctx context.Context, shopID int64, ref models.Cu
 	return ids[0], public[0], nil
 }
 
-func (s *Store) createCustomer(ctx context.Context, shopID int64, ids []Identity) (int64, string, error) {
+func (s *Store) createCustomer(ctx context.Context, shopID int64, ids []models.Identity) (int64, string, error) {
 	now := s.Now()
 	c := customerRow{ShopID: shopID, PublicID: uuid.NewString(), Stage: string(models.StageNew), Profile: "{}", CreatedAt: now, UpdatedAt: now}
 	db := s.db.WithContext(ctx)
@@ -275,14 +247,14 @@ func decodeProfile(c *customerRow) (*models.Profile, error) {
 }
 
 // CustomerIdentities lists how the shop names a customer.
-func (s *Store) CustomerIdentities(ctx context.Context, customerID int64) ([]Identity, error) {
+func (s *Store) CustomerIdentities(ctx context.Context, customerID int64) ([]models.Identity, error) {
 	var rows []identityRow
 	if err := s.scoped(ctx, "customer_identities").Where("customer_id = ?", customerID).Order("kind, value").Find(&rows).Error; err != nil {
 		return nil, translate("customer identities", err)
 	}
-	out := make([]Identity, len(rows))
+	out := make([]models.Identity, len(rows))
 	for i, r := range rows {
-		out[i] = Identity{r.Kind, r.Value}
+		out[i] = models.Identity{Kind: r.Kind, Value: r.Value}
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -41,22 +40,15 @@ func (s *Store) RemoveOptOut(ctx context.Context, customerID int64, category str
 	return res.RowsAffected > 0, nil
 }
 
-// OptOut is one recorded opt-out.
-type OptOut struct {
-	Category  string    `json:"category"`
-	Source    string    `json:"source"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
 // OptOuts lists a customer's opt-outs by category.
-func (s *Store) OptOuts(ctx context.Context, customerID int64) ([]OptOut, error) {
+func (s *Store) OptOuts(ctx context.Context, customerID int64) ([]models.OptOutRecord, error) {
 	var rows []optOutRow
 	if err := s.scoped(ctx, "opt_outs").Where("customer_id = ?", customerID).Order("category").Find(&rows).Error; err != nil {
 		return nil, translate("opt-outs", err)
 	}
-	out := make([]OptOut, len(rows))
+	out := make([]models.OptOutRecord, len(rows))
 	for i, r := range rows {
-		out[i] = OptOut{r.Category, r.Source, r.CreatedAt}
+		out[i] = models.OptOutRecord{Category: r.Category, Source: r.Source, CreatedAt: r.CreatedAt}
 	}
 	return out, nil
 }
@@ -76,7 +68,7 @@ func (s *Store) CancelPendingByCategory(ctx context.Context, customerID int64, c
 // data, so that it can be logged.
 type CustomerMatch struct {
 	CustomerID int64 // 0: none
-	// By is the identity kind that matched: IdentityID, IdentityNumber or IdentityEmail.
+	// By is the identity kind that matched: models.IdentityID, models.IdentityNumber or models.IdentityEmail.
 	By string
 	// Refused says why a customer that a weaker identity names was not taken.
 	Refused string
@@ -88,7 +80,7 @@ type CustomerMatch struct {
 // contradicting stronger identity: a redact for one shop customer id never
 // widens, through a shared e-mail, to a customer with another id.
 func (s *Store) FindCustomer(ctx context.Context, shopID int64, ref models.CustomerRef) (CustomerMatch, error) {
-	ids := Identities(ref)
+	ids := models.Identities(ref)
 	if len(ids) == 0 {
 		return CustomerMatch{}, nil
 	}
@@ -109,14 +101,14 @@ func (s *Store) FindCustomer(ctx context.Context, shopID int64, ref models.Custo
 		owner[f.Kind] = f.CustomerID
 		cands = append(cands, f.CustomerID)
 	}
-	have := map[int64][]Identity{}
+	have := map[int64][]models.Identity{}
 	if len(cands) > 0 {
 		var rows []identityRow
 		if err := db.Where("shop_id = ? AND customer_id IN ?", shopID, cands).Find(&rows).Error; err != nil {
 			return CustomerMatch{}, translate("find customer: identities", err)
 		}
 		for _, r := range rows {
-			have[r.CustomerID] = append(have[r.CustomerID], Identity{r.Kind, r.Value})
+			have[r.CustomerID] = append(have[r.CustomerID], models.Identity{Kind: r.Kind, Value: r.Value})
 		}
 	}
 	var m CustomerMatch
@@ -138,7 +130,7 @@ func (s *Store) FindCustomer(ctx context.Context, shopID int64, ref models.Custo
 
 // contradicting names the stronger identity kind on which have and ids
 // disagree (see compatibleWith).
-func contradicting(have, ids []Identity, kind string) string {
+func contradicting(have, ids []models.Identity, kind string) string {
 	for _, x := range ids {
 		if x.Kind == kind {
 			break
@@ -152,30 +144,12 @@ func contradicting(have, ids []Identity, kind string) string {
 	return "identity"
 }
 
-// Erasure is the audit record of one erased customer: no personal data, only
-// de-identified aggregates.
-type Erasure struct {
-	ShopID           int64     `json:"-"`
-	ID               int64     `json:"id"`
-	ErasedAt         time.Time `json:"erased_at"`
-	RequestedBy      string    `json:"requested_by"`
-	Stage            string    `json:"stage"`
-	OrderCount       int       `json:"order_count"`
-	TotalSpentCents  int64     `json:"total_spent_cents"`
-	Events           int       `json:"events"`
-	Actions          int       `json:"actions"`
-	CancelledActions int       `json:"cancelled_actions"`
-}
-
-// TableName implements gorm's Tabler.
-func (Erasure) TableName() string { return "erasures" }
-
 // EraseCustomer removes a customer's identities, profile, journey, actions,
 // points, opt-outs and access log, blanks the raw payloads their events came
-// from, and keeps only an Erasure record. Pending actions are cancelled first
+// from, and keeps only a models.Erasure record. Pending actions are cancelled first
 // (counted in the record). Call it inside InTx. Later webhooks about the same
 // person find no identity and start a fresh profile.
-func (s *Store) EraseCustomer(ctx context.Context, shopID, customerID int64, requestedBy string) (*Erasure, error) {
+func (s *Store) EraseCustomer(ctx context.Context, shopID, customerID int64, requestedBy string) (*models.Erasure, error) {
 	var c customerRow
 	if err := s.db.WithContext(ctx).Raw("SELECT * FROM customers WHERE id = ? AND shop_id = ?"+s.forUpdate(false), customerID, shopID).Scan(&c).Error; err != nil {
 		return nil, translate("erase: lock customer", err)
@@ -204,7 +178,7 @@ func (s *Store) EraseCustomer(ctx context.Context, shopID, customerID int64, req
 		return nil, translate("erase: count events", err)
 	}
 	if len(inboxIDs) > 0 {
-		if err := db.Model(&InboxItem{}).Where("shop_id = ? AND id IN ?", shopID, inboxIDs).Updates(map[string]any{"body": nil, "headers": "{}"}).Error; err != nil {
+		if err := db.Model(&models.Delivery{}).Where("shop_id = ? AND id IN ?", shopID, inboxIDs).Updates(map[string]any{"body": nil, "headers": "{}"}).Error; err != nil {
 			return nil, translate("erase: raw payloads", err)
 		}
 	}
@@ -221,7 +195,7 @@ func (s *Store) EraseCustomer(ctx context.Context, shopID, customerID int64, req
 	if err := db.Exec("DELETE FROM customers WHERE shop_id = ? AND id = ?", shopID, customerID).Error; err != nil {
 		return nil, translate("erase: customer", err)
 	}
-	e := &Erasure{ShopID: shopID, ErasedAt: s.Now(), RequestedBy: requestedBy, Stage: c.Stage, OrderCount: c.OrderCount,
+	e := &models.Erasure{ShopID: shopID, ErasedAt: s.Now(), RequestedBy: requestedBy, Stage: c.Stage, OrderCount: c.OrderCount,
 		TotalSpentCents: c.TotalSpentCents, Events: int(events), Actions: len(actionIDs), CancelledActions: int(cancelled.RowsAffected)}
 	if err := db.Create(e).Error; err != nil {
 		return nil, translate("erase: audit record", err)
@@ -236,35 +210,17 @@ func (s *Store) ShopCustomerIDs(ctx context.Context, shopID int64) ([]int64, err
 	return ids, translate("shop customers", err)
 }
 
-// Export is everything Treue holds about one customer.
+// Export is everything Treue holds about one customer, as the store reads
+// it; the export document is shaped from it elsewhere (package support).
 type Export struct {
-	Profile    *models.Profile `json:"profile"`
-	Identities []Identity      `json:"identities"`
-	Events     []EventRecord   `json:"events"`
-	Actions    []models.Action `json:"actions"`
-	Attempts   []AttemptRecord `json:"attempts"`
-	OptOuts    []OptOut        `json:"opt_outs"`
-	Points     []PointsEntry   `json:"points_ledger"`
-	Access     []AccessEntry   `json:"access_log"`
-}
-
-// AttemptRecord is one call into the shop for an action.
-type AttemptRecord struct {
-	ActionID   int64     `json:"action_id"`
-	AttemptNo  int       `json:"attempt_no"`
-	StartedAt  time.Time `json:"started_at"`
-	DurationMS int       `json:"duration_ms"`
-	StatusCode int       `json:"status_code"`
-	Outcome    string    `json:"outcome"`
-	Summary    *string   `json:"summary"`
-}
-
-// PointsEntry is one line of the points ledger.
-type PointsEntry struct {
-	ActionID  int64     `json:"action_id"`
-	Delta     int64     `json:"delta"`
-	Reason    string    `json:"reason"`
-	CreatedAt time.Time `json:"created_at"`
+	Profile    *models.Profile
+	Identities []models.Identity
+	Events     []EventRecord
+	Actions    []models.Action
+	Attempts   []models.AttemptRecord
+	OptOuts    []models.OptOutRecord
+	Points     []models.PointsEntry
+	Access     []models.AccessEntry
 }
 
 // ExportCustomer gathers everything about a customer (GDPR Art. 15).
@@ -315,14 +271,14 @@ func nonNilSlice[T any](s []T) []T {
 func (s *Store) PurgeRawPayloads(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
 	var ids []int64
 	db := s.db.WithContext(ctx)
-	if err := db.Model(&InboxItem{}).Where("status IN ? AND received_at < ? AND body IS NOT NULL", []string{InboxDone, InboxFailed, InboxUnparsed}, cutoff).
+	if err := db.Model(&models.Delivery{}).Where("status IN ? AND received_at < ? AND body IS NOT NULL", []string{InboxDone, InboxFailed, InboxUnparsed}, cutoff).
 		Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
 		return 0, translate("purge payloads", err)
 	}
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	res := db.Model(&InboxItem{}).Where("id IN ?", ids).Updates(map[string]any{"body": nil, "headers": "{}"})
+	res := db.Model(&models.Delivery{}).Where("id IN ?", ids).Updates(map[string]any{"body": nil, "headers": "{}"})
 	return res.RowsAffected, translate("purge payloads", res.Error)
 }
 
@@ -339,22 +295,4 @@ func (s *Store) PurgeEvents(ctx context.Context, cutoff time.Time, limit int) (i
 	}
 	res := db.Where("id IN ?", ids).Delete(&EventRecord{})
 	return res.RowsAffected, translate("purge events", res.Error)
-}
-
-// Document shapes an export for people and tools: events with their canonical
-// data and the consent history drawn out of them.
-func (x *Export) Document(shop string) map[string]any {
-	events := make([]map[string]any, 0, len(x.Events))
-	consent := []map[string]any{}
-	for _, r := range x.Events {
-		ev := map[string]any{"id": fmt.Sprintf("e-%d", r.ID), "type": r.Type, "occurred_at": r.OccurredAt, "received_at": r.ReceivedAt,
-			"platform": r.Platform, "order_ref": r.OrderRef, "data": json.RawMessage(r.Data)}
-		events = append(events, ev)
-		if r.Type == string(models.ConsentGranted) || r.Type == string(models.ConsentRevoked) {
-			consent = append(consent, ev)
-		}
-	}
-	return map[string]any{"shop": shop, "customer": x.Profile, "identities": x.Identities, "events": events,
-		"consent_history": consent, "actions": x.Actions, "attempts": x.Attempts, "opt_outs": x.OptOuts,
-		"points_ledger": x.Points, "access_log": x.Access}
 }

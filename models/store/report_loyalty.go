@@ -7,15 +7,6 @@ import (
 	"github.com/treue/treue/models"
 )
 
-// LoyaltyJourney is one customer's journey as the loyalty report reads it:
-// every event in source-time order, with what the order fold reads of it
-// (journey.Orders and the stages): its type and time, and its order's id,
-// placement time, test flag and total (order.placed) or refund amount.
-type LoyaltyJourney struct {
-	CustomerID int64
-	Events     []models.Event
-}
-
 // loyaltyEventRow holds the columns the report needs, all in the
 // customer index (migration 10): the query reads no event document.
 type loyaltyEventRow struct {
@@ -34,7 +25,7 @@ type loyaltyEventRow struct {
 // comes back with none. The query names only the customers, not the shop:
 // with the shop in it, SQLite reads the shop's every event through the
 // order index for each page.
-func (s *Store) LoyaltyJourneys(ctx context.Context, customerIDs []int64) ([]LoyaltyJourney, error) {
+func (s *Store) LoyaltyJourneys(ctx context.Context, customerIDs []int64) ([]models.LoyaltyJourney, error) {
 	if len(customerIDs) == 0 {
 		return nil, nil
 	}
@@ -44,7 +35,7 @@ func (s *Store) LoyaltyJourneys(ctx context.Context, customerIDs []int64) ([]Loy
 		return nil, translate("loyalty events", err)
 	}
 	defer rows.Close()
-	out := make([]LoyaltyJourney, len(customerIDs))
+	out := make([]models.LoyaltyJourney, len(customerIDs))
 	at := make(map[int64]int, len(customerIDs))
 	for i, id := range customerIDs {
 		out[i].CustomerID = id

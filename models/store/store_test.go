@@ -122,12 +122,12 @@ func TestInbox(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
-		it := &store.InboxItem{ShopID: 1, Platform: "standard", DeliveryID: "msg_1", Topic: "order.placed", Headers: "{}", Body: []byte(`{}`)}
+		it := &models.Delivery{ShopID: 1, Platform: "standard", DeliveryID: "msg_1", Topic: "order.placed", Headers: "{}", Body: []byte(`{}`)}
 		dup, err := s.InsertInbox(ctx, it)
 		if err != nil || dup {
 			t.Fatalf("first insert: dup=%v err=%v", dup, err)
 		}
-		dup, err = s.InsertInbox(ctx, &store.InboxItem{ShopID: 1, Platform: "standard", DeliveryID: "msg_1", Headers: "{}"})
+		dup, err = s.InsertInbox(ctx, &models.Delivery{ShopID: 1, Platform: "standard", DeliveryID: "msg_1", Headers: "{}"})
 		if err != nil || !dup {
 			t.Fatalf("second insert: dup=%v err=%v", dup, err)
 		}
@@ -362,12 +362,12 @@ func TestFindCustomer(t *testing.T) {
 			by       string
 			refusing bool
 		}{
-			{models.CustomerRef{ID: "115310627314723954", Email: "other@example.com"}, account, store.IdentityID, false},
+			{models.CustomerRef{ID: "115310627314723954", Email: "other@example.com"}, account, models.IdentityID, false},
 			{models.CustomerRef{ID: "191167", Email: "john@example.com"}, 0, "", true},
-			{models.CustomerRef{Email: "john@example.com"}, account, store.IdentityEmail, false},
-			{models.CustomerRef{ID: "191167", Email: "guest@example.com"}, guest, store.IdentityEmail, false},
+			{models.CustomerRef{Email: "john@example.com"}, account, models.IdentityEmail, false},
+			{models.CustomerRef{ID: "191167", Email: "guest@example.com"}, guest, models.IdentityEmail, false},
 			{models.CustomerRef{ID: "191167"}, 0, "", false},
-			{models.CustomerRef{Email: "john@example.com"}, account, store.IdentityEmail, false},
+			{models.CustomerRef{Email: "john@example.com"}, account, models.IdentityEmail, false},
 		} {
 			m, err := s.FindCustomer(ctx, 1, c.ref)
 			if err != nil {
@@ -391,13 +391,13 @@ func TestInsertInboxBatch_BodyHash(t *testing.T) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
 		h := func(v string) *string { return &v }
-		item := func(id string, hash *string) *store.InboxItem {
-			return &store.InboxItem{ShopID: 1, Platform: "shopify", DeliveryID: id, Headers: "{}", Body: []byte("{}"), BodyHash: hash}
+		item := func(id string, hash *string) *models.Delivery {
+			return &models.Delivery{ShopID: 1, Platform: "shopify", DeliveryID: id, Headers: "{}", Body: []byte("{}"), BodyHash: hash}
 		}
 		if dup, err := s.InsertInbox(ctx, item("a", h("h1"))); err != nil || dup {
 			t.Fatalf("first: %v %v", dup, err)
 		}
-		dup, err := s.InsertInboxBatch(ctx, []*store.InboxItem{
+		dup, err := s.InsertInboxBatch(ctx, []*models.Delivery{
 			item("b", h("h1")), // stored already under another id
 			item("c", h("h2")),
 			item("d", h("h2")), // earlier in this batch

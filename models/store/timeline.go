@@ -17,7 +17,7 @@ type CustomerSummary struct {
 	OrderCount  int
 	LastOrderAt *time.Time
 	CreatedAt   time.Time
-	Identities  []Identity
+	Identities  []models.Identity
 }
 
 // FindCustomers finds a shop's customers by e-mail (case-insensitive, exact),
@@ -26,7 +26,7 @@ func (s *Store) FindCustomers(ctx context.Context, shopID int64, q string) ([]Cu
 	var ids []int64
 	err := s.db.WithContext(ctx).Model(&identityRow{}).Distinct("customer_id").
 		Where("shop_id = ? AND ((kind = ? AND value = ?) OR (kind IN ? AND value = ?))",
-			shopID, IdentityEmail, models.NormalizeEmail(q), []string{IdentityID, IdentityNumber}, q).
+			shopID, models.IdentityEmail, models.NormalizeEmail(q), []string{models.IdentityID, models.IdentityNumber}, q).
 		Limit(50).Pluck("customer_id", &ids).Error
 	if err != nil {
 		return nil, translate("find customers", err)
@@ -47,7 +47,7 @@ func (s *Store) FindCustomers(ctx context.Context, shopID int64, q string) ([]Cu
 		cs := CustomerSummary{ID: r.ID, PublicID: r.PublicID, Stage: r.Stage, OrderCount: r.OrderCount, LastOrderAt: r.LastOrderAt, CreatedAt: r.CreatedAt}
 		for _, ir := range idRows {
 			if ir.CustomerID == r.ID {
-				cs.Identities = append(cs.Identities, Identity{ir.Kind, ir.Value})
+				cs.Identities = append(cs.Identities, models.Identity{Kind: ir.Kind, Value: ir.Value})
 			}
 		}
 		out = append(out, cs)

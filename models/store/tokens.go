@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/treue/treue/audit"
 	"github.com/treue/treue/models"
 )
 
@@ -113,16 +112,9 @@ func (s *Store) LogAccess(ctx context.Context, shopID, tokenID, customerID int64
 	return translate("log access", err)
 }
 
-// AccessEntry is one access-log line.
-type AccessEntry struct {
-	TokenName string    `json:"token"`
-	What      string    `json:"what"`
-	At        time.Time `json:"at"`
-}
-
 // CustomerAccess lists who read a customer's data, newest first.
-func (s *Store) CustomerAccess(ctx context.Context, customerID int64) ([]AccessEntry, error) {
-	var out []AccessEntry
+func (s *Store) CustomerAccess(ctx context.Context, customerID int64) ([]models.AccessEntry, error) {
+	var out []models.AccessEntry
 	err := s.db.WithContext(ctx).Table("access_log").Select("api_tokens.name AS token_name, access_log.what, access_log.at").
 		Joins("JOIN api_tokens ON api_tokens.id = access_log.token_id").Where("access_log.customer_id = ?", customerID).
 		Order("access_log.at DESC, access_log.id DESC").Scan(&out).Error
@@ -130,7 +122,7 @@ func (s *Store) CustomerAccess(ctx context.Context, customerID int64) ([]AccessE
 }
 
 // LogAccessBatch records several reads in one transaction.
-func (s *Store) LogAccessBatch(ctx context.Context, entries []audit.Entry) error {
+func (s *Store) LogAccessBatch(ctx context.Context, entries []models.Access) error {
 	now := s.Now()
 	rows := make([]accessRow, len(entries))
 	for i, e := range entries {

@@ -497,7 +497,7 @@ func (d *Dispatcher) deliver(runCtx, hardCtx context.Context, it *dispatchItem) 
 	cancelCall()
 	abandoned := err != nil && hardCtx.Err() != nil
 
-	att := &store.Attempt{
+	att := &models.Attempt{
 		ShopID: a.ShopID, ActionID: a.ID, AttemptNo: a.Attempts, StartedAt: started,
 		DurationMS: int(elapsed.Milliseconds()), StatusCode: res.StatusCode, Outcome: store.AttemptOK,
 		Summary: scrub(res.Summary, shop),
@@ -604,11 +604,11 @@ func (d *Dispatcher) job(ctx context.Context, shop *models.Shop, a *models.Actio
 	ci := plugin.CustomerInfo{Profile: prof}
 	for _, id := range ids {
 		switch {
-		case id.Kind == store.IdentityID && ci.ShopCustomerID == "":
+		case id.Kind == models.IdentityID && ci.ShopCustomerID == "":
 			ci.ShopCustomerID = id.Value
-		case id.Kind == store.IdentityNumber && ci.Number == "":
+		case id.Kind == models.IdentityNumber && ci.Number == "":
 			ci.Number = id.Value
-		case id.Kind == store.IdentityEmail && ci.Email == "":
+		case id.Kind == models.IdentityEmail && ci.Email == "":
 			ci.Email = id.Value
 		}
 	}

@@ -159,7 +159,7 @@ func (e *dispatchEnv) get(id int64) models.Action {
 	return a
 }
 
-func (e *dispatchEnv) attempts(id int64) []store.Attempt {
+func (e *dispatchEnv) attempts(id int64) []models.Attempt {
 	e.t.Helper()
 	atts, err := e.st.ActionAttempts(context.Background(), id)
 	if err != nil {

@@ -25,7 +25,7 @@ import (
 // same batch carried the same delivery id). *store.Store implements it. When
 // it also implements InboxWriter, a batch of one is written with InsertInbox.
 type InboxBatchWriter interface {
-	InsertInboxBatch(ctx context.Context, items []*store.InboxItem) (dup []bool, err error)
+	InsertInboxBatch(ctx context.Context, items []*models.Delivery) (dup []bool, err error)
 }
 
 // Defaults of GroupCommitter.
@@ -89,7 +89,7 @@ var _ InboxWriter = (*GroupCommitter)(nil)
 
 type gcRequest struct {
 	ctx  context.Context
-	item *store.InboxItem
+	item *models.Delivery
 	res  chan gcResult // buffered: a committer never blocks on a waiter
 }
 
@@ -153,7 +153,7 @@ func (g *GroupCommitter) init() {
 // the transaction holding it has committed (or failed). When ctx ends first
 // it returns ctx's error: the delivery is then not reported as stored,
 // although it may be (a retry is answered "duplicate").
-func (g *GroupCommitter) InsertInbox(ctx context.Context, it *store.InboxItem) (duplicate bool, err error) {
+func (g *GroupCommitter) InsertInbox(ctx context.Context, it *models.Delivery) (duplicate bool, err error) {
 	g.init()
 	req := &gcRequest{ctx: ctx, item: it, res: make(chan gcResult, 1)}
 	if err := g.offer(ctx, req); err != nil {
@@ -353,7 +353,7 @@ func (g *GroupCommitter) write(reqs []*gcRequest) error {
 		id   string
 	}
 	first := make(map[key]int, len(reqs)) // key -> index into items
-	items := make([]*store.InboxItem, 0, len(reqs))
+	items := make([]*models.Delivery, 0, len(reqs))
 	slot := make([]int, len(reqs)) // reqs[i] is answered from items[slot[i]]
 	copyOf := make([]bool, len(reqs))
 	for i, r := range reqs {
@@ -373,7 +373,7 @@ func (g *GroupCommitter) write(reqs []*gcRequest) error {
 	slices.SortFunc(order, func(a, b int) int {
 		return cmp.Or(cmp.Compare(items[a].ShopID, items[b].ShopID), strings.Compare(items[a].DeliveryID, items[b].DeliveryID))
 	})
-	sorted := make([]*store.InboxItem, len(items))
+	sorted := make([]*models.Delivery, len(items))
 	for i, j := range order {
 		sorted[i] = items[j]
 	}

@@ -36,8 +36,8 @@ func startGC(t *testing.T, g *inbox.GroupCommitter) {
 	})
 }
 
-func inboxItem(shop int64, id string) *store.InboxItem {
-	return &store.InboxItem{ShopID: shop, Platform: "standard", DeliveryID: id, Topic: "order.placed", Headers: "{}", Body: []byte(`{"id":"` + id + `"}`)}
+func inboxItem(shop int64, id string) *models.Delivery {
+	return &models.Delivery{ShopID: shop, Platform: "standard", DeliveryID: id, Topic: "order.placed", Headers: "{}", Body: []byte(`{"id":"` + id + `"}`)}
 }
 
 // pending counts the deliveries in the inbox.
@@ -55,11 +55,11 @@ type countingWriter struct {
 	next    inbox.InboxBatchWriter
 	batches atomic.Int64
 	largest atomic.Int64
-	before  func(items []*store.InboxItem) error
-	after   func(items []*store.InboxItem) error // replaces the answer of a write that succeeded
+	before  func(items []*models.Delivery) error
+	after   func(items []*models.Delivery) error // replaces the answer of a write that succeeded
 }
 
-func (w *countingWriter) InsertInboxBatch(ctx context.Context, items []*store.InboxItem) ([]bool, error) {
+func (w *countingWriter) InsertInboxBatch(ctx context.Context, items []*models.Delivery) ([]bool, error) {
 	w.batches.Add(1)
 	for {
 		l := w.largest.Load()
@@ -223,12 +223,12 @@ func TestInsertInboxBatch_Duplicates(t *testing.T) {
 		st := storetest.Open(t, driver)
 		ctx := context.Background()
 		// (2, "b") is stored: the same id at another shop of the batch is new.
-		for _, it := range []*store.InboxItem{inboxItem(1, "old"), inboxItem(2, "b")} {
+		for _, it := range []*models.Delivery{inboxItem(1, "old"), inboxItem(2, "b")} {
 			if _, err := st.InsertInbox(ctx, it); err != nil {
 				t.Fatal(err)
 			}
 		}
-		items := []*store.InboxItem{inboxItem(1, "a"), inboxItem(1, "old"), inboxItem(1, "a"), inboxItem(2, "a"), inboxItem(1, "b"), inboxItem(2, "b")}
+		items := []*models.Delivery{inboxItem(1, "a"), inboxItem(1, "old"), inboxItem(1, "a"), inboxItem(2, "a"), inboxItem(1, "b"), inboxItem(2, "b")}
 		dup, err := st.InsertInboxBatch(ctx, items)
 		if err != nil {
 			t.Fatal(err)
@@ -256,7 +256,7 @@ func TestInsertInboxBatch_Concurrent(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for r := range rounds {
-					items := make([]*store.InboxItem, size)
+					items := make([]*models.Delivery, size)
 					for i := range items {
 						// Every writer sends the same ids, in a different order.
 						j := (i*(w+1) + w) % size
@@ -302,7 +302,7 @@ func TestGroupCommitter_RefusedDeliveryFailsAlone(t *testing.T) {
 		st := storetest.Open(t, driver)
 		refused := errors.New("refused")
 		var firstBatch atomic.Int64
-		w := &countingWriter{next: st, before: func(items []*store.InboxItem) error {
+		w := &countingWriter{next: st, before: func(items []*models.Delivery) error {
 			firstBatch.CompareAndSwap(0, int64(len(items)))
 			for _, it := range items {
 				if it.DeliveryID == "poison" {
@@ -363,9 +363,9 @@ func TestGroupCommitter_RetriesOnlyWhatWroteNothing(t *testing.T) {
 			return dups, errs
 		}
 		// Only the first batch fails.
-		once := func(err error) func([]*store.InboxItem) error {
+		once := func(err error) func([]*models.Delivery) error {
 			var failed atomic.Bool
-			return func([]*store.InboxItem) error {
+			return func([]*models.Delivery) error {
 				if failed.CompareAndSwap(false, true) {
 					return err
 				}
@@ -422,7 +422,7 @@ func TestGroupCommitter_WaiterGivesUp(t *testing.T) {
 		st := storetest.Open(t, driver)
 		release := make(chan struct{})
 		entered := make(chan struct{}, 10)
-		w := &countingWriter{next: st, before: func([]*store.InboxItem) error {
+		w := &countingWriter{next: st, before: func([]*models.Delivery) error {
 			entered <- struct{}{}
 			<-release
 			return nil

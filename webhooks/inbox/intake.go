@@ -39,7 +39,7 @@ type ShopFinder interface {
 
 // InboxWriter commits a delivery durably; duplicate reports one seen before.
 type InboxWriter interface {
-	InsertInbox(ctx context.Context, it *store.InboxItem) (duplicate bool, err error)
+	InsertInbox(ctx context.Context, it *models.Delivery) (duplicate bool, err error)
 }
 
 // Uninstaller forgets a shop's app registration once the platform reports
@@ -136,7 +136,7 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 		res.Outcome = Ignored
 		return res, nil
 	}
-	dup, err := in.Inbox.InsertInbox(ctx, &store.InboxItem{
+	dup, err := in.Inbox.InsertInbox(ctx, &models.Delivery{
 		ShopID: shop.ID, Platform: string(platform), DeliveryID: res.DeliveryID,
 		Topic: res.Topic, Headers: store.EncodeHeaders(keepHeaders(d.Header)), Body: d.Body, BodyHash: bodyHash(parsed, d.Body),
 	})
@@ -159,7 +159,7 @@ func (in *Intake) storeUnparsed(ctx context.Context, platform models.Platform, s
 		res.DeliveryID = "sha256:" + hex.EncodeToString(sum[:])
 	}
 	reason := store.Truncate(problem.Error(), 4000)
-	dup, err := in.Inbox.InsertInbox(ctx, &store.InboxItem{
+	dup, err := in.Inbox.InsertInbox(ctx, &models.Delivery{
 		ShopID: shop.ID, Platform: string(platform), DeliveryID: res.DeliveryID, Topic: res.Topic,
 		Headers: store.EncodeHeaders(keepHeaders(d.Header)), Body: d.Body, Status: store.InboxUnparsed, Error: &reason, BodyHash: hash,
 	})

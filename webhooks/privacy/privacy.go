@@ -13,8 +13,7 @@ import (
 	"github.com/treue/treue/webhooks/process"
 )
 
-// Service carries out data-protection requests: category opt-outs, export
-// (GDPR Art. 15), erasure (Art. 17) and the retention purge.
+// Service carries out category opt-outs and erasure (GDPR Art. 17).
 type Service struct {
 	Store   *store.Store
 	Options journey.Options
@@ -65,14 +64,9 @@ func (p *Service) UndoOptOut(ctx context.Context, shopID, customerID int64, cate
 	})
 }
 
-// Export gathers everything Treue holds about a customer.
-func (p *Service) Export(ctx context.Context, customerID int64) (*store.Export, error) {
-	return p.Store.ExportCustomer(ctx, customerID)
-}
-
 // Erase erases a customer; see store.EraseCustomer.
-func (p *Service) Erase(ctx context.Context, shopID, customerID int64, requestedBy string) (*store.Erasure, error) {
-	var er *store.Erasure
+func (p *Service) Erase(ctx context.Context, shopID, customerID int64, requestedBy string) (*models.Erasure, error) {
+	var er *models.Erasure
 	err := p.Store.InTx(ctx, func(tx *store.Store) error {
 		var err error
 		er, err = tx.EraseCustomer(ctx, shopID, customerID, requestedBy)

@@ -32,7 +32,7 @@ func TestRetention_Boundaries(t *testing.T) {
 		rawAge, eventAge := 30*day, 1095*day
 		for i, age := range []time.Duration{rawAge + time.Second, rawAge + time.Hour, rawAge + 2*time.Hour, rawAge - time.Second} {
 			st.Now = func() time.Time { return now.Add(-age) }
-			it := &store.InboxItem{ShopID: 1, Platform: "standard", DeliveryID: string(rune('a' + i)), Headers: `{"X":["y"]}`, Body: []byte("{}")}
+			it := &models.Delivery{ShopID: 1, Platform: "standard", DeliveryID: string(rune('a' + i)), Headers: `{"X":["y"]}`, Body: []byte("{}")}
 			if _, err := st.InsertInbox(ctx, it); err != nil {
 				t.Fatal(err)
 			}

@@ -56,7 +56,7 @@ func (p *Processor) RecordAPI(ctx context.Context, page APIPage) (APIResult, err
 		if len(o.Events) == 0 {
 			continue
 		}
-		it := &store.InboxItem{ShopID: page.Shop.ID, Platform: string(page.Shop.Platform),
+		it := &models.Delivery{ShopID: page.Shop.ID, Platform: string(page.Shop.Platform),
 			DeliveryID: store.Truncate("api:"+o.ID, 191), ReceivedAt: now}
 		ws = append(ws, work{it: it, shop: page.Shop, events: o.Events, history: page.History, api: true,
 			key: strconv.FormatInt(page.Shop.ID, 10) + "|" + lockKey(o.Events[0])})

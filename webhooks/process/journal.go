@@ -63,7 +63,7 @@ type customerState struct {
 	records []store.EventRecord
 	history []models.Event
 	profile *models.Profile
-	optOuts []store.OptOut
+	optOuts []models.OptOutRecord
 	actions []models.Action // by due time, id
 	ledger  []store.LedgerEntry
 	dirty   bool // profile changed, not written yet
@@ -169,8 +169,8 @@ func (j *batchJournal) InsertEvent(_ context.Context, r *store.EventRecord) (boo
 // a memory journal decides alike, by category.
 func (j *batchJournal) AddOptOut(ctx context.Context, shopID, customerID int64, category, source string) (bool, error) {
 	c := j.state(customerID)
-	o := store.OptOut{Category: category, Source: source, CreatedAt: dbTime(j.now())}
-	i, found := slices.BinarySearchFunc(c.optOuts, o, func(a, b store.OptOut) int { return cmp.Compare(a.Category, b.Category) })
+	o := models.OptOutRecord{Category: category, Source: source, CreatedAt: dbTime(j.now())}
+	i, found := slices.BinarySearchFunc(c.optOuts, o, func(a, b models.OptOutRecord) int { return cmp.Compare(a.Category, b.Category) })
 	if j.tx != nil {
 		added, err := j.tx.AddOptOut(ctx, shopID, customerID, category, source)
 		if err != nil || !added {
@@ -193,7 +193,7 @@ func (j *batchJournal) Profile(_ context.Context, customerID int64) (*models.Pro
 	return &p, nil
 }
 
-func (j *batchJournal) OptOuts(_ context.Context, customerID int64) ([]store.OptOut, error) {
+func (j *batchJournal) OptOuts(_ context.Context, customerID int64) ([]models.OptOutRecord, error) {
 	return slices.Clone(j.state(customerID).optOuts), nil
 }
 

@@ -67,9 +67,9 @@ func (e *ordersEnv) send(t *testing.T, careful bool, steps ...string) {
 	for _, body := range steps {
 		e.n++
 		id := fmt.Sprintf("msg-%d", e.n)
-		it := &store.InboxItem{ShopID: e.shop.ID, Platform: string(models.PlatformStandard), DeliveryID: id,
+		it := &models.Delivery{ShopID: e.shop.ID, Platform: string(models.PlatformStandard), DeliveryID: id,
 			Headers: store.EncodeHeaders(http.Header{"Webhook-Id": {id}}), Body: []byte(body)}
-		if _, err := e.st.InsertInboxBatch(ctx, []*store.InboxItem{it}); err != nil {
+		if _, err := e.st.InsertInboxBatch(ctx, []*models.Delivery{it}); err != nil {
 			t.Fatal(err)
 		}
 		process := e.proc.ProcessBatch
@@ -88,7 +88,7 @@ func (e *ordersEnv) send(t *testing.T, careful bool, steps ...string) {
 func (e *ordersEnv) customer(t *testing.T, id string) (*models.Profile, []store.EventRecord, []models.Action) {
 	t.Helper()
 	ctx := context.Background()
-	prof, err := e.st.CustomerByIdentity(ctx, e.shop.ID, store.IdentityID, id)
+	prof, err := e.st.CustomerByIdentity(ctx, e.shop.ID, models.IdentityID, id)
 	if err != nil {
 		t.Fatal(err)
 	}

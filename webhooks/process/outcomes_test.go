@@ -55,11 +55,11 @@ func TestProcessor_CountsOutcomes(t *testing.T) {
 		proc := &process.Processor{Store: st, Receivers: map[models.Platform]plugin.Receiver{models.PlatformStandard: standard.New(time.Minute)},
 			Log: slog.New(slog.DiscardHandler), Options: journey.DefaultOptions, BatchSize: 10, MaxAttempts: 3, Now: func() time.Time { return t0.Add(30 * day) },
 			Metrics: metrics}
-		order := func(id, customer string, at time.Time) *store.InboxItem {
+		order := func(id, customer string, at time.Time) *models.Delivery {
 			body := `{"type":"order.placed","timestamp":"` + at.Format(time.RFC3339) + `","data":{"customer":{"id":"` + customer + `"},"order":{"id":"` + id + `","currency":"EUR","total":"10.00"}}}`
-			return &store.InboxItem{ShopID: shop.ID, Platform: "standard", DeliveryID: id, Headers: `{"Webhook-Id":["` + id + `"]}`, Body: []byte(body)}
+			return &models.Delivery{ShopID: shop.ID, Platform: "standard", DeliveryID: id, Headers: `{"Webhook-Id":["` + id + `"]}`, Body: []byte(body)}
 		}
-		if _, err := st.InsertInboxBatch(ctx, []*store.InboxItem{
+		if _, err := st.InsertInboxBatch(ctx, []*models.Delivery{
 			order("o-in", "c-1", t0.Add(3*day)),        // inside the 14-day window
 			order("o-late", "c-1", t0.Add(20*day)),     // after it
 			order("o-before", "c-1", t0.Add(-day)),     // before the reminder

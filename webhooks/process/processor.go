@@ -299,7 +299,7 @@ func unparsable(err error) bool {
 
 // work is a claimed delivery, parsed.
 type work struct {
-	it     *store.InboxItem
+	it     *models.Delivery
 	shop   *models.Shop
 	events []models.Event
 	err    error // the delivery cannot be parsed
@@ -318,7 +318,7 @@ type work struct {
 // prepare parses a batch and orders it by customer, so that concurrent
 // batches lock customers in the same order and do not deadlock; a
 // customer's deliveries keep their order.
-func (p *Processor) prepare(ctx context.Context, tx *store.Store, items []store.InboxItem) ([]work, error) {
+func (p *Processor) prepare(ctx context.Context, tx *store.Store, items []models.Delivery) ([]work, error) {
 	shops := map[int64]*models.Shop{}
 	out := make([]work, len(items))
 	for i := range items {
@@ -360,7 +360,7 @@ func lockKey(e models.Event) string {
 	return ""
 }
 
-func (p *Processor) parse(it *store.InboxItem, shop *models.Shop) ([]models.Event, error) {
+func (p *Processor) parse(it *models.Delivery, shop *models.Shop) ([]models.Event, error) {
 	recv, ok := p.Receivers[models.Platform(it.Platform)]
 	if !ok {
 		return nil, fmt.Errorf("platform %s is not enabled", it.Platform)
@@ -642,7 +642,7 @@ const maxAttribution = 366 * 24 * time.Hour
 // eraseRequested erases the customer a shop's redact request names (Shopify
 // customers/redact); a customer Treue never saw needs nothing. The log says
 // which identity matched, or why none did, and no personal data.
-func (p *Processor) eraseRequested(ctx context.Context, tx *store.Store, shop *models.Shop, it *store.InboxItem, e models.Event) error {
+func (p *Processor) eraseRequested(ctx context.Context, tx *store.Store, shop *models.Shop, it *models.Delivery, e models.Event) error {
 	m, err := tx.FindCustomer(ctx, shop.ID, e.Data.Customer)
 	if err != nil {
 		return err

@@ -115,7 +115,7 @@ func BenchmarkProcessor(b *testing.B) {
 
 // journeyDeliveries returns n Standard Webhooks deliveries: customers' whole
 // journeys, lanes customers interleaved as on a busy shop.
-func journeyDeliveries(shopID int64, n, lanes int, now time.Time) []*store.InboxItem {
+func journeyDeliveries(shopID int64, n, lanes int, now time.Time) []*models.Delivery {
 	type step struct{ typ, data string }
 	journeyOf := func(c int) []step {
 		cust := fmt.Sprintf(`"customer":{"id":"c-%d","email":"c%d@example.org","first_name":"C"}`, c, c)
@@ -137,7 +137,7 @@ func journeyDeliveries(shopID int64, n, lanes int, now time.Time) []*store.Inbox
 		}
 		return s
 	}
-	var out []*store.InboxItem
+	var out []*models.Delivery
 	cur := make([][]step, lanes) // customers in flight at once
 	next, at := 0, now.Add(-24*time.Hour)
 	for len(out) < n {
@@ -152,7 +152,7 @@ func journeyDeliveries(shopID int64, n, lanes int, now time.Time) []*store.Inbox
 			id := fmt.Sprintf("msg-%d", len(out))
 			body := fmt.Sprintf(`{"type":%q,"timestamp":%q,"data":%s}`, st.typ, at.Format(time.RFC3339), st.data)
 			h := http.Header{"Webhook-Id": {id}}
-			out = append(out, &store.InboxItem{ShopID: shopID, Platform: string(models.PlatformStandard), DeliveryID: id,
+			out = append(out, &models.Delivery{ShopID: shopID, Platform: string(models.PlatformStandard), DeliveryID: id,
 				Topic: st.typ, Headers: store.EncodeHeaders(h), Body: []byte(body)})
 			if len(out) == n {
 				break

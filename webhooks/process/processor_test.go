@@ -23,7 +23,6 @@ import (
 
 	"github.com/treue/treue/journey"
 	"github.com/treue/treue/models"
-	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/models/store/storetest"
 	"github.com/treue/treue/plugin"
 	"github.com/treue/treue/plugin/standard"
@@ -59,7 +58,7 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 				items[i], items[i+lanes] = items[i+lanes], items[i]
 			}
 		}
-		var dups []*store.InboxItem
+		var dups []*models.Delivery
 		for i, it := range items {
 			if rng.IntN(15) == 0 { // the same step again, under a new delivery id
 				d := *it
@@ -89,7 +88,7 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 			for _, it := range items {
 				c := *it
 				c.ShopID = shop.ID
-				if _, err := st.InsertInboxBatch(ctx, []*store.InboxItem{&c}); err != nil {
+				if _, err := st.InsertInboxBatch(ctx, []*models.Delivery{&c}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -151,7 +150,7 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 			// Everything a customer has, by the shop's customer id.
 			out := map[string]string{}
 			for c := 0; ; c++ {
-				prof, err := st.CustomerByIdentity(ctx, shop.ID, store.IdentityID, fmt.Sprintf("c-%d", c))
+				prof, err := st.CustomerByIdentity(ctx, shop.ID, models.IdentityID, fmt.Sprintf("c-%d", c))
 				if err != nil {
 					break
 				}

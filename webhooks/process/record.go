@@ -15,7 +15,7 @@ type JournalReader interface {
 	// and, index for index, their events decoded.
 	Journey(ctx context.Context, customerID int64) ([]store.EventRecord, []models.Event, error)
 	Profile(ctx context.Context, customerID int64) (*models.Profile, error)
-	OptOuts(ctx context.Context, customerID int64) ([]store.OptOut, error)
+	OptOuts(ctx context.Context, customerID int64) ([]models.OptOutRecord, error)
 	ActionsDueSince(ctx context.Context, customerID int64, since time.Time) ([]models.Action, error)
 	PendingActions(ctx context.Context, customerID int64) ([]models.Action, error)
 	ActionByKey(ctx context.Context, shopID int64, key string) (models.Action, error)
@@ -124,7 +124,7 @@ func (r *Recorder) Record(ctx context.Context, j Journal, in Entry) (bool, error
 type ProfileJournal interface {
 	Journey(ctx context.Context, customerID int64) ([]store.EventRecord, []models.Event, error)
 	Profile(ctx context.Context, customerID int64) (*models.Profile, error)
-	OptOuts(ctx context.Context, customerID int64) ([]store.OptOut, error)
+	OptOuts(ctx context.Context, customerID int64) ([]models.OptOutRecord, error)
 	SaveProfile(ctx context.Context, p *models.Profile) error
 }
 

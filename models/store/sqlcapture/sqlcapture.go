@@ -162,9 +162,9 @@ func Classify(file string) string {
 		return "dispatch"
 	case "webhooks/process/scanner.go":
 		return "scanner"
-	case "handlers/customers.go", "handlers/actions.go":
+	case "handlers/customers.go", "handlers/actions.go", "support/support.go", "support/timeline.go":
 		return "timeline"
-	case "webhooks/privacy/privacy.go", "handlers/privacy.go":
+	case "webhooks/privacy/privacy.go", "handlers/privacy.go", "support/export.go":
 		return "privacy"
 	case "handlers/reports_loyalty.go", "handlers/reports_rules.go":
 		return "reports"
@@ -181,7 +181,7 @@ func Classify(file string) string {
 // repoFile is file relative to the repository: the part after the module's
 // directory (…/treue/webhooks/intake.go → webhooks/intake.go).
 func repoFile(file string) string {
-	for _, top := range []string{"/webhooks/", "/handlers/", "/cmd/", "/models/", "/reports/", "/journey/", "/rules/", "/bench/", "/seed/", "/plugin/", "/audit/", "/security/", "/egress/"} {
+	for _, top := range []string{"/webhooks/", "/handlers/", "/support/", "/cmd/", "/models/", "/reports/", "/journey/", "/rules/", "/bench/", "/seed/", "/plugin/", "/audit/", "/security/", "/egress/"} {
 		if i := strings.LastIndex(file, top); i >= 0 {
 			return file[i+1:]
 		}

@@ -1,4 +1,4 @@
-package handlers
+package support
 
 import (
 	"testing"
@@ -26,8 +26,8 @@ func TestSummarize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := summarize(&tt.e); got != tt.want {
-				t.Fatalf("summarize = %q, want %q", got, tt.want)
+			if got := Summarize(&tt.e); got != tt.want {
+				t.Fatalf("Summarize = %q, want %q", got, tt.want)
 			}
 		})
 	}
