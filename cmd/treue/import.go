@@ -109,7 +109,7 @@ func (m *Main) importCmd(ctx context.Context, configPath string, args []string) 
 	if f.dryRun {
 		label += " (dry run)"
 	}
-	bar := &loyaltyProgress{w: m.Stderr, tty: loyaltyIsTerminal(m.Stderr), now: time.Now, label: label, unit: "orders"}
+	bar := &progressBar{w: m.Stderr, tty: isTerminal(m.Stderr), now: time.Now, label: label, unit: "orders"}
 	bar.start = bar.now()
 	p, err := runner.Import(ctx, shop, since, f.dryRun, func(p shopread.Progress) { bar.update(int(p.Orders), int(p.Total)) })
 	bar.done()

@@ -134,7 +134,7 @@ func TestImport_Progress(t *testing.T) {
 	} {
 		var buf bytes.Buffer
 		now := t0
-		p := &loyaltyProgress{w: &buf, tty: tt.tty, now: func() time.Time { return now }, start: t0, label: "import mage", unit: "orders"}
+		p := &progressBar{w: &buf, tty: tt.tty, now: func() time.Time { return now }, start: t0, label: "import mage", unit: "orders"}
 		for _, step := range []struct {
 			after time.Duration
 			read  int

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -10,9 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -69,7 +66,7 @@ func (m *Main) reportLoyalty(ctx context.Context, configPath string, args []stri
 	if err != nil {
 		return periodError("report loyalty", reportLoyaltyUsage, err)
 	}
-	progress := &loyaltyProgress{w: m.Stderr, tty: loyaltyIsTerminal(m.Stderr), now: time.Now}
+	progress := &progressBar{w: m.Stderr, tty: isTerminal(m.Stderr), now: time.Now}
 	progress.start = progress.now()
 	rep := &reports.LoyaltyReport{Source: e.store, Options: journey.DefaultOptions, Progress: progress.update}
 	figures, err := rep.Run(ctx, shop, period, now)
@@ -79,80 +76,6 @@ func (m *Main) reportLoyalty(ctx context.Context, configPath string, args []stri
 	}
 	e.log.Debug("loyalty report", "shop", shop.Key, "customers", progress.total, "duration_ms", time.Since(progress.start).Milliseconds())
 	return write(m.Stdout, figures)
-}
-
-// loyaltyProgress tells a person waiting how far the report (or another
-// long command, such as the import) has read, on stderr and only once it
-// has run for more than a second: a bar on a terminal, else (a log, a pipe)
-// a plain line every few seconds.
-type loyaltyProgress struct {
-	w     io.Writer
-	tty   bool
-	total int
-	now   func() time.Time
-	// label and unit name the command and what it counts; empty means the
-	// loyalty report's "report loyalty" and "customers".
-	label, unit string
-
-	start, last time.Time
-	shown       bool
-}
-
-func (p *loyaltyProgress) update(read, total int) {
-	p.total = total
-	t := p.now()
-	if t.Sub(p.start) < time.Second {
-		return
-	}
-	every := 5 * time.Second
-	if p.tty {
-		every = 100 * time.Millisecond
-	}
-	if p.shown && t.Sub(p.last) < every {
-		return
-	}
-	p.shown, p.last = true, t
-	label, unit := cmp.Or(p.label, "report loyalty"), cmp.Or(p.unit, "customers")
-	if !p.tty {
-		if p.total < 0 {
-			fmt.Fprintf(p.w, "%s: %d %s read\n", label, read, unit)
-			return
-		}
-		fmt.Fprintf(p.w, "%s: %d of %d %s read\n", label, read, p.total, unit)
-		return
-	}
-	const width = 30
-	done := width
-	if p.total > 0 {
-		done = read * width / p.total
-	}
-	pct := 100
-	if p.total > 0 {
-		pct = read * 100 / p.total
-	}
-	if p.total < 0 { // not known: a counter instead of a bar
-		fmt.Fprintf(p.w, "\r%d %s", read, unit)
-		return
-	}
-	done, pct = min(done, width), min(pct, 100)
-	fmt.Fprintf(p.w, "\r[%s%s] %3d%% %d/%d %s", strings.Repeat("#", done), strings.Repeat(".", width-done), pct, read, p.total, unit)
-}
-
-// done clears the bar, so that it does not mix with what follows.
-func (p *loyaltyProgress) done() {
-	if p.tty && p.shown {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
-}
-
-// loyaltyIsTerminal reports whether w is a terminal (a character device).
-func loyaltyIsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func writeLoyaltyJSON(w io.Writer, l *reports.Loyalty) error {

@@ -317,7 +317,7 @@ func TestLoyalty_Progress(t *testing.T) {
 	for _, tty := range []bool{false, true} {
 		var buf bytes.Buffer
 		now := t0
-		p := &loyaltyProgress{w: &buf, tty: tty, now: func() time.Time { return now }, start: t0}
+		p := &progressBar{w: &buf, tty: tty, now: func() time.Time { return now }, start: t0}
 		for _, step := range []struct {
 			after time.Duration
 			read  int

@@ -216,11 +216,15 @@ func (m *Main) rulesSimulate(ctx context.Context, configPath string, args []stri
 	if err != nil {
 		return fmt.Errorf("rules simulate: shop %s: %w", f.shop, err)
 	}
-	bt := &process.Backtest{Live: e.store, Rules: set, Options: journey.DefaultOptions, Log: e.log}
+	bar := &progressBar{w: m.Stderr, tty: isTerminal(m.Stderr), now: time.Now, label: "rules simulate", unit: "customers", verb: "replayed"}
+	bar.start = bar.now()
+	bt := &process.Backtest{Live: e.store, Rules: set, Options: journey.DefaultOptions, Log: e.log, Progress: bar.update}
 	rep, err := bt.Run(ctx, shop, since, f.customers)
+	bar.done()
 	if err != nil {
 		return err
 	}
+	e.log.Debug("rules simulated", "shop", shop.Key, "customers", rep.Customers, "events", rep.Events, "duration_ms", time.Since(bar.start).Milliseconds())
 
 	period := "all events"
 	if !since.IsZero() {

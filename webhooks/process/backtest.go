@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/treue/treue/journey"
@@ -24,10 +26,15 @@ import (
 // Actions of the daily scan (win-back, birthdays) depend on the days the scan
 // ran, not on events; they are not replayed and are counted apart.
 type Backtest struct {
-	Live    *store.Store
-	Rules   *rules.Set
-	Options journey.Options
-	Log     *slog.Logger
+	Live  *store.Store
+	Rules *rules.Set
+	// Workers replay that many customers at once; 0 means one per CPU.
+	Workers int
+	// Progress, when set, is told how many customers of how many have
+	// been replayed, after each page.
+	Progress func(done, total int)
+	Options  journey.Options
+	Log      *slog.Logger
 }
 
 // BacktestCounts counts actions by outcome. Planned counts everything that
@@ -67,64 +74,135 @@ type BacktestReport struct {
 // counts the actions triggered by events that happened at or after since.
 // Every customer's whole journey is replayed, also before since, so that
 // profiles and caps start from what the customer had done.
+//
+// Customers are independent of each other, so pages of them are read in one
+// query per table and replayed by Workers at once.
 func (b *Backtest) Run(ctx context.Context, shop *models.Shop, since time.Time, limit int) (BacktestReport, error) {
-	var rep BacktestReport
-	r := &backtestRun{Backtest: b, live: b.Live.ForShop(shop.ID), shop: *shop}
-	r.shop.Secrets = models.ShopSecrets{}
-	clock := func() time.Time { return r.now }
-	planner := &RulesPlanner{Rules: rules.NewHolder(b.Rules), Log: b.Log, Now: clock, Options: b.Options}
-	r.recorder = &Recorder{Planner: planner, Options: b.Options, Now: clock}
-	rows := map[string]*BacktestRule{}
-	row := func(id string) *BacktestRule {
-		if rows[id] == nil {
-			rows[id] = &BacktestRule{RuleID: id}
-		}
-		return rows[id]
-	}
-	// count adds the actions of the period to the report.
-	count := func(acts []models.Action, happened map[int64]time.Time, live bool) {
-		for _, a := range acts {
-			at, ok := happened[a.TriggerEventID]
-			switch {
-			case !ok: // planned by the daily scan
-				if live && !a.CreatedAt.Before(since) {
-					rep.ScanActions++
-				}
-			case at.Before(since):
-			case live:
-				row(a.RuleID).Live.add(a.Status)
-			default:
-				row(a.RuleID).Simulated.add(a.Status)
-			}
-		}
-	}
-
 	ids, err := b.Live.ShopCustomerIDs(ctx, shop.ID)
 	if err != nil {
-		return rep, fmt.Errorf("backtest: customers: %w", err)
+		return BacktestReport{}, fmt.Errorf("backtest: customers: %w", err)
 	}
 	if limit > 0 && len(ids) > limit {
 		ids = ids[:limit]
 	}
-	for _, id := range ids {
-		got, err := r.replay(ctx, id)
-		if err != nil {
-			return rep, err
-		}
-		rep.Customers++
-		rep.Events += got.events
-		count(got.sim, got.simAt, false)
-		count(got.live, got.liveAt, true)
+	var pages [][]int64
+	for ids := range slices.Chunk(ids, backtestPage) {
+		pages = append(pages, ids)
 	}
-	for _, r := range rows {
+	workers := min(cmp.Or(b.Workers, runtime.GOMAXPROCS(0)), max(len(pages), 1))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan []int64)
+	go func() {
+		defer close(next)
+		for _, p := range pages {
+			select {
+			case next <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var (
+		mu       sync.Mutex
+		total    = newTally(since)
+		done     int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := b.newRun(shop)
+			for page := range next {
+				t := newTally(since)
+				err := r.replayPage(ctx, page, t)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				total.merge(t)
+				done += len(page)
+				if b.Progress != nil && err == nil {
+					b.Progress(done, len(ids))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return BacktestReport{}, firstErr
+	}
+	return total.report(), nil
+}
+
+// backtestPage is how many customers one read of the live store brings.
+var backtestPage = 200
+
+// tally counts one part of a Run's actions.
+type tally struct {
+	since time.Time
+	rep   BacktestReport
+	rows  map[string]*BacktestRule
+}
+
+func newTally(since time.Time) *tally { return &tally{since: since, rows: map[string]*BacktestRule{}} }
+
+func (t *tally) row(id string) *BacktestRule {
+	if t.rows[id] == nil {
+		t.rows[id] = &BacktestRule{RuleID: id}
+	}
+	return t.rows[id]
+}
+
+// add counts the actions of the period; happened says when each one's
+// trigger event happened.
+func (t *tally) add(acts []models.Action, happened map[int64]time.Time, live bool) {
+	for _, a := range acts {
+		at, ok := happened[a.TriggerEventID]
+		switch {
+		case !ok: // planned by the daily scan
+			if live && !a.CreatedAt.Before(t.since) {
+				t.rep.ScanActions++
+			}
+		case at.Before(t.since):
+		case live:
+			t.row(a.RuleID).Live.add(a.Status)
+		default:
+			t.row(a.RuleID).Simulated.add(a.Status)
+		}
+	}
+}
+
+func (t *tally) merge(o *tally) {
+	t.rep.Customers += o.rep.Customers
+	t.rep.Events += o.rep.Events
+	t.rep.ScanActions += o.rep.ScanActions
+	for id, r := range o.rows {
+		m := t.row(id)
+		m.Simulated.Planned += r.Simulated.Planned
+		m.Simulated.Suppressed += r.Simulated.Suppressed
+		m.Simulated.Cancelled += r.Simulated.Cancelled
+		m.Live.Planned += r.Live.Planned
+		m.Live.Suppressed += r.Live.Suppressed
+		m.Live.Cancelled += r.Live.Cancelled
+	}
+}
+
+func (t *tally) report() BacktestReport {
+	rep := t.rep
+	for _, r := range t.rows {
 		rep.Rules = append(rep.Rules, *r)
 	}
 	slices.SortFunc(rep.Rules, func(a, b BacktestRule) int { return cmp.Compare(a.RuleID, b.RuleID) })
-	return rep, nil
+	return rep
 }
 
-// backtestRun is one Run: the shop without its secrets, and the recorder
-// with its clock, which the replay sets to each event's arrival.
+// backtestRun is one worker of a Run: the shop without its secrets, and the
+// recorder with its clock, which the replay sets to each event's arrival.
 type backtestRun struct {
 	*Backtest
 	// live is Live scoped to the shop replayed.
@@ -132,6 +210,47 @@ type backtestRun struct {
 	shop     models.Shop
 	recorder *Recorder
 	now      time.Time
+}
+
+func (b *Backtest) newRun(shop *models.Shop) *backtestRun {
+	r := &backtestRun{Backtest: b, live: b.Live.ForShop(shop.ID), shop: *shop}
+	r.shop.Secrets = models.ShopSecrets{}
+	clock := func() time.Time { return r.now }
+	planner := &RulesPlanner{Rules: rules.NewHolder(b.Rules), Log: b.Log, Now: clock, Options: b.Options}
+	r.recorder = &Recorder{Planner: planner, Options: b.Options, Now: clock}
+	return r
+}
+
+// replayPage replays a page of customers, read from the live store in one
+// query per table, and counts their actions into t.
+func (r *backtestRun) replayPage(ctx context.Context, ids []int64, t *tally) error {
+	events, err := r.live.EventsOf(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("backtest: events: %w", err)
+	}
+	profiles, err := r.live.ProfilesOf(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("backtest: profiles: %w", err)
+	}
+	actions, err := r.live.ActionsOf(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("backtest: live actions: %w", err)
+	}
+	for _, id := range ids {
+		prof, ok := profiles[id]
+		if !ok {
+			continue // erased since the page was listed
+		}
+		got, err := r.replay(ctx, id, prof.PublicID, events[id], actions[id])
+		if err != nil {
+			return err
+		}
+		t.rep.Customers++
+		t.rep.Events += got.events
+		t.add(got.sim, got.simAt, false)
+		t.add(got.live, got.liveAt, true)
+	}
+	return nil
 }
 
 // replayed is one customer's replay: the live and the replayed actions, and
@@ -144,21 +263,8 @@ type replayed struct {
 
 // replay records one live customer's events in a journal of its own, in
 // the order they arrived, planning after each as the processor does.
-func (r *backtestRun) replay(ctx context.Context, liveID int64) (replayed, error) {
-	var out replayed
-	recs, err := r.live.CustomerEvents(ctx, liveID)
-	if err != nil {
-		return out, fmt.Errorf("backtest: customer %d: %w", liveID, err)
-	}
-	prof, err := r.live.Profile(ctx, liveID)
-	if err != nil {
-		return out, fmt.Errorf("backtest: customer %d: %w", liveID, err)
-	}
-	live, err := r.live.ActionsOf(ctx, []int64{liveID})
-	if err != nil {
-		return out, fmt.Errorf("backtest: live actions: %w", err)
-	}
-	out.live = live[liveID]
+func (r *backtestRun) replay(ctx context.Context, liveID int64, publicID string, recs []store.EventRecord, live []models.Action) (replayed, error) {
+	out := replayed{live: live}
 	out.liveAt, out.simAt = make(map[int64]time.Time, len(recs)), make(map[int64]time.Time, len(recs))
 	for _, rec := range recs {
 		out.liveAt[rec.ID] = rec.OccurredAt
@@ -166,8 +272,7 @@ func (r *backtestRun) replay(ctx context.Context, liveID int64) (replayed, error
 	// A customer of its own, whatever identities the live one shares, with
 	// the live one's public id: holdout membership is derived from it.
 	j := newMemoryJournal(func() time.Time { return r.now })
-	j.addCustomer(liveID, prof.PublicID)
-	recs = slices.Clone(recs)
+	j.addCustomer(liveID, publicID)
 	slices.SortStableFunc(recs, func(a, b store.EventRecord) int {
 		return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(a.ID, b.ID))
 	})

@@ -24,3 +24,11 @@ func (p *Processor) ProcessBatchCareful(ctx context.Context) (int, error) {
 	}
 	return total, nil
 }
+
+// SetBacktestPage sets how many customers a backtest reads at once, for
+// the test's run; it returns a function that sets it back.
+func SetBacktestPage(n int) func() {
+	old := backtestPage
+	backtestPage = n
+	return func() { backtestPage = old }
+}
