@@ -246,12 +246,12 @@ func isBatch(body []byte) bool {
 func (*Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 	var envs []cloudEvent
 	if isBatch(d.Body) {
-		if err := decode(d.Body, &envs); err != nil {
+		if err := plugin.DecodeJSON("adobe", d.Body, &envs); err != nil {
 			return plugin.Parsed{}, err
 		}
 	} else {
 		var e cloudEvent
-		if err := decode(d.Body, &e); err != nil {
+		if err := plugin.DecodeJSON("adobe", d.Body, &e); err != nil {
 			return plugin.Parsed{}, err
 		}
 		envs = []cloudEvent{e}

@@ -366,7 +366,7 @@ func TestReceiver_Parse_Errors(t *testing.T) {
 // refund transactions count, and the sum is exact decimal arithmetic.
 func TestRefundAmount(t *testing.T) {
 	var r refund
-	if err := decode(mustReadFixture(t, "refunds_create.json"), &r); err != nil {
+	if err := plugin.DecodeJSON("shopify", mustReadFixture(t, "refunds_create.json"), &r); err != nil {
 		t.Fatal(err)
 	}
 	var v models.ValidationError
