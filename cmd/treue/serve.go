@@ -113,6 +113,9 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		intake.Uninstall = uninstaller{r, shops}
 	}
 	dispatcher := newDispatcher(cfg, st, log, reg, now, rl)
+	if dispatcher != nil {
+		warnRefusedShopURLs(ctx, st, cfg.Dispatch.EgressOptions(), log)
+	}
 	// The console says why an action waits; this process's dispatcher knows.
 	var dispatchState handlers.DispatchState = webhooks.DispatchOff{}
 	if dispatcher != nil {
