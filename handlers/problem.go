@@ -86,7 +86,7 @@ func (s *server) writeError(c *gin.Context, err error) {
 		writeProblem(c, Problem{Type: problemType("forbidden"), Status: http.StatusForbidden, Detail: err.Error()})
 	case errors.Is(err, models.ErrNotFound):
 		writeProblem(c, Problem{Type: problemType("not-found"), Status: http.StatusNotFound, Detail: err.Error()})
-	case errors.Is(err, models.ErrDuplicate):
+	case errors.Is(err, models.ErrDuplicate), errors.Is(err, models.ErrConflict):
 		writeProblem(c, Problem{Type: problemType("conflict"), Status: http.StatusConflict, Detail: err.Error()})
 	case errors.Is(err, models.ErrInvalid):
 		writeProblem(c, Problem{Type: problemType("validation"), Status: http.StatusBadRequest, Detail: err.Error()})

@@ -18,6 +18,10 @@ var (
 	// ErrUnavailable marks a transient fault of our own (database down, shutting down):
 	// the sender should retry.
 	ErrUnavailable = errors.New("temporarily unavailable")
+	// ErrConflict is a request that the resource's current state does not
+	// allow (retrying an action that has not failed, cancelling a sent one).
+	// The API answers it, as ErrDuplicate, with 409.
+	ErrConflict = errors.New("conflict")
 )
 
 // FieldError names one field of an input that is wrong, as a JSON pointer-like path.

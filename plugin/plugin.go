@@ -69,8 +69,9 @@ type Receiver interface {
 	Identify(d *Delivery) (ShopRef, error)
 	// Verify authenticates d with shop's secrets, in constant time, and rejects
 	// stale deliveries. It fails closed and returns an error wrapping
-	// models.ErrUnauthorized.
-	Verify(d *Delivery, shop *models.Shop, now time.Time) error
+	// models.ErrUnauthorized. ctx is the request's: a receiver that must fetch
+	// a key to verify (Adobe) gives up when the sender does.
+	Verify(ctx context.Context, d *Delivery, shop *models.Shop, now time.Time) error
 	// Parse normalizes a verified delivery. Errors are *models.MalformedError
 	// (the body is not decodable) or *models.ValidationError (a field is missing
 	// or wrong, named by its path). Parse is pure: the processor calls it again

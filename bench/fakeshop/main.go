@@ -218,7 +218,7 @@ func (s *shop) webhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read error", http.StatusBadRequest)
 		return
 	}
-	if err := s.recv.Verify(&plugin.Delivery{Header: r.Header, Body: body}, s.shop, time.Now()); err != nil {
+	if err := s.recv.Verify(r.Context(), &plugin.Delivery{Header: r.Header, Body: body}, s.shop, time.Now()); err != nil {
 		s.count(func(st *Stats) { st.BadSignature++ }, "bad signature: "+err.Error())
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return

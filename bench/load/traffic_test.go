@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -63,7 +64,7 @@ func TestTraffic_ParsesAndStepKeys(t *testing.T) {
 				if ref.ExternalID != "" && ref.ExternalID != s.ShopwareID {
 					t.Fatalf("%s: identified as %q", st.topic, ref.ExternalID)
 				}
-				if err := r.Verify(d, ms, now); err != nil {
+				if err := r.Verify(context.Background(), d, ms, now); err != nil {
 					t.Fatalf("%s %s: verify: %v", s.Key, st.topic, err)
 				}
 				p, err := r.Parse(d)

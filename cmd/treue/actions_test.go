@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,11 @@ func TestActionsAdmin(t *testing.T) {
 		if code, m := apiDo(t, "POST", in.URL+"/api/v1/actions/"+id+"/cancel", admin, ""); code != 200 || m["status"] != "cancelled" {
 			t.Fatalf("cancel: %d %v", code, m)
 		}
+		// A wrong state is a conflict (models.ErrConflict), not a duplicate.
+		if code, m := apiDo(t, "POST", in.URL+"/api/v1/actions/"+id+"/cancel", admin, ""); code != 409 || m["type"] != "urn:treue:problem:conflict" ||
+			!strings.Contains(m["detail"].(string), "only scheduled, retrying or dead actions can be cancelled") {
+			t.Fatalf("cancelling a cancelled action: %d %v", code, m)
+		}
 		if code, _ := apiDo(t, "POST", in.URL+"/api/v1/actions/00000000-0000-0000-0000-000000000000/cancel", admin, ""); code != 404 {
 			t.Fatalf("unknown action: %d", code)
 		}
@@ -76,6 +82,9 @@ func TestActionsAdmin(t *testing.T) {
 		}
 		if out, err := e.run(t, "actions", "cancel", second); err != nil || !strings.Contains(out, "cancelled") {
 			t.Fatalf("CLI cancel: %q %v", out, err)
+		}
+		if _, err := e.run(t, "actions", "retry", second); !errors.Is(err, models.ErrConflict) || !strings.Contains(err.Error(), "is cancelled; only dead actions can be retried") {
+			t.Fatalf("CLI retrying a cancelled action: %v", err)
 		}
 		a, _ := st.ActionByPublicID(ctx, second)
 		if a.Status != models.ActionCancelled || a.ShopID != shop.ID {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -48,4 +50,34 @@ func newDispatcher(cfg config.Config, st *store.Store, log *slog.Logger, reg pro
 		Metrics: dispatch.NewMetrics(reg),
 	}
 	return d
+}
+
+// warnRefusedShopURLs checks the stored shops' URLs as the config's are
+// checked at load (egress.CheckURL): a shop registered or added under other
+// dispatch settings may have one the dispatcher now refuses, and each of its
+// actions would fail until it is fixed. Shops stay as they are; the warning
+// names the shop and the field.
+func warnRefusedShopURLs(ctx context.Context, st *store.Store, opts egress.Options, log *slog.Logger) {
+	shops, err := st.ListShops(ctx)
+	if err != nil {
+		log.WarnContext(ctx, "checking the shops' URLs failed", "err", err)
+		return
+	}
+	for _, sh := range shops {
+		for _, u := range []struct{ field, url string }{{"url", sh.URL}, {"notify_url", sh.Secrets.NotifyURL}} {
+			if u.url == "" {
+				continue
+			}
+			if err := egress.CheckURL(u.url, opts); err != nil {
+				var be *egress.BlockedError
+				var ue *egress.URLError
+				if !errors.As(err, &be) && !errors.As(err, &ue) {
+					// Not a URL at all: its text may hold a token, so it is not logged.
+					err = errors.New("not a URL")
+				}
+				log.WarnContext(ctx, "shop URL refused by the dispatch settings (dispatch.allow_private, dispatch.allow_hosts): its actions will fail",
+					"shop", sh.Key, "field", u.field, "err", err)
+			}
+		}
+	}
 }

@@ -40,7 +40,7 @@ func newFakeShop(t *testing.T, delay time.Duration) *fakeShop {
 			w.WriteHeader(400)
 			return
 		}
-		if err := recv.Verify(&plugin.Delivery{Header: r.Header, Body: body}, shop, time.Now()); err != nil {
+		if err := recv.Verify(r.Context(), &plugin.Delivery{Header: r.Header, Body: body}, shop, time.Now()); err != nil {
 			w.WriteHeader(401)
 			return
 		}

@@ -126,6 +126,27 @@ func TestShopware_EndToEnd(t *testing.T) {
 				t.Fatalf("got %d", code)
 			}
 		})
+		// A shop URL the dispatcher may not call (loopback, without
+		// dispatch.allow_private or allow_hosts) is refused at registration.
+		t.Run("ErrShopURLOnOurNetwork", func(t *testing.T) {
+			q := "shop-id=Other1&shop-url=http://127.0.0.1:8080&timestamp=" + strconv.FormatInt(time.Now().Unix(), 10)
+			req, _ := http.NewRequest("GET", in.URL+"/shopware/register?"+q, nil)
+			req.Header.Set("Shopware-App-Signature", hmacHex(appSecret, q))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var p struct {
+				Type   string `json:"type"`
+				Errors []struct{ Field, Message string }
+			}
+			json.NewDecoder(resp.Body).Decode(&p)
+			if resp.StatusCode != 422 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") ||
+				len(p.Errors) != 1 || p.Errors[0].Field != "shop-url" || !strings.Contains(p.Errors[0].Message, "loopback") {
+				t.Fatalf("got %d %s %+v", resp.StatusCode, resp.Header.Get("Content-Type"), p)
+			}
+		})
 		s1, _ := register("")
 		if code := confirm(s1, ""); code != 204 {
 			t.Fatalf("confirm: %d", code)

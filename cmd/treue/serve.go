@@ -104,16 +104,22 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	accessLog := &audit.Log{Store: st, Log: log, Every: 100 * time.Millisecond, Max: 1000}
 	var registrar handlers.ShopwareRegistrar
 	if cfg.Shopware.AppName != "" {
+		// A registering shop's URL is held to what the dispatcher may call.
+		egressOpts := cfg.Dispatch.EgressOptions()
 		r := &shopware.Registrar{
 			AppName: cfg.Shopware.AppName, AppSecret: cfg.Shopware.AppSecret,
 			ConfirmURL: strings.TrimSuffix(cfg.HTTP.PublicURL, "/") + "/shopware/confirm",
 			Store:      st, Now: now, Tolerance: cfg.Webhooks.TimestampTolerance,
+			Egress: &egressOpts,
 		}
 		registrar = shopwareRegistrar{r, shops, st}
 		// app.deleted forgets the registration, so that a reinstall registers afresh.
 		intake.Uninstall = uninstaller{r, shops}
 	}
 	dispatcher := newDispatcher(cfg, st, log, reg, now, rl)
+	if dispatcher != nil {
+		warnRefusedShopURLs(ctx, st, cfg.Dispatch.EgressOptions(), log)
+	}
 	// The console says why an action waits; this process's dispatcher knows.
 	var dispatchState handlers.DispatchState = dispatch.Off{}
 	if dispatcher != nil {

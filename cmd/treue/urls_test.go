@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/treue/treue/models"
 )
 
 // shopsOfEveryPlatform extends the test config's shops (acme, standard).
@@ -95,5 +98,33 @@ func TestHealthcheck_FollowsHTTPAddr(t *testing.T) {
 	}
 	if out, err := e.run(t, "healthcheck", in.URL+"/readyz"); err != nil || out != "ok\n" {
 		t.Fatalf("healthcheck URL: %q %v", out, err)
+	}
+}
+
+// TestServe_WarnsOfRefusedStoredShopURL: a stored shop whose URL the dispatch
+// settings refuse (saved before them, or under others) is named at start,
+// with the field; the config's own shops were refused at load already.
+func TestServe_WarnsOfRefusedStoredShopURL(t *testing.T) {
+	e := newEnv(t, "sqlite", "")
+	e.env["TREUE_DISPATCH_ENABLED"] = "true"
+	if _, err := e.run(t, "migrate"); err != nil {
+		t.Fatal(err)
+	}
+	st := e.store(t)
+	sh := &models.Shop{Key: "lan", Platform: models.PlatformStandard, Name: "LAN", Timezone: "UTC", Currency: "EUR",
+		URL: "https://shop.example", Connector: models.ConnectorNotify, Source: "cli"}
+	sh.Secrets.Webhook = []string{acmeSecret}
+	sh.Secrets.NotifyURL = "http://10.1.2.3/hook?token=not-for-the-log"
+	if err := st.SaveShop(context.Background(), sh); err != nil {
+		t.Fatal(err)
+	}
+	in := e.serve(t)
+	logs := in.Logs.String()
+	if !strings.Contains(logs, "shop URL refused by the dispatch settings") || !strings.Contains(logs, `"shop":"lan"`) ||
+		!strings.Contains(logs, `"field":"notify_url"`) || !strings.Contains(logs, "10.1.2.3 is private") {
+		t.Fatalf("no warning naming the shop and field:\n%s", logs)
+	}
+	if strings.Contains(logs, "not-for-the-log") || strings.Contains(logs, `"shop":"acme","field"`) {
+		t.Fatalf("warned too much:\n%s", logs)
 	}
 }

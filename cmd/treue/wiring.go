@@ -30,6 +30,11 @@ func (m *Main) load(path string) (config.Config, *slog.Logger, error) {
 	if m.Logger != nil {
 		return cfg, m.Logger, nil
 	}
+	// Log keys: a shop is "shop" with its key (the string in URLs, the
+	// config and the CLI), or "shop_id" where only the numeric id is at
+	// hand; no other key names a shop (TestLogKeysForAShop holds every log
+	// call to it). Secrets, token values and e-mail addresses are never
+	// logged: an API token is named by its name.
 	level, _ := config.ParseLevel(cfg.Log.Level)
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler = slog.NewJSONHandler(m.Stderr, opts)

@@ -5,10 +5,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -277,7 +279,7 @@ func translate(op string, err error) error {
 		return fmt.Errorf("store: %s: %w", op, models.ErrDuplicate)
 	case isLockConflict(err):
 		return fmt.Errorf("store: %s: %w: %w", op, ErrDeadlock, err)
-	case isTransient(err):
+	case IsTransient(err):
 		return fmt.Errorf("store: %s: %w: %w", op, models.ErrUnavailable, err)
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
@@ -301,9 +303,12 @@ func isLockConflict(err error) bool {
 	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
 }
 
-// isTransient reports faults that go away by themselves: a lost connection,
-// a server shutting down or out of connections.
-func isTransient(err error) bool {
+// IsTransient reports faults that go away by themselves: a lost or refused
+// connection, a server shutting down or out of connections. The store marks
+// a statement's such error models.ErrUnavailable; callers that see a
+// driver's error unmarked (a failed BEGIN or COMMIT of their own) classify
+// it with this.
+func IsTransient(err error) bool {
 	var me *gomysql.MySQLError
 	if errors.As(err, &me) {
 		switch me.Number {
@@ -311,7 +316,9 @@ func isTransient(err error) bool {
 			return true
 		}
 	}
-	if errors.Is(err, gomysql.ErrInvalidConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) {
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, gomysql.ErrInvalidConn) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
 	msg := err.Error()

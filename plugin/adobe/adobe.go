@@ -119,7 +119,7 @@ func (*Receiver) Challenge(rawQuery string) (string, error) { return Challenge(r
 // signature could be checked and a key could not be fetched, the error also
 // wraps models.ErrUnavailable: I/O Events drops an event for good on any 4xx,
 // so the HTTP layer should answer that case with a 5xx to get a retry.
-func (r *Receiver) Verify(d *plugin.Delivery, shop *models.Shop, now time.Time) error {
+func (r *Receiver) Verify(ctx context.Context, d *plugin.Delivery, shop *models.Shop, now time.Time) error {
 	if shop == nil || shop.ExternalID == "" {
 		return fmt.Errorf("adobe: verify: shop has no client id configured: %w", models.ErrUnauthorized)
 	}
@@ -156,8 +156,9 @@ func (r *Receiver) Verify(d *plugin.Delivery, shop *models.Shop, now time.Time) 
 			problems = append(problems, fmt.Sprintf("signature %d (key path %s): not base64", n, shown(keyPath)))
 			continue
 		}
-		// Verify has no context of its own; the KeySource bounds its own wait.
-		keys, err := r.keys.PublicKeys(context.Background(), keyPath)
+		// The request's context: a fetch stops when the sender hangs up, and
+		// the KeySource bounds its own wait besides.
+		keys, err := r.keys.PublicKeys(ctx, keyPath)
 		if err != nil {
 			unavailable = unavailable || errors.Is(err, models.ErrUnavailable)
 			problems = append(problems, fmt.Sprintf("signature %d (key path %s): %v", n, shown(keyPath), err))
@@ -246,12 +247,12 @@ func isBatch(body []byte) bool {
 func (*Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 	var envs []cloudEvent
 	if isBatch(d.Body) {
-		if err := decode(d.Body, &envs); err != nil {
+		if err := plugin.DecodeJSON("adobe", d.Body, &envs); err != nil {
 			return plugin.Parsed{}, err
 		}
 	} else {
 		var e cloudEvent
-		if err := decode(d.Body, &e); err != nil {
+		if err := plugin.DecodeJSON("adobe", d.Body, &e); err != nil {
 			return plugin.Parsed{}, err
 		}
 		envs = []cloudEvent{e}

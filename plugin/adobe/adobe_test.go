@@ -238,7 +238,7 @@ func TestReceiver_Verify(t *testing.T) {
 			if tt.keys != nil {
 				keys = tt.keys
 			}
-			err := New(keys).Verify(d, shop, time.Now())
+			err := New(keys).Verify(context.Background(), d, shop, time.Now())
 			if tt.ok {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
@@ -254,14 +254,14 @@ func TestReceiver_Verify(t *testing.T) {
 		})
 	}
 	t.Run("ErrNilKeySource", func(t *testing.T) {
-		if err := New(nil).Verify(signedDelivery(body), testShop(), time.Now()); !errors.Is(err, models.ErrUnauthorized) {
+		if err := New(nil).Verify(context.Background(), signedDelivery(body), testShop(), time.Now()); !errors.Is(err, models.ErrUnauthorized) {
 			t.Fatalf("Verify = %v, want ErrUnauthorized", err)
 		}
 	})
 	t.Run("RecipientCheckedBeforeKeys", func(t *testing.T) {
 		keys := newFakeKeys()
 		shop := &models.Shop{Key: "roesterei", ExternalID: "some-other-client"}
-		_ = New(keys).Verify(signedDelivery(body), shop, time.Now())
+		_ = New(keys).Verify(context.Background(), signedDelivery(body), shop, time.Now())
 		if keys.calls != 0 {
 			t.Fatalf("fetched %d keys for a delivery addressed to another client", keys.calls)
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/treue/treue/models"
+	"github.com/treue/treue/plugin"
 )
 
 // Entity kinds EntityEvents maps: the REST resources of Magento's sales
@@ -39,7 +40,7 @@ func EntityEvents(kind string, raw []byte, loc *time.Location) ([]models.Event, 
 		return nil, fmt.Errorf("adobe: unknown entity kind %q", kind)
 	}
 	var v value
-	if err := decode(raw, &v); err != nil {
+	if err := plugin.DecodeJSON("adobe", raw, &v); err != nil {
 		return nil, err
 	}
 	v.loc = loc

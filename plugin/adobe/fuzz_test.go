@@ -1,6 +1,7 @@
 package adobe
 
 import (
+	"context"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -80,7 +81,7 @@ func FuzzVerify(f *testing.F) {
 		d.Header.Set("x-adobe-digital-signature-2", sig2)
 		d.Header.Set("x-adobe-public-key1-path", path1)
 		d.Header.Set("x-adobe-public-key2-path", path2)
-		err := New(keys).Verify(d, testShop(), time.Now())
+		err := New(keys).Verify(context.Background(), d, testShop(), time.Now())
 		if err != nil {
 			if !errors.Is(err, models.ErrUnauthorized) {
 				t.Fatalf("Verify = %v, want ErrUnauthorized", err)

@@ -196,8 +196,8 @@ type cachedKey struct {
 // NewKeyFetcher returns a fetcher that uses client (shared, with its own
 // transport settings; nil means a default client) and reads the time from now
 // (nil means time.Now). The client is used with redirects disabled, and every
-// fetch is bounded by its own timeout, since plugin.Receiver.Verify carries no
-// context.
+// fetch is bounded by its own timeout as well as by the caller's context (the
+// webhook request's, through plugin.Receiver.Verify).
 func NewKeyFetcher(client *http.Client, now func() time.Time) *KeyFetcher {
 	if client == nil {
 		client = &http.Client{}

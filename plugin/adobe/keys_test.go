@@ -93,7 +93,7 @@ func TestKeyFetcher(t *testing.T) {
 		f := newTestFetcher(srv, &fakeClock{t: start})
 		d := signedDelivery(mustReadFixture(t, "order_new.json"))
 		d.Header.Set("x-adobe-digital-signature-1", signBody(testKey2, d.Body))
-		err := New(f).Verify(d, testShop(), start)
+		err := New(f).Verify(context.Background(), d, testShop(), start)
 		for _, want := range []string{
 			`signature 1 (key path "` + testKeyPath1 + `") is valid under none of the keys from ` + srv.URL + testKeyPath1,
 			`signature 2 (key path "` + testKeyPath2 + `"): adobe: fetch key ` + testKeyPath2 + `: status 404`,
@@ -235,6 +235,32 @@ func TestKeyFetcher(t *testing.T) {
 		}
 	})
 
+	// Verify passes the request's context to the fetch: a sender that hangs
+	// up stops it, long before the fetcher's own timeout.
+	t.Run("VerifyCancelledWithTheRequest", func(t *testing.T) {
+		release := make(chan struct{})
+		srv := newKeyServer(t, func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+		defer close(release)
+		f := newTestFetcher(srv, &fakeClock{t: start})
+		f.timeout = time.Hour
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		d := signedDelivery(mustReadFixture(t, "order_new.json"))
+		began := time.Now()
+		err := New(f).Verify(ctx, d, testShop(), start)
+		if !errors.Is(err, models.ErrUnauthorized) || !errors.Is(err, models.ErrUnavailable) || !strings.Contains(err.Error(), context.Canceled.Error()) {
+			t.Fatalf("Verify = %v, want a cancelled fetch (unavailable, unauthorized)", err)
+		}
+		if d := time.Since(began); d > 5*time.Second {
+			t.Fatalf("took %v", d)
+		}
+	})
+
 	for name, body := range map[string][]byte{
 		"ErrNotPEM":       []byte("<html>hello</html>"),
 		"ErrPrivateKey":   pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(mustRSAKey(1024))}),
@@ -275,7 +301,7 @@ func TestKeyFetcher(t *testing.T) {
 		srv := newKeyServer(t, serveKey)
 		f := newTestFetcher(srv, &fakeClock{t: start})
 		d := signedDelivery(mustReadFixture(t, "order_new.json"))
-		if err := New(f).Verify(d, testShop(), start); err != nil {
+		if err := New(f).Verify(context.Background(), d, testShop(), start); err != nil {
 			t.Fatalf("Verify: %v", err)
 		}
 	})
@@ -303,14 +329,14 @@ func TestLoadKeyFiles(t *testing.T) {
 	t.Run("AnyFileNameVerifies", func(t *testing.T) {
 		d := signedDelivery(mustReadFixture(t, "order_new.json"))
 		d.Header.Del("x-adobe-digital-signature-2")
-		if err := New(keys).Verify(d, testShop(), time.Now()); err != nil {
+		if err := New(keys).Verify(context.Background(), d, testShop(), time.Now()); err != nil {
 			t.Fatalf("Verify with the key in %s for %s: %v", file1, testKeyPath1, err)
 		}
 		one, err := LoadKeyFiles(file1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := New(one).Verify(d, testShop(), time.Now()); err != nil {
+		if err := New(one).Verify(context.Background(), d, testShop(), time.Now()); err != nil {
 			t.Fatalf("Verify with %s alone: %v", file1, err)
 		}
 	})
@@ -341,7 +367,7 @@ func TestLoadKeyFiles(t *testing.T) {
 		}
 		d := signedDelivery(mustReadFixture(t, "order_new.json"))
 		d.Header.Set("x-adobe-digital-signature-1", signBody(testKey2, d.Body))
-		err = New(one).Verify(d, testShop(), time.Now())
+		err = New(one).Verify(context.Background(), d, testShop(), time.Now())
 		if !errors.Is(err, models.ErrUnauthorized) || errors.Is(err, models.ErrUnavailable) {
 			t.Fatalf("Verify = %v, want ErrUnauthorized alone", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/treue/treue/models"
+	"github.com/treue/treue/plugin"
 )
 
 // observerPrefix starts the I/O event type of every Commerce observer event:
@@ -52,7 +53,7 @@ func (e *cloudEvent) events(loc *time.Location) ([]models.Event, error) {
 	}
 	var v value
 	if len(e.Data.Value) > 0 {
-		if err := decode(e.Data.Value, &v); err != nil {
+		if err := plugin.DecodeJSON("adobe", e.Data.Value, &v); err != nil {
 			ve, ok := err.(*models.ValidationError)
 			if !ok {
 				// The envelope decoded, so the JSON is sound: value is just not an object.

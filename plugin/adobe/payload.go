@@ -2,7 +2,6 @@ package adobe
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -160,23 +159,6 @@ func (l *list[T]) UnmarshalJSON(b []byte) error {
 	}
 	*l = s
 	return nil
-}
-
-// decode unmarshals a body. Broken JSON is a *models.MalformedError; a
-// well-formed body with a field of the wrong type is a *models.ValidationError
-// naming that field.
-func decode(body []byte, v any) error {
-	err := json.Unmarshal(body, v)
-	if err == nil {
-		return nil
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		var ve models.ValidationError
-		ve.Add(te.Field, "has the wrong JSON type (%s)", te.Value)
-		return &ve
-	}
-	return &models.MalformedError{Err: fmt.Errorf("adobe: %w", err)}
 }
 
 // magentoTime parses a Commerce time: "2026-03-02 10:14:05" as stored in the

@@ -3,6 +3,7 @@ package magento_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -74,7 +75,7 @@ func verifyStandardWebhook(secret string, h map[string]string, body []byte, now 
 		hdr.Set(k, v)
 	}
 	shop := &models.Shop{Platform: models.PlatformStandard, Secrets: models.ShopSecrets{Webhook: []string{secret}}}
-	return standard.New(5*time.Minute).Verify(&plugin.Delivery{Header: hdr, Body: body}, shop, now)
+	return standard.New(5*time.Minute).Verify(context.Background(), &plugin.Delivery{Header: hdr, Body: body}, shop, now)
 }
 
 // TestSigner_SpecVector pins the PHP signer to the test vector published with

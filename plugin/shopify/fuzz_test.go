@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"context"
 	"crypto/hmac"
 	"encoding/base64"
 	"errors"
@@ -93,7 +94,7 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, signature string) {
 		d := delivery("orders/create", body)
 		d.Header.Set("X-Shopify-Hmac-Sha256", signature)
-		err := New().Verify(d, shop, ts(testTriggeredAt).Add(time.Minute))
+		err := New().Verify(context.Background(), d, shop, ts(testTriggeredAt).Add(time.Minute))
 		if err != nil {
 			if !errors.Is(err, models.ErrUnauthorized) {
 				t.Fatalf("Verify = %v, want ErrUnauthorized", err)

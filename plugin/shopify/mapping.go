@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/treue/treue/models"
+	"github.com/treue/treue/plugin"
 )
 
 // mapper turns one topic's body into journey events. fallback is the
@@ -70,7 +71,7 @@ func mapperFor(topic string) mapper {
 func orderEvent(typ models.EventType) mapper {
 	return func(body []byte, fallback time.Time) ([]models.Event, error) {
 		var o order
-		if err := decode(body, &o); err != nil {
+		if err := plugin.DecodeJSON("shopify", body, &o); err != nil {
 			return nil, err
 		}
 		var v models.ValidationError
@@ -121,7 +122,7 @@ func (o *order) cancellation(v *models.ValidationError, ts time.Time, data model
 // fulfillment, keyed by the fulfillment id like fulfillments/create.
 func orderShipments(body []byte, fallback time.Time) ([]models.Event, error) {
 	var o order
-	if err := decode(body, &o); err != nil {
+	if err := plugin.DecodeJSON("shopify", body, &o); err != nil {
 		return nil, err
 	}
 	var v models.ValidationError
@@ -152,7 +153,7 @@ func orderShipments(body []byte, fallback time.Time) ([]models.Event, error) {
 // lets a Shopify refund reach a customer; repeats are kept once by the refund id.
 func orderRefunds(body []byte, fallback time.Time) ([]models.Event, error) {
 	var o order
-	if err := decode(body, &o); err != nil {
+	if err := plugin.DecodeJSON("shopify", body, &o); err != nil {
 		return nil, err
 	}
 	var v models.ValidationError
@@ -189,7 +190,7 @@ func orderRefunds(body []byte, fallback time.Time) ([]models.Event, error) {
 // failure, ...) add nothing.
 func fulfillmentEvents(body []byte, fallback time.Time) ([]models.Event, error) {
 	var f fulfillment
-	if err := decode(body, &f); err != nil {
+	if err := plugin.DecodeJSON("shopify", body, &f); err != nil {
 		return nil, err
 	}
 	if f.Status != "success" {
@@ -222,7 +223,7 @@ func fulfillmentEvents(body []byte, fallback time.Time) ([]models.Event, error) 
 // order when that has not arrived yet (see the README's identity rules).
 func refundEvent(body []byte, fallback time.Time) ([]models.Event, error) {
 	var r refund
-	if err := decode(body, &r); err != nil {
+	if err := plugin.DecodeJSON("shopify", body, &r); err != nil {
 		return nil, err
 	}
 	var v models.ValidationError
@@ -243,7 +244,7 @@ func refundEvent(body []byte, fallback time.Time) ([]models.Event, error) {
 func returnEvent(typ models.EventType) mapper {
 	return func(body []byte, fallback time.Time) ([]models.Event, error) {
 		var r returnPayload
-		if err := decode(body, &r); err != nil {
+		if err := plugin.DecodeJSON("shopify", body, &r); err != nil {
 			return nil, err
 		}
 		ret := &models.Return{ID: string(r.ID)}
@@ -276,7 +277,7 @@ func returnEvent(typ models.EventType) mapper {
 func customerEvents(created bool) mapper {
 	return func(body []byte, fallback time.Time) ([]models.Event, error) {
 		var c customer
-		if err := decode(body, &c); err != nil {
+		if err := plugin.DecodeJSON("shopify", body, &c); err != nil {
 			return nil, err
 		}
 		var v models.ValidationError
@@ -326,7 +327,7 @@ func customerEvents(created bool) mapper {
 func privacyEvent(typ models.EventType) mapper {
 	return func(body []byte, fallback time.Time) ([]models.Event, error) {
 		var p privacyPayload
-		if err := decode(body, &p); err != nil {
+		if err := plugin.DecodeJSON("shopify", body, &p); err != nil {
 			return nil, err
 		}
 		var c models.CustomerRef

@@ -2,8 +2,6 @@ package shopify
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"reflect"
 	"strings"
 	"time"
@@ -188,23 +186,6 @@ func scalar(b []byte) (string, error) {
 		kind = "array"
 	}
 	return "", &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[string]()}
-}
-
-// decode unmarshals a body. Broken JSON is a *models.MalformedError; a
-// well-formed body with a field of the wrong type is a *models.ValidationError
-// naming that field.
-func decode(body []byte, v any) error {
-	err := json.Unmarshal(body, v)
-	if err == nil {
-		return nil
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		var ve models.ValidationError
-		ve.Add(te.Field, "has the wrong JSON type (%s)", te.Value)
-		return &ve
-	}
-	return &models.MalformedError{Err: fmt.Errorf("shopify: %w", err)}
 }
 
 // timeField parses an RFC 3339 time from the payload; "" is no time. A bad value

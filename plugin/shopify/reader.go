@@ -149,7 +149,7 @@ func bucketWait(h string) time.Duration {
 // each step is dated by its own time where the order has one.
 func OrderFromAPI(raw []byte) (plugin.APIOrder, error) {
 	var o order
-	if err := decode(raw, &o); err != nil {
+	if err := plugin.DecodeJSON("shopify", raw, &o); err != nil {
 		return plugin.APIOrder{}, err
 	}
 	var v models.ValidationError

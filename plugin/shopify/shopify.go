@@ -9,6 +9,7 @@
 package shopify
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -64,7 +65,7 @@ func (*Receiver) Identify(d *plugin.Delivery) (plugin.ShopRef, error) {
 // X-Shopify-Triggered-At lies further than MaxAge in the past (or an hour in
 // the future) is no retry and is refused. The header is not signed either,
 // so this only stops replays that keep it.
-func (*Receiver) Verify(d *plugin.Delivery, shop *models.Shop, now time.Time) error {
+func (*Receiver) Verify(_ context.Context, d *plugin.Delivery, shop *models.Shop, now time.Time) error {
 	if shop == nil {
 		return fmt.Errorf("shopify: verify: no shop: %w", models.ErrUnauthorized)
 	}

@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -158,7 +159,7 @@ func TestReceiver_Verify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := delivery("orders/create", body)
 			tt.mutate(d)
-			err := New().Verify(d, tt.shop, tt.now)
+			err := New().Verify(context.Background(), d, tt.shop, tt.now)
 			if tt.ok && err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -175,7 +176,7 @@ func TestReceiver_Verify_KnownVector(t *testing.T) {
 	d := delivery("orders/create", []byte(`{"id":1}`))
 	d.Header.Set("X-Shopify-Hmac-Sha256", "VnKUjZsLuN5iZWjn5EntcBVCF9kMN43LglzCE1/GSeY=")
 	shop := &models.Shop{ExternalID: testDomain, Secrets: models.ShopSecrets{Webhook: []string{"hush"}}}
-	if err := New().Verify(d, shop, ts(testTriggeredAt).Add(time.Minute)); err != nil {
+	if err := New().Verify(context.Background(), d, shop, ts(testTriggeredAt).Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -366,7 +367,7 @@ func TestReceiver_Parse_Errors(t *testing.T) {
 // refund transactions count, and the sum is exact decimal arithmetic.
 func TestRefundAmount(t *testing.T) {
 	var r refund
-	if err := decode(mustReadFixture(t, "refunds_create.json"), &r); err != nil {
+	if err := plugin.DecodeJSON("shopify", mustReadFixture(t, "refunds_create.json"), &r); err != nil {
 		t.Fatal(err)
 	}
 	var v models.ValidationError

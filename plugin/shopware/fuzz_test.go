@@ -76,7 +76,7 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, signature string) {
 		h := http.Header{}
 		h.Set(shopSignatureHeader, signature)
-		err := New(time.Hour*24*365*10).Verify(&plugin.Delivery{Header: h, Body: body}, shop, now)
+		err := New(time.Hour*24*365*10).Verify(context.Background(), &plugin.Delivery{Header: h, Body: body}, shop, now)
 		if err != nil {
 			if !errors.Is(err, models.ErrUnauthorized) {
 				t.Fatalf("error %v does not match ErrUnauthorized", err)

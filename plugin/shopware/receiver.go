@@ -8,6 +8,7 @@
 package shopware
 
 import (
+	"context"
 	"fmt"
 	json "github.com/go-json-experiment/json/v1"
 	"time"
@@ -93,7 +94,7 @@ func decodeEnvelope(d *plugin.Delivery) (*envelope, error) {
 // (the current one, and the previous one during a rotation's grace period), then refuses
 // deliveries whose timestamp is too far from now. The timestamp is checked only after the
 // signature, because before that it is just a claim.
-func (r *Receiver) Verify(d *plugin.Delivery, shop *models.Shop, now time.Time) error {
+func (r *Receiver) Verify(_ context.Context, d *plugin.Delivery, shop *models.Shop, now time.Time) error {
 	if shop == nil {
 		return fmt.Errorf("shopware: verify: no shop: %w", models.ErrUnauthorized)
 	}

@@ -2,6 +2,7 @@ package shopware
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"os"
@@ -131,7 +132,7 @@ func TestReceiver_Verify(t *testing.T) {
 				r = New(0)
 			}
 			shop := &models.Shop{Key: "sw-test", Platform: models.PlatformShopware, Secrets: tt.secrets}
-			err := r.Verify(tt.d, shop, tt.now)
+			err := r.Verify(context.Background(), tt.d, shop, tt.now)
 			if !tt.wantErr {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/treue/treue/egress"
 	"github.com/treue/treue/models"
 )
 
@@ -69,6 +70,11 @@ type Registrar struct {
 	Grace time.Duration
 	// Tolerance is how far a signed timestamp may lie from now; zero means 5 minutes.
 	Tolerance time.Duration
+	// Egress is the dispatcher's outbound policy: a shop URL it would refuse
+	// to call (a loopback, private or metadata address, credentials in the
+	// URL) is refused at registration rather than failing every action
+	// later. Nil checks the URL's form only.
+	Egress *egress.Options
 }
 
 // Register answers GET <registrationUrl>?shop-id=…&shop-url=…&timestamp=…. It verifies
@@ -95,6 +101,8 @@ func (r *Registrar) Register(ctx context.Context, rawQuery string, h http.Header
 	}
 	if u, err := url.Parse(shopURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		v.Add("shop-url", "must be an absolute http(s) URL")
+	} else if msg := r.refusedURL(shopURL); msg != "" {
+		v.Add("shop-url", "%s", msg)
 	}
 	sent, err := strconv.ParseInt(stamp, 10, 64)
 	if err != nil {
@@ -203,6 +211,12 @@ func (r *Registrar) Confirm(ctx context.Context, h http.Header, body []byte) err
 	if req.SecretKey == "" {
 		v.Add("secretKey", "is required")
 	}
+	if shop.Secrets.PendingURL == "" && req.ShopURL != "" {
+		// A registration stored without its URL: the confirmation's is used.
+		if msg := r.refusedURL(req.ShopURL); msg != "" {
+			v.Add("shopUrl", "%s", msg)
+		}
+	}
 	sent, ok := unixSeconds(req.Timestamp)
 	if !ok {
 		v.Add("timestamp", "must be Unix seconds")
@@ -252,6 +266,24 @@ func (r *Registrar) Uninstalled(ctx context.Context, shop *models.Shop) error {
 		return fmt.Errorf("shopware: app removed: save shop: %w", err)
 	}
 	return nil
+}
+
+// refusedURL says why the outbound policy refuses a shop URL, or "" when it
+// does not (or when no policy is set).
+func (r *Registrar) refusedURL(raw string) string {
+	if r.Egress == nil {
+		return ""
+	}
+	err := egress.CheckURL(raw, *r.Egress)
+	if err == nil {
+		return ""
+	}
+	msg := "is not a URL Treue may call: " + strings.ReplaceAll(err.Error(), "egress: ", "")
+	var be *egress.BlockedError
+	if errors.As(err, &be) && be.Private {
+		msg += " (a shop on Treue's own network needs dispatch.allow_private or dispatch.allow_hosts)"
+	}
+	return msg
 }
 
 func (r *Registrar) now() time.Time {

@@ -169,7 +169,7 @@ func TestRegistrar_Handshake(t *testing.T) {
 		t.Fatalf("registered shop (-want +got):\n%s", diff)
 	}
 	// Not confirmed yet: the pending secret must not verify webhooks.
-	if err := recv.Verify(webhook(fixtureShopID, c.t, resp.Secret), shop, c.t); !errors.Is(err, models.ErrUnauthorized) {
+	if err := recv.Verify(context.Background(), webhook(fixtureShopID, c.t, resp.Secret), shop, c.t); !errors.Is(err, models.ErrUnauthorized) {
 		t.Fatalf("webhook before confirmation: %v", err)
 	}
 
@@ -195,7 +195,7 @@ func TestRegistrar_Handshake(t *testing.T) {
 
 	// 3. A webhook signed with the new secret verifies.
 	c.t = c.t.Add(time.Minute)
-	if err := recv.Verify(webhook(fixtureShopID, c.t, resp.Secret), shop, c.t); err != nil {
+	if err := recv.Verify(context.Background(), webhook(fixtureShopID, c.t, resp.Secret), shop, c.t); err != nil {
 		t.Fatalf("webhook after confirmation: %v", err)
 	}
 
@@ -243,7 +243,7 @@ func TestRegistrar_Handshake(t *testing.T) {
 		{"NewAfterGrace", second, 61 * time.Second, true},
 	} {
 		now := rotatedAt.Add(tc.after)
-		err := recv.Verify(webhook(fixtureShopID, now, tc.secret), shop, now)
+		err := recv.Verify(context.Background(), webhook(fixtureShopID, now, tc.secret), shop, now)
 		if tc.ok && err != nil {
 			t.Errorf("%s: %v", tc.name, err)
 		}
@@ -569,7 +569,7 @@ func TestRegistrar_Uninstalled(t *testing.T) {
 	if shop.ID != installed.ID || shop.Key != installed.Key || shop.URL != installed.URL {
 		t.Fatalf("the shop itself changed: %+v", shop)
 	}
-	if err := recv.Verify(webhook(fixtureShopID, c.t, first), shop, c.t); !errors.Is(err, models.ErrUnauthorized) {
+	if err := recv.Verify(context.Background(), webhook(fixtureShopID, c.t, first), shop, c.t); !errors.Is(err, models.ErrUnauthorized) {
 		t.Fatalf("webhook with the removed app's secret: %v", err)
 	}
 

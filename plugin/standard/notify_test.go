@@ -52,7 +52,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	body, _ := io.ReadAll(r.Body)
 	shop := &models.Shop{Secrets: models.ShopSecrets{Webhook: []string{rc.secret}}}
-	if err := New(5*time.Minute).Verify(&plugin.Delivery{Header: r.Header, Body: body}, shop, notifyNow); err != nil {
+	if err := New(5*time.Minute).Verify(context.Background(), &plugin.Delivery{Header: r.Header, Body: body}, shop, notifyNow); err != nil {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}

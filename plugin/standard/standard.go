@@ -5,6 +5,7 @@ package standard
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -55,7 +56,7 @@ func header(h http.Header, name string) string {
 // stored secret that DecodeSecret refuses (empty, not base64, too short) is
 // skipped rather than used: HMAC keyed by "" or a few bytes is forgeable. A
 // shop left with no usable secret accepts nothing.
-func (r *Receiver) Verify(d *plugin.Delivery, shop *models.Shop, now time.Time) error {
+func (r *Receiver) Verify(_ context.Context, d *plugin.Delivery, shop *models.Shop, now time.Time) error {
 	id, ts, sigs := header(d.Header, "id"), header(d.Header, "timestamp"), header(d.Header, "signature")
 	if id == "" || ts == "" || sigs == "" {
 		return fmt.Errorf("standard: missing webhook-id, webhook-timestamp or webhook-signature: %w", models.ErrUnauthorized)

@@ -1,6 +1,7 @@
 package standard
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -48,20 +49,20 @@ func TestReceiver_Verify(t *testing.T) {
 	body := fixture(t, "order.placed.json")
 	r := New(5 * time.Minute)
 	t.Run("OK", func(t *testing.T) {
-		if err := r.Verify(signed(t, testSecret, "msg_1", now, body), shop(testSecret), now); err != nil {
+		if err := r.Verify(context.Background(), signed(t, testSecret, "msg_1", now, body), shop(testSecret), now); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("OKAnyOfList", func(t *testing.T) {
 		d := signed(t, testSecret, "msg_1", now, body)
 		d.Header.Set("webhook-signature", "v1,bm9wZQ== v1a,abc "+d.Header.Get("webhook-signature"))
-		if err := r.Verify(d, shop(testSecret), now); err != nil {
+		if err := r.Verify(context.Background(), d, shop(testSecret), now); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("OKRotation", func(t *testing.T) {
 		old := "whsec_" + base64.StdEncoding.EncodeToString([]byte("an-old-secret-of-24-bytes!"))
-		if err := r.Verify(signed(t, old, "msg_1", now, body), shop(testSecret, old), now); err != nil {
+		if err := r.Verify(context.Background(), signed(t, old, "msg_1", now, body), shop(testSecret, old), now); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -71,7 +72,7 @@ func TestReceiver_Verify(t *testing.T) {
 			d.Header.Set("svix-"+n, d.Header.Get("webhook-"+n))
 			d.Header.Del("webhook-" + n)
 		}
-		if err := r.Verify(d, shop(testSecret), now); err != nil {
+		if err := r.Verify(context.Background(), d, shop(testSecret), now); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -94,14 +95,14 @@ func TestReceiver_Verify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := signed(t, testSecret, "msg_1", now, body)
 			tt.mod(d)
-			if err := r.Verify(d, shop(testSecret), tt.now); !errors.Is(err, models.ErrUnauthorized) {
+			if err := r.Verify(context.Background(), d, shop(testSecret), tt.now); !errors.Is(err, models.ErrUnauthorized) {
 				t.Fatalf("got %v, want ErrUnauthorized", err)
 			}
 		})
 	}
 	t.Run("ErrWrongSecret", func(t *testing.T) {
 		other := "whsec_" + base64.StdEncoding.EncodeToString([]byte("another-secret-of-24-byte"))
-		if err := r.Verify(signed(t, testSecret, "msg_1", now, body), shop(other), now); !errors.Is(err, models.ErrUnauthorized) {
+		if err := r.Verify(context.Background(), signed(t, testSecret, "msg_1", now, body), shop(other), now); !errors.Is(err, models.ErrUnauthorized) {
 			t.Fatalf("got %v", err)
 		}
 	})
@@ -126,7 +127,7 @@ func TestReceiver_VerifySpecVector(t *testing.T) {
 	d := &plugin.Delivery{Header: h, Body: []byte(specBody), ShopKey: "acme"}
 	now := time.Unix(specTimestamp, 0)
 	for _, secret := range []string{specSecret, strings.TrimPrefix(specSecret, "whsec_")} {
-		if err := New(0).Verify(d, shop(secret), now); err != nil {
+		if err := New(0).Verify(context.Background(), d, shop(secret), now); err != nil {
 			t.Errorf("secret %q: %v", secret, err)
 		}
 		key, err := DecodeSecret(secret)
@@ -163,18 +164,18 @@ func TestReceiver_VerifyRefusesUnusableSecrets(t *testing.T) {
 		{"ErrRawNotBase64", "an-old-raw-secret-of-24-bytes", []byte("an-old-raw-secret-of-24-bytes")},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := r.Verify(signedWith(tt.key), shop(tt.stored), now); !errors.Is(err, models.ErrUnauthorized) {
+			if err := r.Verify(context.Background(), signedWith(tt.key), shop(tt.stored), now); !errors.Is(err, models.ErrUnauthorized) {
 				t.Fatalf("got %v, want ErrUnauthorized", err)
 			}
 		})
 	}
 	t.Run("ErrNoSecrets", func(t *testing.T) {
-		if err := r.Verify(signedWith(nil), shop(), now); !errors.Is(err, models.ErrUnauthorized) {
+		if err := r.Verify(context.Background(), signedWith(nil), shop(), now); !errors.Is(err, models.ErrUnauthorized) {
 			t.Fatalf("got %v, want ErrUnauthorized", err)
 		}
 	})
 	t.Run("OKUnusableSkipped", func(t *testing.T) {
-		if err := r.Verify(signed(t, testSecret, "msg_1", now, body), shop("whsec_", testSecret), now); err != nil {
+		if err := r.Verify(context.Background(), signed(t, testSecret, "msg_1", now, body), shop("whsec_", testSecret), now); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -318,7 +319,7 @@ func FuzzVerify(f *testing.F) {
 		h.Set("webhook-id", id)
 		h.Set("webhook-timestamp", ts)
 		h.Set("webhook-signature", sig)
-		err := r.Verify(&plugin.Delivery{Header: h, Body: body}, shop(testSecret), now)
+		err := r.Verify(context.Background(), &plugin.Delivery{Header: h, Body: body}, shop(testSecret), now)
 		if err != nil && !errors.Is(err, models.ErrUnauthorized) {
 			t.Fatalf("error %v does not match ErrUnauthorized", err)
 		}

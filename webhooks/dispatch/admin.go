@@ -9,7 +9,7 @@ import (
 )
 
 // RetryAction puts a dead action back in the queue, due now, with its
-// attempts reset. Only dead actions can be retried (models.ErrDuplicate
+// attempts reset. Only dead actions can be retried (models.ErrConflict
 // otherwise, which the API answers with 409).
 func RetryAction(ctx context.Context, st *store.Store, publicID string) (models.Action, error) {
 	a, err := st.ActionByPublicID(ctx, publicID)
@@ -21,7 +21,7 @@ func RetryAction(ctx context.Context, st *store.Store, publicID string) (models.
 		return a, err
 	}
 	if !ok {
-		return a, fmt.Errorf("action %s is %s; only dead actions can be retried: %w", publicID, a.Status, models.ErrDuplicate)
+		return a, fmt.Errorf("action %s is %s; only dead actions can be retried: %w", publicID, a.Status, models.ErrConflict)
 	}
 	return st.ActionByID(ctx, a.ID)
 }
@@ -38,7 +38,7 @@ func CancelAction(ctx context.Context, st *store.Store, publicID, reason string)
 		return a, err
 	}
 	if !ok {
-		return a, fmt.Errorf("action %s is %s; only scheduled, retrying or dead actions can be cancelled: %w", publicID, a.Status, models.ErrDuplicate)
+		return a, fmt.Errorf("action %s is %s; only scheduled, retrying or dead actions can be cancelled: %w", publicID, a.Status, models.ErrConflict)
 	}
 	return st.ActionByID(ctx, a.ID)
 }

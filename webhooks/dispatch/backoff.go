@@ -1,6 +1,10 @@
 package dispatch
 
-import "time"
+import (
+	"time"
+
+	"github.com/treue/treue/egress"
+)
 
 // Backoff spaces the attempts of an action: exponential from Base, capped at
 // Cap, with full jitter (the wait is uniform in [0, ceiling)), so that shops
@@ -18,9 +22,6 @@ var DefaultBackoff = Backoff{Base: 10 * time.Minute, Cap: 6 * time.Hour}
 
 // DefaultMaxAttempts is how many calls an action gets before it is dead.
 const DefaultMaxAttempts = 10
-
-// maxRetryAfter bounds how far a shop's Retry-After can push an action.
-const maxRetryAfter = 24 * time.Hour
 
 // Ceiling is the longest wait after failures failed attempts (failures >= 1):
 // min(Cap, Base·2^(failures-1)). It is computed with integer shifts and a
@@ -43,7 +44,8 @@ func (b Backoff) Delay(failures int, r float64) time.Duration {
 	return time.Duration(r * float64(b.Ceiling(failures)))
 }
 
-// retryDelay is Delay with the shop's Retry-After (429, 503) as a lower bound.
+// retryDelay is Delay with the shop's Retry-After (429, 503) as a lower bound,
+// capped at egress.MaxRetryAfter as egress caps the header it parses.
 func (b Backoff) retryDelay(failures int, r float64, retryAfter time.Duration) time.Duration {
-	return max(b.Delay(failures, r), min(retryAfter, maxRetryAfter))
+	return max(b.Delay(failures, r), min(retryAfter, egress.MaxRetryAfter))
 }

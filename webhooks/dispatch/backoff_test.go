@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/treue/treue/egress"
 )
 
 func TestBackoff_Ceiling(t *testing.T) {
@@ -83,8 +85,8 @@ func TestBackoff_RetryAfter(t *testing.T) {
 	if got := b.retryDelay(5, 0.5, time.Second); got != 8*time.Minute {
 		t.Errorf("Retry-After below the backoff: %v, want 8m", got)
 	}
-	if got := b.retryDelay(1, 0, 365*24*time.Hour); got != maxRetryAfter {
-		t.Errorf("absurd Retry-After: %v, want %v", got, maxRetryAfter)
+	if got := b.retryDelay(1, 0, 365*24*time.Hour); got != egress.MaxRetryAfter {
+		t.Errorf("absurd Retry-After: %v, want %v", got, egress.MaxRetryAfter)
 	}
 }
 

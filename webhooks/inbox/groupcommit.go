@@ -3,12 +3,9 @@ package inbox
 import (
 	"cmp"
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -437,14 +434,7 @@ func (g *GroupCommitter) write(reqs []*gcRequest) error {
 // now (as opposed to one that refuses this batch). The store marks most of
 // them models.ErrUnavailable; a failed BEGIN or COMMIT reaches us unmarked.
 func unavailable(err error) bool {
-	return errors.Is(err, models.ErrUnavailable) || connectionLost(err)
-}
-
-// connectionLost reports a database that cannot be reached at all.
-func connectionLost(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) ||
-		errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded)
+	return errors.Is(err, models.ErrUnavailable) || store.IsTransient(err)
 }
 
 // conflict reports a batch the database refused for a lock conflict: it

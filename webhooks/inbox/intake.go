@@ -89,13 +89,13 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 	if err != nil {
 		return Result{}, err
 	}
-	err = recv.Verify(d, shop, in.Now())
+	err = recv.Verify(ctx, d, shop, in.Now())
 	if errors.Is(err, models.ErrUnauthorized) && !errors.Is(err, models.ErrUnavailable) && in.forget(shop) {
 		// The cached shop may predate a secret rotation: check the stored one.
 		if shop, err = in.identify(ctx, recv, d); err != nil {
 			return Result{}, err
 		}
-		err = recv.Verify(d, shop, in.Now())
+		err = recv.Verify(ctx, d, shop, in.Now())
 	}
 	if err != nil {
 		// A key that could not be fetched is our fault, not the sender's: 503,
