@@ -28,7 +28,8 @@ import (
 type Backtest struct {
 	Live  *store.Store
 	Rules *rules.Set
-	// Workers replay that many customers at once; 0 means one per CPU.
+	// Workers replay that many pages of customers at once; 0 means two per
+	// CPU, so that one's read of the live store overlaps another's replay.
 	Workers int
 	// Progress, when set, is told how many customers of how many have
 	// been replayed, after each page.
@@ -75,8 +76,8 @@ type BacktestReport struct {
 // Every customer's whole journey is replayed, also before since, so that
 // profiles and caps start from what the customer had done.
 //
-// Customers are independent of each other, so pages of them are read in one
-// query per table and replayed by Workers at once.
+// Customers are independent of each other in the replay, so pages of them
+// are read in one query per table and replayed by Workers at once.
 func (b *Backtest) Run(ctx context.Context, shop *models.Shop, since time.Time, limit int) (BacktestReport, error) {
 	ids, err := b.Live.ShopCustomerIDs(ctx, shop.ID)
 	if err != nil {
@@ -89,7 +90,7 @@ func (b *Backtest) Run(ctx context.Context, shop *models.Shop, since time.Time, 
 	for ids := range slices.Chunk(ids, backtestPage) {
 		pages = append(pages, ids)
 	}
-	workers := min(cmp.Or(b.Workers, runtime.GOMAXPROCS(0)), max(len(pages), 1))
+	workers := min(cmp.Or(b.Workers, 2*runtime.GOMAXPROCS(0)), max(len(pages), 1))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	next := make(chan []int64)
