@@ -344,7 +344,7 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 		slices.Sort(ids)
 		var locked []customerRow
 		cond, shop := s.shopCond("customers")
-		if err := db.Raw("SELECT id, public_id FROM customers WHERE id IN ?"+cond+" ORDER BY id"+s.forUpdate(false), append([]any{ids}, shop...)...).Scan(&locked).Error; err != nil {
+		if err := db.Raw("SELECT id, public_id FROM customers"+s.byPrimary()+" WHERE id IN ?"+cond+" ORDER BY id"+s.forUpdate(false), append([]any{ids}, shop...)...).Scan(&locked).Error; err != nil {
 			return nil, nil, translate("lock customers", err)
 		}
 		if len(locked) != len(ids) {

@@ -287,7 +287,7 @@ func (s *Store) CustomersAfter(ctx context.Context, afterID int64, limit int) ([
 func (s *Store) LockCustomer(ctx context.Context, id int64) error {
 	var c customerRow
 	cond, shop := s.shopCond("customers")
-	if err := s.db.WithContext(ctx).Raw("SELECT * FROM customers WHERE id = ?"+cond+s.forUpdate(false), append([]any{id}, shop...)...).Scan(&c).Error; err != nil {
+	if err := s.db.WithContext(ctx).Raw("SELECT * FROM customers"+s.byPrimary()+" WHERE id = ?"+cond+s.forUpdate(false), append([]any{id}, shop...)...).Scan(&c).Error; err != nil {
 		return translate("lock customer", err)
 	}
 	if c.ID == 0 {

@@ -151,7 +151,7 @@ func contradicting(have, ids []models.Identity, kind string) string {
 // person find no identity and start a fresh profile.
 func (s *Store) EraseCustomer(ctx context.Context, shopID, customerID int64, requestedBy string) (*models.Erasure, error) {
 	var c customerRow
-	if err := s.db.WithContext(ctx).Raw("SELECT * FROM customers WHERE id = ? AND shop_id = ?"+s.forUpdate(false), customerID, shopID).Scan(&c).Error; err != nil {
+	if err := s.db.WithContext(ctx).Raw("SELECT * FROM customers"+s.byPrimary()+" WHERE id = ? AND shop_id = ?"+s.forUpdate(false), customerID, shopID).Scan(&c).Error; err != nil {
 		return nil, translate("erase: lock customer", err)
 	}
 	if c.ID == 0 {
