@@ -44,6 +44,10 @@ type BacktestCounts struct {
 	Planned, Suppressed, Cancelled int
 }
 
+func (c *BacktestCounts) merge(o BacktestCounts) {
+	c.Planned, c.Suppressed, c.Cancelled = c.Planned+o.Planned, c.Suppressed+o.Suppressed, c.Cancelled+o.Cancelled
+}
+
 func (c *BacktestCounts) add(s models.ActionStatus) {
 	switch s {
 	case models.ActionSuppressed:
@@ -184,12 +188,8 @@ func (t *tally) merge(o *tally) {
 	t.rep.ScanActions += o.rep.ScanActions
 	for id, r := range o.rows {
 		m := t.row(id)
-		m.Simulated.Planned += r.Simulated.Planned
-		m.Simulated.Suppressed += r.Simulated.Suppressed
-		m.Simulated.Cancelled += r.Simulated.Cancelled
-		m.Live.Planned += r.Live.Planned
-		m.Live.Suppressed += r.Live.Suppressed
-		m.Live.Cancelled += r.Live.Cancelled
+		m.Simulated.merge(r.Simulated)
+		m.Live.merge(r.Live)
 	}
 }
 

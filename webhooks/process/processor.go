@@ -609,7 +609,7 @@ func (p *Processor) recorder() *Recorder {
 }
 
 // countOutcome counts an order or a review for the action it is attributed to.
-func (p *Processor) countOutcome(ctx context.Context, j JournalReader, shop *models.Shop, e models.Event, custID int64) error {
+func (p *Processor) countOutcome(ctx context.Context, j Journal, shop *models.Shop, e models.Event, custID int64) error {
 	if p.Metrics == nil || p.Metrics.Outcomes == nil {
 		return nil
 	}

@@ -9,43 +9,7 @@ import (
 	"github.com/treue/treue/models/store"
 )
 
-// JournalReader is what recording and planning read of a customer's journey.
-type JournalReader interface {
-	// Journey returns the stored events in source-time order: the rows
-	// and, index for index, their events decoded.
-	Journey(ctx context.Context, customerID int64) ([]store.EventRecord, []models.Event, error)
-	Profile(ctx context.Context, customerID int64) (*models.Profile, error)
-	OptOuts(ctx context.Context, customerID int64) ([]models.OptOutRecord, error)
-	ActionsDueSince(ctx context.Context, customerID int64, since time.Time) ([]models.Action, error)
-	PendingActions(ctx context.Context, customerID int64) ([]models.Action, error)
-	ActionByKey(ctx context.Context, shopID int64, key string) (models.Action, error)
-	PointsBalance(ctx context.Context, customerID int64) (int64, error)
-	PointsBalanceAsOf(ctx context.Context, customerID int64, at time.Time) (int64, error)
-	RecentMarketing(ctx context.Context, customerID int64, from, to time.Time) ([]time.Time, error)
-	RecentMarketingAsOf(ctx context.Context, customerID int64, from, to, asOf time.Time, exceptEvent int64) ([]time.Time, error)
-}
-
-// JournalWriter is what recording and planning write to it.
-type JournalWriter interface {
-	InsertEvent(ctx context.Context, r *store.EventRecord) (bool, error)
-	AddOptOut(ctx context.Context, shopID, customerID int64, category, source string) (bool, error)
-	SaveProfile(ctx context.Context, p *models.Profile) error
-	InsertAction(ctx context.Context, a *models.Action) (bool, error)
-	CancelAction(ctx context.Context, id int64, reason string) (bool, error)
-	Replan(ctx context.Context, id int64, status models.ActionStatus, reason string, due time.Time) (bool, error)
-	AddPoints(ctx context.Context, shopID, customerID, actionID, delta int64, reason string) error
-}
-
-// Journal is the pipeline's only way to customers' journeys. The store (a
-// transaction of it) is the durable journal; a batch's journal keeps the
-// state of its customers in memory in front of it, and the backtest runs on
-// memory alone.
-type Journal interface {
-	JournalReader
-	JournalWriter
-}
-
-// PlanStore is the part of a journal the planner uses.
+// PlanStore is the part of a journal the planner reads and writes.
 type PlanStore interface {
 	PointsBalance(ctx context.Context, customerID int64) (int64, error)
 	PointsBalanceAsOf(ctx context.Context, customerID int64, at time.Time) (int64, error)
@@ -57,6 +21,30 @@ type PlanStore interface {
 	ActionByKey(ctx context.Context, shopID int64, key string) (models.Action, error)
 	Replan(ctx context.Context, id int64, status models.ActionStatus, reason string, due time.Time) (bool, error)
 	AddPoints(ctx context.Context, shopID, customerID, actionID, delta int64, reason string) error
+}
+
+// ProfileJournal is the part of a journal a profile is rebuilt from.
+type ProfileJournal interface {
+	// Journey returns the stored events in source-time order: the rows
+	// and, index for index, their events decoded.
+	Journey(ctx context.Context, customerID int64) ([]store.EventRecord, []models.Event, error)
+	Profile(ctx context.Context, customerID int64) (*models.Profile, error)
+	OptOuts(ctx context.Context, customerID int64) ([]models.OptOutRecord, error)
+	SaveProfile(ctx context.Context, p *models.Profile) error
+}
+
+// Journal is the pipeline's only way to customers' journeys: what the
+// planner and a profile's rebuild use, and the recording of events and
+// opt-outs. The store (a transaction of it) is the durable journal; a
+// batch's journal keeps the state of its customers in memory in front of
+// it, and the backtest runs on memory alone.
+type Journal interface {
+	PlanStore
+	ProfileJournal
+	InsertEvent(ctx context.Context, r *store.EventRecord) (bool, error)
+	AddOptOut(ctx context.Context, shopID, customerID int64, category, source string) (bool, error)
+	// ActionsDueSince lists a customer's actions due at or after since.
+	ActionsDueSince(ctx context.Context, customerID int64, since time.Time) ([]models.Action, error)
 }
 
 var (
@@ -74,7 +62,7 @@ type Recorder struct {
 	// Observe, when set, sees each new event once its profile is rebuilt and
 	// before it plans, so that the actions an event plans are never its own
 	// outcome's touch.
-	Observe func(ctx context.Context, j JournalReader, shop *models.Shop, e models.Event, customerID int64) error
+	Observe func(ctx context.Context, j Journal, shop *models.Shop, e models.Event, customerID int64) error
 }
 
 // Entry is an event about to join its customer's journey.
@@ -118,14 +106,6 @@ func (r *Recorder) Record(ctx context.Context, j Journal, in Entry) (bool, error
 	}
 	return true, r.Planner.Plan(ctx, j, PlanInput{Shop: in.Shop, Event: e, Record: rec, Profile: prof, History: history, Records: recs,
 		PlanFrom: in.History.PlanFrom, HistoricPoints: in.History.Points})
-}
-
-// ProfileJournal is the part of a journal a profile is rebuilt from.
-type ProfileJournal interface {
-	Journey(ctx context.Context, customerID int64) ([]store.EventRecord, []models.Event, error)
-	Profile(ctx context.Context, customerID int64) (*models.Profile, error)
-	OptOuts(ctx context.Context, customerID int64) ([]models.OptOutRecord, error)
-	SaveProfile(ctx context.Context, p *models.Profile) error
 }
 
 // RebuildProfile derives a customer's profile from their whole journey and

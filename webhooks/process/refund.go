@@ -14,7 +14,7 @@ import (
 // first of the customer's recorded events of that order that has one, else
 // the shop's. The event is returned changed, never the refund it shares with
 // the parsed delivery.
-func withRefundCurrency(ctx context.Context, j JournalReader, shop *models.Shop, customerID int64, e models.Event) (models.Event, error) {
+func withRefundCurrency(ctx context.Context, j ProfileJournal, shop *models.Shop, customerID int64, e models.Event) (models.Event, error) {
 	r, o := e.Data.Refund, e.Data.Order
 	if r == nil || r.Currency != "" {
 		return e, nil
