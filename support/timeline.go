@@ -148,9 +148,18 @@ func (s *Service) Timeline(ctx context.Context, shop *models.Shop, customerID in
 			trig = append(trig, *e.Action.TriggerEventID)
 		}
 	}
-	triggers, err := s.Store.EventsByID(ctx, shop.ID, trig)
+	events, err := s.Store.EventsByID(ctx, shop.ID, trig)
 	if err != nil {
 		return nil, err
+	}
+	// Several actions answer one event: each is decoded once.
+	triggers := make(map[int64]trigger, len(events))
+	for id, r := range events {
+		t := trigger{ref: Trigger{ID: models.EventPublicID(r.ID), Type: r.Type}, orderRef: r.OrderRef}
+		if ev, err := r.Event(); err == nil {
+			t.orderNumber = orderNumber(&ev)
+		}
+		triggers[id] = t
 	}
 	items := make([]Item, 0, len(entries))
 	for _, e := range entries {
@@ -213,7 +222,13 @@ func orderNumber(e *models.Event) string {
 	return ""
 }
 
-func actionItem(r *store.ActionRow, triggers map[int64]store.EventRecord) (Item, models.Action, error) {
+// trigger is an event actions on the page answered.
+type trigger struct {
+	ref                   Trigger
+	orderRef, orderNumber string
+}
+
+func actionItem(r *store.ActionRow, triggers map[int64]trigger) (Item, models.Action, error) {
 	a, err := r.Action()
 	if err != nil {
 		return Item{}, a, err
@@ -222,28 +237,25 @@ func actionItem(r *store.ActionRow, triggers map[int64]store.EventRecord) (Item,
 	it := Item{Kind: "action", ID: a.PublicID, Type: string(a.Type), At: a.CreatedAt, Status: string(a.Status),
 		DueAt: &due, SentAt: a.SentAt, RuleID: a.RuleID, RulesVersion: a.RulesVersion, Attempts: &attempts,
 		Reason: a.Reason, Params: a.Params, OrderRef: a.OrderRef}
-	t, found := triggers[a.TriggerEventID]
-	if found {
-		it.Trigger = &Trigger{ID: models.EventPublicID(t.ID), Type: t.Type}
-		if ev, err := t.Event(); err == nil && t.OrderRef == a.OrderRef {
-			it.OrderNumber = orderNumber(&ev)
+	triggerType := ""
+	if t, found := triggers[a.TriggerEventID]; found {
+		ref := t.ref
+		it.Trigger, triggerType = &ref, t.ref.Type
+		if t.orderRef == a.OrderRef {
+			it.OrderNumber = t.orderNumber
 		}
 	}
-	var trigger *store.EventRecord
-	if found {
-		trigger = &t
-	}
-	it.Why = why(&a, trigger, it.OrderNumber)
+	it.Why = why(&a, triggerType, it.OrderNumber)
 	return it, a, nil
 }
 
-// why says what planned an action: its rule, the event it answered (or the
-// periodic scan), its order (by number where known) and its product.
-func why(a *models.Action, trigger *store.EventRecord, orderNumber string) string {
+// why says what planned an action: its rule, the type of the event it
+// answered ("" when the event is gone) or the periodic scan, its order (by number where known) and its product.
+func why(a *models.Action, triggerType, orderNumber string) string {
 	w := "rule " + a.RuleID
 	switch {
-	case trigger != nil:
-		w += " on " + trigger.Type
+	case triggerType != "":
+		w += " on " + triggerType
 	case a.TriggerEventID == 0:
 		w += " on the periodic scan"
 	}
