@@ -3,18 +3,18 @@ package models
 import "time"
 
 // Erasure is the audit record of one erased customer: no personal data, only
-// de-identified aggregates.
+// de-identified aggregates. The API's answer has its own shape (handlers).
 type Erasure struct {
-	ShopID           int64     `json:"-"`
-	ID               int64     `json:"id"`
-	ErasedAt         time.Time `json:"erased_at"`
-	RequestedBy      string    `json:"requested_by"`
-	Stage            string    `json:"stage"`
-	OrderCount       int       `json:"order_count"`
-	TotalSpentCents  int64     `json:"total_spent_cents"`
-	Events           int       `json:"events"`
-	Actions          int       `json:"actions"`
-	CancelledActions int       `json:"cancelled_actions"`
+	ShopID           int64
+	ID               int64
+	ErasedAt         time.Time
+	RequestedBy      string
+	Stage            string
+	OrderCount       int
+	TotalSpentCents  int64
+	Events           int
+	Actions          int
+	CancelledActions int
 }
 
 // TableName names the table the store keeps erasures in.
