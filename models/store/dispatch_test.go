@@ -13,31 +13,13 @@ import (
 	"github.com/treue/treue/models/store/storetest"
 )
 
-// dispatchClock is a settable clock shared by the store and the test.
-type dispatchClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *dispatchClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *dispatchClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // dispatchFixture is a store with a shop and a customer on a fixed clock.
 type dispatchFixture struct {
 	t      *testing.T
 	s      *store.Store
 	driver string
 	dsn    string
-	clock  *dispatchClock
+	clock  *storetest.Clock
 	shopID int64
 	custID int64
 	seq    int
@@ -51,7 +33,7 @@ func newDispatchFixture(t *testing.T, driver string) *dispatchFixture {
 	if _, err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clock := &dispatchClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	s.Now = clock.Now
 	sh := &models.Shop{Key: "acme", Platform: models.PlatformStandard, Source: "cli"}
 	if err := s.SaveShop(ctx, sh); err != nil {

@@ -60,31 +60,13 @@ func (c *dispatchConnector) lastJob() plugin.Job {
 	return c.jobs[len(c.jobs)-1]
 }
 
-// dispatchClock is a settable clock for the store and the dispatcher.
-type dispatchClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *dispatchClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *dispatchClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // dispatchEnv is a migrated database with shops, one customer each.
 type dispatchEnv struct {
 	t      *testing.T
 	driver string
 	dsn    string
 	st     *store.Store
-	clock  *dispatchClock // nil: real time
+	clock  *storetest.Clock // nil: real time
 	cust   map[int64]int64
 	seq    int
 }
@@ -93,7 +75,7 @@ func newDispatchEnv(t *testing.T, driver string, fake bool) *dispatchEnv {
 	t.Helper()
 	e := &dispatchEnv{t: t, driver: driver, dsn: storetest.DSN(t, driver), cust: map[int64]int64{}}
 	if fake {
-		e.clock = &dispatchClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+		e.clock = storetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	}
 	e.st = e.open()
 	if _, err := e.st.Migrate(context.Background()); err != nil {

@@ -63,8 +63,8 @@ func (m mapFinder) ShopByExternalID(_ context.Context, p models.Platform, id str
 	return nil, models.ErrNotFound
 }
 
-func newCache(shops mapFinder) (*inbox.ShopCache, *countingFinder, *testClock) {
-	clock := &testClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+func newCache(shops mapFinder) (*inbox.ShopCache, *countingFinder, *storetest.Clock) {
+	clock := storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	f := &countingFinder{ShopFinder: shops}
 	return &inbox.ShopCache{Shops: f, TTL: 2 * time.Second, MissTTL: 5 * time.Second, MaxMisses: 100, Now: clock.Now}, f, clock
 }
@@ -213,7 +213,7 @@ func TestIntake_UnknownShopsAndForgeriesCostNoStatementEach(t *testing.T) {
 		if err := st.SaveShop(ctx, shop); err != nil {
 			t.Fatal(err)
 		}
-		clock := &testClock{t: time.Now().UTC()}
+		clock := storetest.NewClock(time.Now().UTC())
 		f := &countingFinder{ShopFinder: st}
 		cache := &inbox.ShopCache{Shops: f, TTL: 2 * time.Second, Now: clock.Now}
 		in := &inbox.Intake{Receivers: map[models.Platform]plugin.Receiver{models.PlatformStandard: standard.New(5 * time.Minute)},
@@ -253,22 +253,4 @@ func TestIntake_UnknownShopsAndForgeriesCostNoStatementEach(t *testing.T) {
 			t.Fatalf("a delivery with the rotated secret: %v", err)
 		}
 	})
-}
-
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }

@@ -191,3 +191,26 @@ func Each(t *testing.T, fn func(t *testing.T, driver string)) {
 		t.Run(d, func(t *testing.T) { fn(t, d) })
 	}
 }
+
+// Clock is a settable clock for a store (Store.Now) and the code under test.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock standing at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock on by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
