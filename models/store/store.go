@@ -330,8 +330,6 @@ func IsTransient(err error) bool {
 	return false
 }
 
-// forUpdate is the row-lock suffix for the dialect; SQLite's immediate
-// transactions already hold the write lock.
 // byPrimary is the index hint that makes a locking read of customers by id
 // go through the primary key on MySQL. Scoped to a shop, the read names
 // shop_id too, and InnoDB would rather scan ix_customers_shop_id from the
@@ -345,6 +343,8 @@ func (s *Store) byPrimary() string {
 	return " FORCE INDEX (PRIMARY)"
 }
 
+// forUpdate is the row-lock suffix for the dialect; SQLite's immediate
+// transactions already hold the write lock.
 func (s *Store) forUpdate(skipLocked bool) string {
 	if s.driver != "mysql" {
 		return ""
