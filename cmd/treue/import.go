@@ -109,8 +109,7 @@ func (m *Main) importCmd(ctx context.Context, configPath string, args []string) 
 	if f.dryRun {
 		label += " (dry run)"
 	}
-	bar := &progressBar{w: m.Stderr, tty: isTerminal(m.Stderr), now: time.Now, label: label, unit: "orders"}
-	bar.start = bar.now()
+	bar := newProgressBar(m.Stderr, label, "orders", "read")
 	p, err := runner.Import(ctx, shop, since, f.dryRun, func(p shopread.Progress) { bar.update(int(p.Orders), int(p.Total)) })
 	bar.done()
 	switch {

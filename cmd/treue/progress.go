@@ -27,6 +27,13 @@ type progressBar struct {
 	shown       bool
 }
 
+// newProgressBar starts a bar on w, a terminal or not, from now.
+func newProgressBar(w io.Writer, label, unit, verb string) *progressBar {
+	p := &progressBar{w: w, tty: isTerminal(w), now: time.Now, label: label, unit: unit, verb: verb}
+	p.start = p.now()
+	return p
+}
+
 func (p *progressBar) update(read, total int) {
 	p.total = total
 	t := p.now()

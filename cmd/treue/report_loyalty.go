@@ -66,8 +66,7 @@ func (m *Main) reportLoyalty(ctx context.Context, configPath string, args []stri
 	if err != nil {
 		return periodError("report loyalty", reportLoyaltyUsage, err)
 	}
-	progress := &progressBar{w: m.Stderr, tty: isTerminal(m.Stderr), now: time.Now}
-	progress.start = progress.now()
+	progress := newProgressBar(m.Stderr, "report loyalty", "customers", "read")
 	rep := &reports.LoyaltyReport{Source: e.store, Options: journey.DefaultOptions, Progress: progress.update}
 	figures, err := rep.Run(ctx, shop, period, now)
 	progress.done()

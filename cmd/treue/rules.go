@@ -216,8 +216,7 @@ func (m *Main) rulesSimulate(ctx context.Context, configPath string, args []stri
 	if err != nil {
 		return fmt.Errorf("rules simulate: shop %s: %w", f.shop, err)
 	}
-	bar := &progressBar{w: m.Stderr, tty: isTerminal(m.Stderr), now: time.Now, label: "rules simulate", unit: "customers", verb: "replayed"}
-	bar.start = bar.now()
+	bar := newProgressBar(m.Stderr, "rules simulate", "customers", "replayed")
 	bt := &process.Backtest{Live: e.store, Rules: set, Options: journey.DefaultOptions, Log: e.log, Progress: bar.update}
 	rep, err := bt.Run(ctx, shop, since, f.customers)
 	bar.done()
