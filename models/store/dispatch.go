@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -46,7 +47,7 @@ func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease
 		return nil, fmt.Errorf("store: claim actions: owner must be 1-64 bytes: %w", models.ErrInvalid)
 	}
 	var out []models.Action
-	err := s.InTx(ctx, func(tx *Store) error {
+	claim := func(tx *Store) error {
 		out = nil
 		now := tx.Now().UTC()
 		db := tx.db.WithContext(ctx)
@@ -115,7 +116,16 @@ func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease
 		}
 		out = acts
 		return nil
-	})
+	}
+	// A claim and another claimer's settling of an action it sent change
+	// the same index pages; InnoDB now and then refuses one of the two. The
+	// refused claim changed nothing and is simply run again.
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = s.InTx(ctx, claim); !errors.Is(err, ErrDeadlock) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
