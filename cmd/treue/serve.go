@@ -174,7 +174,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		}()
 	}
 	scanner := &process.Scanner{Store: st, Planner: planner, Options: journey.DefaultOptions, Log: log, Now: now,
-		Every: cfg.Rules.ScanInterval, Batch: 200}
+		Every: cfg.Rules.ScanInterval, Batch: 200, Metrics: proc.Metrics}
 	retention := &privacy.Retention{Store: st, Log: log, Now: now, Every: time.Hour, Batch: 500,
 		RawPayload: time.Duration(cfg.Retention.RawPayloadDays) * 24 * time.Hour, Events: time.Duration(cfg.Retention.EventDays) * 24 * time.Hour}
 	reconcile := &shopread.Schedule{Runner: newShopReader(cfg, st, log, reg, now, planner), Shops: st.ListShops,

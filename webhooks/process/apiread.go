@@ -87,8 +87,10 @@ func (p *Processor) recordAPI(ctx context.Context, shopID int64, ws []work, comm
 	if st.Driver() == "mysql" {
 		st = st.ForShop(shopID)
 	}
+	ctx, noted := withVerdicts(ctx)
 	err := st.InTx(ctx, func(tx *store.Store) error {
 		res = APIResult{}
+		rewind(ctx, 0, 0)
 		for i := range ws {
 			ws[i].inserted, ws[i].err, ws[i].customers = 0, nil, nil
 		}
@@ -135,5 +137,8 @@ func (p *Processor) recordAPI(ctx context.Context, shopID int64, ws []work, comm
 		}
 		return nil
 	})
+	if err == nil {
+		p.Metrics.count(noted)
+	}
 	return res, err
 }

@@ -13,6 +13,12 @@ type Metrics struct {
 	// Outcomes counts orders and reviews by the action they are attributed
 	// to (last touch), as they are processed.
 	Outcomes *prometheus.CounterVec
+	// Planned counts the actions the rules planned, by the status they were
+	// stored with and the class of the reason a suppressed one carries;
+	// Cancelled the pending actions the rules cancelled, by reason class.
+	// Both count once the transaction that stored them commits.
+	Planned   *prometheus.CounterVec
+	Cancelled *prometheus.CounterVec
 }
 
 // NewMetrics registers the processor's metrics with reg.
@@ -42,7 +48,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "treue_action_outcomes_total",
 			Help: "Orders and reviews attributed to the last action (sent, or held back for the holdout) whose window holds them, as they are processed; treue report rules recomputes them exactly, codes and late events included.",
 		}, []string{"shop", "rule", "outcome"}),
+		Planned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "treue_actions_planned_total",
+			Help: "Actions the rules planned, by rule, the status they were stored with (scheduled or suppressed) and the class of a suppression's reason (holdout, no_consent, category_opt_out, frequency_cap, ...; empty for scheduled ones). A later change of verdict is not counted again.",
+		}, []string{"shop", "rule", "status", "reason"}),
+		Cancelled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "treue_actions_cancelled_total",
+			Help: "Pending actions the rules cancelled before they were sent, by rule and the class of the reason (same_sku_ordered, consent_revoked, ...).",
+		}, []string{"shop", "rule", "reason"}),
 	}
-	reg.MustRegister(m.Processed, m.ProcessLag, m.Deadlocks, m.Careful, m.Batch, m.Unparsed, m.Outcomes)
+	reg.MustRegister(m.Processed, m.ProcessLag, m.Deadlocks, m.Careful, m.Batch, m.Unparsed, m.Outcomes, m.Planned, m.Cancelled)
 	return m
 }

@@ -67,7 +67,7 @@ func (p *RulesPlanner) Plan(ctx context.Context, tx PlanStore, in PlanInput) err
 		// withdrawn as it is evaluated again.
 		if o := in.History[i].Data.Order; o != nil && test[o.ID] {
 			if i > idx {
-				if err := p.retract(ctx, tx, in.Profile.CustomerID, in.Records[i].ID, rules.Result{}); err != nil {
+				if err := p.retract(ctx, tx, in.Shop.Key, in.Profile.CustomerID, in.Records[i].ID, rules.Result{}); err != nil {
 					return err
 				}
 			}
@@ -128,7 +128,7 @@ func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Se
 	}
 	res := set.Evaluate(input)
 	if rerun {
-		if err := p.retract(ctx, tx, cur.CustomerID, eventID, res); err != nil {
+		if err := p.retract(ctx, tx, in.Shop.Key, cur.CustomerID, eventID, res); err != nil {
 			return err
 		}
 	}
@@ -156,7 +156,7 @@ const retracted = "no longer planned: an earlier step of the journey arrived lat
 
 // retract cancels the pending actions an event planned that its evaluation
 // with the complete journey no longer plans.
-func (p *RulesPlanner) retract(ctx context.Context, tx PlanStore, customerID, eventID int64, res rules.Result) error {
+func (p *RulesPlanner) retract(ctx context.Context, tx PlanStore, shop string, customerID, eventID int64, res rules.Result) error {
 	keep := map[string]bool{}
 	for _, pl := range res.Planned {
 		keep[pl.Key] = true
@@ -167,8 +167,12 @@ func (p *RulesPlanner) retract(ctx context.Context, tx PlanStore, customerID, ev
 	}
 	for _, a := range pending {
 		if a.TriggerEventID == eventID && !keep[a.IdempotencyKey] {
-			if _, err := tx.CancelAction(ctx, a.ID, retracted); err != nil {
+			ok, err := tx.CancelAction(ctx, a.ID, retracted)
+			if err != nil {
 				return err
+			}
+			if ok {
+				noteCancelled(ctx, shop, a.RuleID, retracted)
 			}
 		}
 	}
@@ -248,8 +252,12 @@ func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Sho
 		p.Log.WarnContext(ctx, "rule skipped", "shop", shop.Key, "rule_id", e.RuleID, "err", e.Message)
 	}
 	for _, c := range res.Cancels {
-		if _, err := tx.CancelAction(ctx, c.ActionID, c.Reason); err != nil {
+		ok, err := tx.CancelAction(ctx, c.ActionID, c.Reason)
+		if err != nil {
 			return err
+		}
+		if ok {
+			noteCancelled(ctx, shop.Key, c.RuleID, c.Reason)
 		}
 	}
 	for i := range res.Planned {
@@ -264,6 +272,9 @@ func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Sho
 				return err
 			}
 			continue
+		}
+		if inserted {
+			notePlanned(ctx, shop.Key, &a)
 		}
 		if !inserted || (a.Status != models.ActionScheduled && !(historic && a.Reason == historicPoints)) {
 			continue

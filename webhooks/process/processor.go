@@ -202,8 +202,10 @@ func (p *Processor) processShop(ctx context.Context, st *store.Store, limit int)
 
 func (p *Processor) processBatch(ctx context.Context, st *store.Store, limit int, careful bool) (n int, done []time.Time, err error) {
 	unparsed := 0
+	ctx, noted := withVerdicts(ctx)
 	err = st.InTx(ctx, func(tx *store.Store) error {
 		n, done, unparsed = 0, done[:0], 0
+		rewind(ctx, 0, 0)
 		items, err := tx.ClaimInbox(ctx, limit)
 		if err != nil {
 			return err
@@ -284,8 +286,9 @@ func (p *Processor) processBatch(ctx context.Context, st *store.Store, limit int
 		}
 		return tx.FinishInbox(ctx, finished...)
 	})
-	if err == nil && unparsed > 0 && p.Metrics != nil {
+	if err == nil && p.Metrics != nil {
 		p.Metrics.Unparsed.Add(float64(unparsed))
+		p.Metrics.count(noted)
 	}
 	return n, done, err
 }
@@ -473,6 +476,7 @@ func (p *Processor) applyItem(ctx context.Context, tx *store.Store, w *work, sp 
 		return nil
 	}
 	var err error
+	planned, cancelled := mark(ctx)
 	for try := 0; try < 2; try++ {
 		if err := tx.Savepoint(sp); err != nil {
 			return err
@@ -486,6 +490,7 @@ func (p *Processor) applyItem(ctx context.Context, tx *store.Store, w *work, sp 
 		if rerr := tx.RollbackTo(sp); rerr != nil {
 			return fmt.Errorf("%w (after: %w)", rerr, err)
 		}
+		rewind(ctx, planned, cancelled)
 		if !errors.Is(err, store.ErrRetry) {
 			return err
 		}

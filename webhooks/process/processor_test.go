@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"regexp"
@@ -149,6 +150,13 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 			}
 			// Everything a customer has, by the shop's customer id.
 			out := map[string]string{}
+			stored := map[string]float64{} // actions by rule
+			defer func() {
+				// Each stored action counted once, whatever was rolled back and run again.
+				if counted := sumBy(t, proc.Metrics.Planned, "rule"); !maps.Equal(counted, stored) || len(stored) == 0 {
+					t.Errorf("%s: treue_actions_planned_total by rule = %v, stored actions by rule = %v", mode, counted, stored)
+				}
+			}()
 			for c := 0; ; c++ {
 				prof, err := st.CustomerByIdentity(ctx, shop.ID, models.IdentityID, fmt.Sprintf("c-%d", c))
 				if err != nil {
@@ -176,6 +184,7 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 				}
 				var lines []string
 				for _, a := range acts {
+					stored[a.RuleID]++
 					lines = append(lines, fmt.Sprintf("%s %s %s %s %s %s for %q booked %d ¦%s", a.RuleID, a.Type, a.Status, a.OrderRef, a.SKU,
 						a.DueAt.Format(time.RFC3339), step[a.TriggerEventID], booked[a.ID], a.Reason))
 				}
@@ -300,4 +309,24 @@ func TestProcessor_RunGrowsBatchesWhileBacklogged(t *testing.T) {
 			}
 		}
 	})
+}
+
+// sumBy adds a counter vector's series up by one label's value.
+func sumBy(t *testing.T, vec *prometheus.CounterVec, label string) map[string]float64 {
+	t.Helper()
+	ch := make(chan prometheus.Metric, 64)
+	go func() { vec.Collect(ch); close(ch) }()
+	out := map[string]float64{}
+	for m := range ch {
+		var d dto.Metric
+		if err := m.Write(&d); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range d.GetLabel() {
+			if l.GetName() == label {
+				out[l.GetValue()] += d.GetCounter().GetValue()
+			}
+		}
+	}
+	return out
 }

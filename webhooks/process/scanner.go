@@ -24,6 +24,8 @@ type Scanner struct {
 	Now     func() time.Time
 	Every   time.Duration
 	Batch   int
+	// Metrics, when set, counts what the daily-scan rules plan.
+	Metrics *Metrics
 }
 
 // Run scans at start and then every s.Every until ctx ends.
@@ -86,7 +88,9 @@ func (s *Scanner) ScanAll(ctx context.Context) (int, error) {
 }
 
 func (s *Scanner) scanOne(ctx context.Context, st *store.Store, shop *models.Shop, customerID int64) error {
-	return st.InTx(ctx, func(tx *store.Store) error {
+	ctx, noted := withVerdicts(ctx)
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		rewind(ctx, 0, 0)
 		if err := tx.LockCustomer(ctx, customerID); err != nil {
 			return err
 		}
@@ -99,4 +103,8 @@ func (s *Scanner) scanOne(ctx context.Context, st *store.Store, shop *models.Sho
 		}
 		return s.Planner.Scan(ctx, tx, shop, prof)
 	})
+	if err == nil {
+		s.Metrics.count(noted)
+	}
+	return err
 }
