@@ -34,6 +34,9 @@ func (ev *evaluation) cancels() {
 		if reason == "" && r != nil {
 			reason = ev.ruleCancel(r, p)
 		}
+		if reason == "" {
+			reason = ev.unhappyCancel(r, p)
+		}
 		if reason != "" {
 			ev.res.Cancels = append(ev.res.Cancels, Cancel{ActionID: p.ID, RuleID: p.RuleID, Reason: reason})
 		}
