@@ -212,6 +212,12 @@ func TestRules_UnhappyArrivalOrder(t *testing.T) {
 			event("complaint.opened", "c-3", 1, `,"complaint":{"id":"k-9"}`),
 			paid("c-3", "o-6", 8),
 		}
+		// A score off its scale is kept unparsed (as every authentic delivery
+		// that does not validate), naming the field, and records no signal.
+		bad := event("survey.answered", "c-2", 1, `,"survey":{"id":"s-1","kind":"nps","score":11}`)
+		if code, m := post(t, url, "bad-1", bad); code != 200 || m["status"] != "unparsed" || !strings.Contains(fmt.Sprint(m["errors"]), "field:data.survey.score") {
+			t.Errorf("NPS 11: %d %v, want unparsed naming data.survey.score", code, m)
+		}
 		for i, body := range steps {
 			if code, m := post(t, url, fmt.Sprintf("s-%d", i), body); code != 200 {
 				t.Fatalf("step %d: %d %v", i, code, m)
