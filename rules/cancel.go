@@ -10,6 +10,8 @@ import (
 // rule's own cancel conditions, plus three that always hold — consent revoked
 // (marketing that needs consent), a category opt-out (actions about that
 // category, except the points ledger) and an erasure request (everything).
+// After the rule's own, a bad satisfaction signal withdraws gated marketing
+// (unhappyCancel).
 func (ev *evaluation) cancels() {
 	e := &ev.in.Event
 	for i := range ev.in.Pending {

@@ -181,6 +181,7 @@ func (ev *evaluation) unhappyGate(r *Rule) string {
 	if !ok {
 		return ""
 	}
+	// A reason variable, so that the reasons test (doc_test.go) finds it.
 	reason := unhappyReason + ": " + sig.String()
 	return reason
 }
