@@ -155,6 +155,15 @@ func TestRules_UnhappyCustomer(t *testing.T) {
 			t.Errorf("timeline summaries: %v", summaries)
 		}
 
+		// The profile shows the signals.
+		p2, _ := st.CustomerByIdentity(ctx, shop.ID, models.IdentityID, "c-2")
+		if code, prof := apiGet(t, in.URL+"/api/v1/shops/acme/customers/"+p2.PublicID, support); code != 200 || prof["last_rating"] != 2.0 || prof["last_rating_at"] != at(1) {
+			t.Errorf("c-2 profile: %d %v", code, prof)
+		}
+		if code, prof := apiGet(t, in.URL+"/api/v1/shops/acme/customers/"+p.PublicID, support); code != 200 || prof["open_complaints"] != nil {
+			t.Errorf("c-1 profile, complaint resolved: %d %v", code, prof)
+		}
+
 		// Every delivery again under new ids: nothing changes.
 		postAll("replay")
 		check("replay")
