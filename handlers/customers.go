@@ -135,6 +135,9 @@ type profileResponse struct {
 	ReferredBy          string       `json:"referred_by,omitempty"`
 	Holdout             bool         `json:"holdout"`
 	CreatedAt           time.Time    `json:"created_at"`
+	// Satisfaction: the latest rating, NPS, CSAT and the open complaints,
+	// which decide whether marketing waits.
+	models.Satisfaction
 }
 
 func (s *server) getCustomer(c *gin.Context) {
@@ -161,6 +164,7 @@ func (s *server) getCustomer(c *gin.Context) {
 		Categories: nonNil(p.Categories), SKUs: nonNil(p.SKUs), MarketingConsent: p.MarketingConsent,
 		OptedOutCategories: nonNil(p.OptedOutCategories), Birthday: p.Birthday, PointsBalance: balance, Tier: tier,
 		ReferralCode: p.ReferralCode, ReferredBy: p.ReferredBy, Holdout: p.Holdout, CreatedAt: p.CreatedAt,
+		Satisfaction: p.Satisfaction,
 	})
 }
 

@@ -39,6 +39,8 @@ var EventTypes = []EventType{
 	OrderCompleted, ShipmentShipped, ShipmentDelivered, ReturnRequested, ReturnReceived,
 	RefundIssued, ReviewSubmitted, ComplaintOpened, CategoryOptedOut,
 	CustomerRedactRequested, CustomerDataRequested, ShopRedactRequested,
+	// Satisfaction signals (event_satisfaction.go).
+	SurveyAnswered, ComplaintResolved,
 }
 
 // Valid reports whether t is a canonical event type.
@@ -83,6 +85,8 @@ type EventData struct {
 	Review    *Review     `json:"review,omitempty"`
 	Complaint *Complaint  `json:"complaint,omitempty"`
 	OptOut    *OptOut     `json:"opt_out,omitempty"`
+	// Survey is a satisfaction survey's answer (survey.answered).
+	Survey *Survey `json:"survey,omitempty"`
 }
 
 // CustomerRef identifies a customer; at least one of ID, Number, Email is needed.
@@ -285,6 +289,7 @@ func (e *Event) Validate() error {
 	if r := d.Refund; r != nil && r.Amount != "" && !r.Amount.Valid() {
 		v.Add("data.refund.amount", "must be a decimal string such as \"14.90\"")
 	}
+	validateSatisfaction(&v, e)
 	return v.Err()
 }
 
@@ -400,6 +405,9 @@ func (e *Event) StepKey() string {
 		return string(e.Type) + "|" + order + "|" + id
 	case CategoryOptedOut:
 		return string(e.Type) + "|" + e.CustomerKey() + "|" + d.OptOut.Category + "|" + e.OccurredAt().Format(time.RFC3339)
+	}
+	if k := satisfactionStepKey(e); k != "" {
+		return k
 	}
 	return string(e.Type) + "|" + e.CustomerKey() + "|" + e.OccurredAt().Format(time.RFC3339Nano)
 }

@@ -44,6 +44,8 @@ type Profile struct {
 	ReferralCode  string `json:"referral_code,omitempty"`
 	ReferredBy    string `json:"referred_by,omitempty"`
 	Holdout       bool   `json:"holdout"`
+	// Satisfaction is what the customer's reviews, surveys and complaints say.
+	Satisfaction
 }
 
 // OptedOut reports whether the customer opted out of category.

@@ -10,6 +10,8 @@ import (
 // rule's own cancel conditions, plus three that always hold — consent revoked
 // (marketing that needs consent), a category opt-out (actions about that
 // category, except the points ledger) and an erasure request (everything).
+// After the rule's own, a bad satisfaction signal withdraws gated marketing
+// (unhappyCancel).
 func (ev *evaluation) cancels() {
 	e := &ev.in.Event
 	for i := range ev.in.Pending {
@@ -33,6 +35,9 @@ func (ev *evaluation) cancels() {
 		}
 		if reason == "" && r != nil {
 			reason = ev.ruleCancel(r, p)
+		}
+		if reason == "" {
+			reason = ev.unhappyCancel(r, p)
 		}
 		if reason != "" {
 			ev.res.Cancels = append(ev.res.Cancels, Cancel{ActionID: p.ID, RuleID: p.RuleID, Reason: reason})

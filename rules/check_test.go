@@ -19,7 +19,7 @@ func TestParse_Diagnostics(t *testing.T) {
 	}{
 		{"unknown_field.yaml", []string{
 			`3:3: unknown field "quiethours" (did you mean "quiet_hours"?)`,
-			`6:5: unknown field "trigger" (known: action, cancel, description, disabled, for_each, frequency_cap, holdout, id, if, kind, limit, on, priority, quiet_hours, require_consent, when)`,
+			`6:5: unknown field "trigger" (known: action, cancel, description, disabled, for_each, frequency_cap, holdout, id, if, kind, limit, on, priority, quiet_hours, require_consent, when, while_unhappy)`,
 			`11:7: unknown field "parms" (did you mean "params"?)`,
 		}},
 		{"bad_expression.yaml", []string{
@@ -251,7 +251,7 @@ func TestSet_Summary(t *testing.T) {
 		Triggers: []string{"order.paid"}, Kind: KindMarketing, Action: "reorder_reminder", Priority: 10,
 		Schedule: "after computed days minus 5d", Limit: "once per item",
 		Cancel:     []string{"same_sku_ordered", "order_returned", "order_cancelled"},
-		Guardrails: []string{"consent", "frequency_cap 2/7d", "quiet_hours 21:00-08:00", "holdout"},
+		Guardrails: []string{"consent", "frequency_cap 2/7d", "quiet_hours 21:00-08:00", "holdout", "unhappy_customer"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)

@@ -147,6 +147,7 @@ func (c *compiler) defaults(d *defaultsSpec) {
 		}
 		s.Defaults.HoldoutPercent = h.Value
 	}
+	s.Defaults.Unhappy = c.unhappy(d.Unhappy)
 	s.defaultsEnv = DefaultsEnv{HandlingPromise: s.Defaults.HandlingPromise, Currency: s.Defaults.Currency, Timezone: s.Defaults.Timezone}
 }
 

@@ -91,6 +91,7 @@ func (c *compiler) rule(rs *ruleSpec, index int) *Rule {
 	c.limit(rs, r, scope)
 	c.action(rs, r, scope)
 	c.cancels(rs, r, scope)
+	c.whileUnhappy(rs, r)
 	return r
 }
 

@@ -41,6 +41,11 @@ type EventEnv struct {
 	ComplaintReason string    `expr:"complaint_reason"`
 	OptOutCategory  string    `expr:"opt_out_category"`
 	ConsentChannel  string    `expr:"consent_channel"`
+	// Satisfaction signals: the survey's kind (nps, csat) and score (-1
+	// without a survey), the complaint's id.
+	SurveyKind  string `expr:"survey_kind"`
+	SurveyScore int    `expr:"survey_score"`
+	ComplaintID string `expr:"complaint_id"`
 }
 
 // OrderEnv is the event's order as known so far (Input.Order merged with the event).
@@ -120,6 +125,18 @@ type CustomerEnv struct {
 	ReferralCode  string `expr:"referral_code"`
 	ReferredBy    string `expr:"referred_by"`
 	Holdout       bool   `expr:"holdout"`
+	// Satisfaction signals: the latest rating, NPS and CSAT (-1 when the
+	// customer never gave one) and when, the complaints still open, and
+	// whether the shop's unhappy policy (defaults.unhappy) holds at the
+	// event's time.
+	LastRating     int       `expr:"last_rating"`
+	LastRatingAt   time.Time `expr:"last_rating_at"`
+	LastNPS        int       `expr:"last_nps"`
+	LastNPSAt      time.Time `expr:"last_nps_at"`
+	LastCSAT       int       `expr:"last_csat"`
+	LastCSATAt     time.Time `expr:"last_csat_at"`
+	OpenComplaints int       `expr:"open_complaints"`
+	Unhappy        bool      `expr:"unhappy"`
 }
 
 // DefaultsEnv exposes the shop-wide defaults of the rules file.
@@ -216,6 +233,7 @@ func (s *Set) buildEnv(in *Input, now time.Time) *Env {
 	if d.Consent != nil {
 		b.event.ConsentChannel = d.Consent.Channel
 	}
+	s.satisfactionEnv(b, in)
 	return env
 }
 

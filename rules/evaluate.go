@@ -66,7 +66,8 @@ type Planned struct {
 	Type         models.ActionType   `json:"type"`
 	Status       models.ActionStatus `json:"status"`
 	// Reason says why a suppressed action is suppressed: "holdout",
-	// "no_consent", "category_opt_out: <category>", "frequency_cap: <max> per <window>".
+	// "no_consent", "category_opt_out: <category>", "frequency_cap: <max> per <window>",
+	// "unhappy_customer: <signal>".
 	Reason    string    `json:"reason,omitempty"`
 	DueAt     time.Time `json:"due_at"`
 	Key       string    `json:"key"`

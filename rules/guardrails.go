@@ -12,7 +12,8 @@ import (
 // so that the most important action gets the frequency budget. Each check
 // turns a scheduled action into a suppressed one with a reason; suppressed
 // actions are still stored, so support can see what was held back and why.
-// The checks, first match wins: holdout, consent, category opt-out, frequency cap.
+// The checks, first match wins: holdout, consent, category opt-out, frequency
+// cap, unhappy customer (unhappy.go).
 // Quiet hours never suppress; they move the due time (schedule.go).
 func (ev *evaluation) guardrails() {
 	prof := &ev.in.Profile
@@ -35,6 +36,9 @@ func (ev *evaluation) guardrails() {
 			if maxInWindow(budget, p.DueAt, r.FrequencyCap.Window) >= r.FrequencyCap.Max {
 				p.Reason = "frequency_cap: " + itoa(r.FrequencyCap.Max) + " per " + formatDuration(r.FrequencyCap.Window)
 			}
+		}
+		if p.Reason == "" {
+			p.Reason = ev.unhappyGate(r)
 		}
 		if p.Reason != "" {
 			p.Status = models.ActionSuppressed

@@ -27,6 +27,8 @@ type defaultsSpec struct {
 	FrequencyCap    *capSpec    `yaml:"frequency_cap"`
 	QuietHours      *quietSpec  `yaml:"quiet_hours"`
 	HoldoutPercent  *numberVal  `yaml:"holdout_percent"`
+	// Unhappy is the unhappy-customer gate (unhappy.go).
+	Unhappy *unhappySpec `yaml:"unhappy"`
 }
 
 type pointsSpec struct {
@@ -69,6 +71,8 @@ type ruleSpec struct {
 	QuietHours     *quietSpec   `yaml:"quiet_hours"`
 	Holdout        *bool        `yaml:"holdout"`
 	Action         *actionSpec  `yaml:"action"`
+	// WhileUnhappy overrides the unhappy-customer gate: allow or suppress.
+	WhileUnhappy text `yaml:"while_unhappy"`
 }
 
 type whenSpec struct {

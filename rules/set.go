@@ -81,6 +81,8 @@ type Defaults struct {
 	FrequencyCap    Cap           `json:"frequency_cap"`
 	QuietHours      QuietHours    `json:"quiet_hours"`
 	HoldoutPercent  float64       `json:"holdout_percent"`
+	// Unhappy is the unhappy-customer gate of marketing.
+	Unhappy UnhappyPolicy `json:"unhappy"`
 }
 
 // Cap is a frequency cap: at most Max marketing actions within any Window.
@@ -144,6 +146,9 @@ type Rule struct {
 	FrequencyCap   Cap
 	QuietHours     QuietHours
 	Holdout        bool
+	// GateUnhappy holds the rule's actions back while the customer is
+	// unhappy (marketing by default; while_unhappy overrides).
+	GateUnhappy bool
 
 	params    map[string]any
 	cond      *vm.Program
@@ -254,6 +259,9 @@ func (s *Set) Summary() []RuleSummary {
 		if r.Holdout && s.Defaults.HoldoutPercent > 0 {
 			rs.Guardrails = append(rs.Guardrails, "holdout")
 		}
+		if r.GateUnhappy && !s.Defaults.Unhappy.Off {
+			rs.Guardrails = append(rs.Guardrails, "unhappy_customer")
+		}
 		out = append(out, rs)
 	}
 	return out
@@ -334,8 +342,9 @@ func (d Defaults) MarshalJSON() ([]byte, error) {
 		FrequencyCap    *capJSON   `json:"frequency_cap"`
 		QuietHours      *quietJSON `json:"quiet_hours"`
 		HoldoutPercent  float64    `json:"holdout_percent"`
+		Unhappy         any        `json:"unhappy"`
 	}{Timezone: d.Timezone, Currency: d.Currency, HandlingPromise: formatDuration(d.HandlingPromise),
-		RequireConsent: d.RequireConsent, HoldoutPercent: d.HoldoutPercent}
+		RequireConsent: d.RequireConsent, HoldoutPercent: d.HoldoutPercent, Unhappy: d.Unhappy.jsonValue()}
 	if d.FrequencyCap.Max > 0 {
 		out.FrequencyCap = &capJSON{Max: d.FrequencyCap.Max, Window: formatDuration(d.FrequencyCap.Window)}
 	}

@@ -27,6 +27,9 @@ var summarizers = map[models.EventType]summarizer{
 	models.CustomerRegistered: func(*models.EventData, string) string { return "Registered" },
 	models.ReviewSubmitted:    reviewed,
 	models.ComplaintOpened:    complained,
+	// Satisfaction signals (satisfaction.go).
+	models.SurveyAnswered:    surveyAnswered,
+	models.ComplaintResolved: complaintResolved,
 }
 
 // Summarize writes one line a support person can read at a glance. A test
