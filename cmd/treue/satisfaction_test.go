@@ -130,6 +130,12 @@ func TestRules_UnhappyCustomer(t *testing.T) {
 			}
 		}
 		check("first delivery")
+		// The held-back and withdrawn reminders are counted by their reason.
+		waitFor(t, func() bool {
+			text := scrape(t, in.URL)
+			return metricSum(text, "treue_actions_planned_total", map[string]string{"rule": "reorder-reminder", "status": "suppressed", "reason": "unhappy_customer"}) == 2 &&
+				metricSum(text, "treue_actions_cancelled_total", map[string]string{"rule": "reorder-reminder", "reason": "unhappy_customer"}) == 1
+		})
 
 		// The timeline explains the held-back reminder and shows the signals.
 		p, _ := st.CustomerByIdentity(ctx, shop.ID, models.IdentityID, "c-1")
