@@ -24,6 +24,9 @@ type Env struct {
 	Defaults *DefaultsEnv       `expr:"defaults"`
 	Pending  *PendingEnv        `expr:"pending"`
 	Now      time.Time          `expr:"now"`
+
+	// Complements is complements(item or SKU): complements.go.
+	Complements func(any) ([]string, error) `expr:"complements"`
 }
 
 // EventEnv is the triggering event. For a daily scan its type is "daily_scan".
@@ -120,6 +123,11 @@ type CustomerEnv struct {
 	ReferralCode  string `expr:"referral_code"`
 	ReferredBy    string `expr:"referred_by"`
 	Holdout       bool   `expr:"holdout"`
+
+	// Bought and BoughtCategory are customer.bought(sku) and
+	// customer.bought_category(category): complements.go.
+	Bought         func(string) bool `expr:"bought"`
+	BoughtCategory func(string) bool `expr:"bought_category"`
 }
 
 // DefaultsEnv exposes the shop-wide defaults of the rules file.
@@ -153,6 +161,9 @@ type Product struct {
 	// Cost is what the product costs the merchant (for a sample: what giving
 	// it away costs), for the reports' incentive cost.
 	Cost models.Money `expr:"cost" json:"cost,omitempty"`
+
+	// Complements are the SKUs that go with the product, best first.
+	Complements []string `expr:"complements" json:"complements,omitempty"`
 }
 
 // envBlock holds an Env and everything it points to in one allocation.
@@ -165,6 +176,8 @@ type envBlock struct {
 	customer CustomerEnv
 	pending  PendingEnv
 	defaults DefaultsEnv
+
+	owned ownership
 }
 
 // buildEnv builds the environment shared by every rule for one input.
@@ -216,6 +229,7 @@ func (s *Set) buildEnv(in *Input, now time.Time) *Env {
 	if d.Consent != nil {
 		b.event.ConsentChannel = d.Consent.Channel
 	}
+	s.ownershipEnv(b, &in.Profile)
 	return env
 }
 

@@ -70,6 +70,9 @@ type Set struct {
 	loc         *time.Location
 	defaultsEnv DefaultsEnv
 	vms         sync.Pool
+
+	// categoryComplements are the categories' complements (complements.go).
+	categoryComplements map[string][]string
 }
 
 // Defaults are the shop-wide settings and guardrails of a rules file.
