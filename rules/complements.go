@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/nearest"
 )
@@ -59,6 +62,13 @@ func (c *compiler) complements(f *fileSpec) {
 		}
 		return out
 	}
+	boxed := func(l []string) []any {
+		out := make([]any, len(l))
+		for i, sku := range l {
+			out[i] = sku
+		}
+		return out
+	}
 	for sku, p := range f.Catalog {
 		if p == nil || len(p.Complements) == 0 {
 			continue
@@ -66,6 +76,10 @@ func (c *compiler) complements(f *fileSpec) {
 		prod := s.Catalog[sku]
 		prod.Complements = list(p.Complements, "catalog."+sku, sku)
 		s.Catalog[sku] = prod
+		if s.productComplements == nil {
+			s.productComplements = map[string][]any{}
+		}
+		s.productComplements[sku] = boxed(prod.Complements)
 	}
 	for name, cs := range f.Categories {
 		if cs == nil {
@@ -73,57 +87,70 @@ func (c *compiler) complements(f *fileSpec) {
 		}
 		if l := list(cs.Complements, "categories."+name, ""); len(l) > 0 {
 			if s.categoryComplements == nil {
-				s.categoryComplements = map[string][]string{}
+				s.categoryComplements = map[string][]any{}
 			}
-			s.categoryComplements[name] = l
+			s.categoryComplements[name] = boxed(l)
 		}
 	}
 }
 
-// ownership answers, for one evaluation, what the customer owns. Its sets
-// are built on first use: most evaluations never ask.
+// ownership answers, for one evaluation, what the customer owns. The
+// profile keeps its SKUs sorted (journey.Build), so a lookup is a binary
+// search; anything else is indexed once, on first use.
 type ownership struct {
-	s    *Set
-	p    *models.Profile
-	skus map[string]bool
-	cats map[string]bool
+	s       *Set
+	p       *models.Profile
+	checked bool
+	skus    map[string]bool // only for SKUs out of order
+	cats    map[string]bool
 }
 
+// ownershipEnv sets up complements and customer.bought*, where the file
+// uses them: each is a closure, and most files never call them.
 func (s *Set) ownershipEnv(b *envBlock, p *models.Profile) {
+	if !s.usesOwnership {
+		return
+	}
 	b.owned = ownership{s: s, p: p}
 	b.customer.Bought = b.owned.bought
 	b.customer.BoughtCategory = b.owned.boughtCategory
 	b.env.Complements = b.owned.complements
 }
 
-// build collects what the profile says the customer bought: every SKU of
-// their orders, returned ones included (they had the product), cancelled and
-// test orders not (journey.Build leaves those out), and the categories of
-// those lines and of their catalog entries.
-func (o *ownership) build() {
-	if o.skus != nil {
-		return
-	}
-	o.skus = make(map[string]bool, len(o.p.SKUs))
-	o.cats = make(map[string]bool, len(o.p.Categories))
-	for _, c := range o.p.Categories {
-		o.cats[c] = true
-	}
-	for _, sku := range o.p.SKUs {
-		o.skus[sku] = true
-		if prod, ok := o.s.Catalog[sku]; ok && prod.Category != "" {
-			o.cats[prod.Category] = true
+// Bought counts every SKU of the customer's orders, returned ones included
+// (they had the product), cancelled and test orders not: journey.Build
+// leaves those out of the profile.
+func (o *ownership) bought(sku string) bool {
+	if !o.checked {
+		o.checked = true
+		if !slices.IsSorted(o.p.SKUs) {
+			o.skus = make(map[string]bool, len(o.p.SKUs))
+			for _, s := range o.p.SKUs {
+				o.skus[s] = true
+			}
 		}
 	}
+	if o.skus != nil {
+		return o.skus[sku]
+	}
+	_, found := slices.BinarySearch(o.p.SKUs, sku)
+	return found
 }
 
-func (o *ownership) bought(sku string) bool {
-	o.build()
-	return o.skus[sku]
-}
-
+// boughtCategory counts the categories of the lines bought and of their
+// catalog entries.
 func (o *ownership) boughtCategory(category string) bool {
-	o.build()
+	if o.cats == nil {
+		o.cats = make(map[string]bool, len(o.p.Categories))
+		for _, c := range o.p.Categories {
+			o.cats[c] = true
+		}
+		for _, sku := range o.p.SKUs {
+			if prod, ok := o.s.Catalog[sku]; ok && prod.Category != "" {
+				o.cats[prod.Category] = true
+			}
+		}
+	}
 	return o.cats[category]
 }
 
@@ -131,7 +158,9 @@ func (o *ownership) boughtCategory(category string) bool {
 // complements, then its category's, without the product itself, anything
 // the customer bought, anything of a category they opted out of, and
 // duplicates. Never nil, so that a computed param is [] rather than null.
-func (o *ownership) complements(x any) ([]string, error) {
+// The SKUs come boxed from the set, so that the list costs one allocation;
+// a wrong argument panics, which the VM reports as the rule's error.
+func (o *ownership) complements(x any) []any {
 	var sku, category string
 	switch v := x.(type) {
 	case *ItemEnv:
@@ -143,21 +172,41 @@ func (o *ownership) complements(x any) ([]string, error) {
 	case string:
 		sku = v
 	default:
-		return nil, fmt.Errorf("complements: expected an item or a SKU, got %T", x)
+		panic(fmt.Errorf("complements: expected an item or a SKU, got %T", x))
 	}
-	prod := o.s.Catalog[sku]
-	if prod.Category != "" {
+	if prod, ok := o.s.Catalog[sku]; ok && prod.Category != "" {
 		category = prod.Category
 	}
-	o.build()
-	out := []string{}
-	for _, list := range [][]string{prod.Complements, o.s.categoryComplements[category]} {
-		for _, c := range list {
-			if c == sku || o.skus[c] || slices.Contains(out, c) || o.p.OptedOut(o.s.Catalog[c].Category) {
+	out := []any{}
+	for _, list := range [2][]any{o.s.productComplements[sku], o.s.categoryComplements[category]} {
+		for _, v := range list {
+			c := v.(string)
+			if c == sku || slices.Contains(out, v) || o.bought(c) || o.p.OptedOut(o.s.Catalog[c].Category) {
 				continue
 			}
-			out = append(out, c)
+			out = append(out, v)
 		}
 	}
-	return out, nil
+	return out
+}
+
+// ownershipVisitor notes whether an expression can reach complements or
+// customer.bought*: by name, or as a member (customer.bought,
+// $env["complements"]); a false alarm (catalog[sku].complements) only
+// costs the closures.
+type ownershipVisitor struct{ used *bool }
+
+func (v ownershipVisitor) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		*v.used = *v.used || n.Value == "complements"
+	case *ast.MemberNode:
+		if p, ok := n.Property.(*ast.StringNode); ok {
+			*v.used = *v.used || p.Value == "complements" || p.Value == "bought" || p.Value == "bought_category"
+		}
+	}
+}
+
+func (c *compiler) ownershipOption() expr.Option {
+	return expr.Patch(ownershipVisitor{&c.set.usesOwnership})
 }

@@ -72,7 +72,11 @@ func recommendations(t *testing.T, r Result) []recommendation {
 	}
 	var out []recommendation
 	for _, p := range r.Planned {
-		skus, _ := p.Params["skus"].([]string)
+		var skus []string
+		list, _ := p.Params["skus"].([]any)
+		for _, v := range list {
+			skus = append(skus, v.(string))
+		}
 		of, _ := p.Params["complement_of"].(string)
 		out = append(out, recommendation{SKU: p.SKU, Category: p.Category, SKUs: skus, Of: of})
 	}
@@ -258,8 +262,44 @@ func TestComplements_ExampleRule(t *testing.T) {
 	}
 	p := got[0]
 	if p.Type != models.ActionNotify || p.Status != models.ActionScheduled || p.SKU != "BEAN-FILTER-500G" || p.Category != "beans" ||
-		!cmp.Equal(p.Params["skus"], []string{"BEAN-FILTER-500G", "KETTLE-GOOSE"}) || p.Params["complement_of"] != "BREWER-V60-02" ||
+		!cmp.Equal(p.Params["skus"], []any{"BEAN-FILTER-500G", "KETTLE-GOOSE"}) || p.Params["complement_of"] != "BREWER-V60-02" ||
 		p.Params["flow_event"] == nil || !p.DueAt.Equal(at(8, 11, 0)) {
 		t.Fatalf("recommendation %+v", p)
+	}
+}
+
+// TestComplements_OnlyWhereUsed: a file that never asks about ownership
+// evaluates without setting it up; one that asks only in a cancel
+// condition or a computed param gets it.
+func TestComplements_OnlyWhereUsed(t *testing.T) {
+	if s := mustLoad(t, examplePath); !s.usesOwnership {
+		t.Error("the example rules use complements, but the set does not know")
+	}
+	without := mustParse(t, "rules:\n  - {id: a, on: order.paid, kind: service, action: {type: tag_customer, params: {tag: x}}}\n")
+	if without.usesOwnership {
+		t.Error("a file without complements or customer.bought sets them up")
+	}
+	for _, src := range []string{
+		`rules:
+  - id: a
+    on: order.paid
+    kind: service
+    action: {type: tag_customer, compute: {tag: 'customer.bought("MOUSE-1") ? "has-mouse" : "no-mouse"'}}
+`,
+		`catalog: {MOUSE-1: {category: accessories}}
+rules:
+  - id: a
+    on: order.paid
+    kind: service
+    cancel: [{on: order.placed, if: 'len(complements("MOUSE-1")) == 0'}]
+    action: {type: tag_customer, compute: {tag: '"x"'}}
+`,
+	} {
+		s := mustParse(t, src)
+		in := delivered([]string{"MOUSE-1"}, nil, line("MOUSE-1", 1, "19.00"))
+		in.Event.Type = models.OrderPaid
+		if r := s.Evaluate(in); !s.usesOwnership || len(r.Errors) > 0 {
+			t.Errorf("%s: uses ownership %v, errors %+v", src, s.usesOwnership, r.Errors)
+		}
 	}
 }

@@ -25,8 +25,9 @@ type Env struct {
 	Pending  *PendingEnv        `expr:"pending"`
 	Now      time.Time          `expr:"now"`
 
-	// Complements is complements(item or SKU): complements.go.
-	Complements func(any) ([]string, error) `expr:"complements"`
+	// Complements is complements(item or SKU): complements.go. Its
+	// signature is one expr calls without reflection.
+	Complements func(any) []any `expr:"complements"`
 }
 
 // EventEnv is the triggering event. For a daily scan its type is "daily_scan".

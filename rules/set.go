@@ -71,8 +71,12 @@ type Set struct {
 	defaultsEnv DefaultsEnv
 	vms         sync.Pool
 
-	// categoryComplements are the categories' complements (complements.go).
-	categoryComplements map[string][]string
+	// productComplements and categoryComplements are the complements of
+	// products and categories, as the values complements() returns
+	// (complements.go).
+	productComplements, categoryComplements map[string][]any
+	// usesOwnership: some expression calls complements or customer.bought*.
+	usesOwnership bool
 }
 
 // Defaults are the shop-wide settings and guardrails of a rules file.
