@@ -12,7 +12,7 @@ import (
 // other actions read as before.
 func TestWhy_Recommendation(t *testing.T) {
 	var stored map[string]any
-	if err := json.Unmarshal([]byte(`{"skus":["BEAN-FILTER-500G","KETTLE-GOOSE"],"complement_of":"BREWER-V60-02","flow_event":"treue.cross_sell"}`), &stored); err != nil {
+	if err := json.Unmarshal([]byte(`{"skus":["BEAN-FILTER-500G","KETTLE-GOOSE"],"complement_of":"BREWER-V60-02","flow_event":"treue.notify"}`), &stored); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

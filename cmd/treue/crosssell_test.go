@@ -87,7 +87,7 @@ func TestCrossSell_EndToEnd(t *testing.T) {
 		skus, _ := a.Params["skus"].([]any)
 		if a.Type != models.ActionNotify || a.Status != models.ActionScheduled || a.SKU != "BEAN-FILTER-500G" || a.Category != "beans" ||
 			a.OrderRef != "A-2" || fmt.Sprint(skus) != "[BEAN-FILTER-500G KETTLE-GOOSE]" || a.Params["complement_of"] != "BREWER-V60-02" ||
-			a.Params["flow_event"] != "treue.cross_sell" {
+			a.Params["flow_event"] != "treue.notify" {
 			t.Fatalf("recommendation %+v", a)
 		}
 		// Three days after delivery, or later where quiet hours move it.
