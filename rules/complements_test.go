@@ -29,7 +29,9 @@ rules:
     for_each: order.items
     if: len(complements(item)) > 0
     when: {after: 3d}
-    cancel: [same_sku_ordered]
+    cancel:
+      - same_sku_ordered
+      - {on: category.opted_out, reason: "category_opt_out: recommendations chosen before the opt-out"}
     limit: {once_per: order, by: item.sku}
     kind: marketing
     action:
@@ -209,6 +211,13 @@ func TestComplements_Cancel(t *testing.T) {
 	r = s.Evaluate(Input{Event: optOut, EventID: 81, Profile: prof, Pending: pending, Now: at(6, 9, 1)})
 	if len(r.Cancels) != 1 || r.Cancels[0].Reason != "category_opt_out: accessories" {
 		t.Fatalf("cancels after the opt-out %+v", r.Cancels)
+	}
+	// The mail would also show the sleeve: the rule's own condition
+	// withdraws it on any other opt-out.
+	optOut.Data.OptOut.Category = "bags"
+	r = s.Evaluate(Input{Event: optOut, EventID: 81, Profile: prof, Pending: pending, Now: at(6, 9, 1)})
+	if len(r.Cancels) != 1 || r.Cancels[0].Reason != "category_opt_out: recommendations chosen before the opt-out" {
+		t.Fatalf("cancels after opting out of bags %+v", r.Cancels)
 	}
 }
 

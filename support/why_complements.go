@@ -1,23 +1,17 @@
 package support
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/treue/treue/rules"
+)
 
 // recommendation says what a cross-sell action recommends, from the params
 // the rule computed (docs/rules.md, "Complementary cross-sell"): skus, the
 // SKUs recommended, best first, and complement_of, the product bought.
 // Actions without skus get "".
 func recommendation(params map[string]any) string {
-	var skus []string
-	switch v := params["skus"].(type) {
-	case []any: // as stored
-		for _, x := range v {
-			if s, ok := x.(string); ok && s != "" {
-				skus = append(skus, s)
-			}
-		}
-	case []string: // as planned
-		skus = v
-	}
+	skus := rules.RecommendedSKUs(params)
 	if len(skus) == 0 {
 		return ""
 	}

@@ -18,8 +18,8 @@ import (
 // customer who had the dripper's filters (and sent them back) and opted out
 // of equipment gets one notify recommending the beans and the kettle, not
 // the filters, the grinder or the scale; the timeline says so; ordering the
-// beans cancels it; a customer without consent has it suppressed; and the
-// backtest plans what processing planned.
+// beans cancels it, and so does opting out of kettles; a customer without
+// consent has it suppressed; and the backtest plans what processing planned.
 func TestCrossSell_EndToEnd(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
 		rulesPath := exampleRules(t, t.TempDir())
@@ -57,6 +57,7 @@ func TestCrossSell_EndToEnd(t *testing.T) {
 		}
 		journey("xs-1", "A", true)
 		journey("xs-2", "B", false)
+		journey("xs-3", "C", true)
 
 		st := e.store(t)
 		ctx := context.Background()
@@ -127,6 +128,16 @@ func TestCrossSell_EndToEnd(t *testing.T) {
 		if acts := crossSell("xs-1"); len(acts) != 1 || acts[0].Status != models.ActionCancelled || acts[0].Reason != "same_sku_ordered" {
 			t.Fatalf("after ordering the beans: %+v", acts)
 		}
+		// Opting out of kettles withdraws a mail that would show the kettle,
+		// though the beans come first.
+		if acts := crossSell("xs-3"); len(acts) != 1 || acts[0].Status != models.ActionScheduled {
+			t.Fatalf("xs-3: %+v", acts)
+		}
+		send("xs-3", "category.opted_out", 39, `,"opt_out":{"category":"kettles"}`)
+		waitDrained(t, e)
+		if acts := crossSell("xs-3"); len(acts) != 1 || acts[0].Status != models.ActionCancelled || acts[0].Reason != "category_opt_out: recommendations chosen before the opt-out" {
+			t.Fatalf("after opting out of kettles: %+v", acts)
+		}
 		in.Stop(t)
 
 		// The backtest replays the journeys through the same engine.
@@ -143,8 +154,8 @@ func TestCrossSell_EndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("simulate: %v\n%s", err, out)
 		}
-		if got, want := rows(out)["cross-sell-complements"], "0/1/1 0/1/1 +0"; got != want {
-			t.Fatalf("cross-sell-complements: %q, want %q (planned, suppressed, cancelled: the planned one was cancelled by the order of the beans)\n%s", got, want, out)
+		if got, want := rows(out)["cross-sell-complements"], "0/1/2 0/1/2 +0"; got != want {
+			t.Fatalf("cross-sell-complements: %q, want %q (planned, suppressed, cancelled: the planned ones were cancelled by the order of the beans and the opt-out)\n%s", got, want, out)
 		}
 		// Without complements for the dripper, the rule would have planned nothing.
 		changed := filepath.Join(filepath.Dir(rulesPath), "no-complements.yaml")
@@ -159,7 +170,7 @@ func TestCrossSell_EndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("simulate: %v\n%s", err, out)
 		}
-		if got := rows(out)["cross-sell-complements"]; got != "0/0/0 0/1/1 +0" {
+		if got := rows(out)["cross-sell-complements"]; got != "0/0/0 0/1/2 +0" {
 			t.Fatalf("without complements: %q\n%s", got, out)
 		}
 	})
