@@ -210,20 +210,3 @@ func (v ownershipVisitor) Visit(node *ast.Node) {
 func (c *compiler) ownershipOption() expr.Option {
 	return expr.Patch(ownershipVisitor{&c.set.usesOwnership})
 }
-
-// RecommendedSKUs reads the SKUs an action recommends from its params.skus:
-// []any as stored, []string or []any as planned. Nil for other actions.
-func RecommendedSKUs(params map[string]any) []string {
-	var out []string
-	switch v := params["skus"].(type) {
-	case []any:
-		for _, x := range v {
-			if s, ok := x.(string); ok && s != "" {
-				out = append(out, s)
-			}
-		}
-	case []string:
-		out = v
-	}
-	return out
-}

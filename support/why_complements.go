@@ -1,17 +1,23 @@
 package support
 
-import (
-	"strings"
-
-	"github.com/treue/treue/rules"
-)
+import "strings"
 
 // recommendation says what a cross-sell action recommends, from the params
 // the rule computed (docs/rules.md, "Complementary cross-sell"): skus, the
 // SKUs recommended, best first, and complement_of, the product bought.
 // Actions without skus get "".
 func recommendation(params map[string]any) string {
-	skus := rules.RecommendedSKUs(params)
+	var skus []string
+	switch v := params["skus"].(type) {
+	case []any: // as stored, and as the rules plan it
+		for _, x := range v {
+			if s, ok := x.(string); ok && s != "" {
+				skus = append(skus, s)
+			}
+		}
+	case []string:
+		skus = v
+	}
 	if len(skus) == 0 {
 		return ""
 	}
