@@ -117,7 +117,7 @@ func (s *Set) ownershipEnv(b *envBlock, p *models.Profile) {
 	b.env.Complements = b.owned.complements
 }
 
-// Bought counts every SKU of the customer's orders, returned ones included
+// bought counts every SKU of the customer's orders, returned ones included
 // (they had the product), cancelled and test orders not: journey.Build
 // leaves those out of the profile.
 func (o *ownership) bought(sku string) bool {
