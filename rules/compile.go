@@ -94,7 +94,9 @@ func (c *compiler) compile(f *fileSpec) {
 	c.defaults(&f.Defaults)
 	c.points(f.Points)
 	c.catalog(f.Catalog)
+	c.complements(f)
 	c.opts = c.exprOptions()
+	c.opts = append(c.opts, c.ownershipOption())
 	seen := map[string]int{}
 	for i, rs := range f.Rules {
 		if rs == nil {

@@ -24,6 +24,10 @@ type Env struct {
 	Defaults *DefaultsEnv       `expr:"defaults"`
 	Pending  *PendingEnv        `expr:"pending"`
 	Now      time.Time          `expr:"now"`
+
+	// Complements is complements(item or SKU): complements.go. Its
+	// signature is one expr calls without reflection.
+	Complements func(any) []any `expr:"complements"`
 }
 
 // EventEnv is the triggering event. For a daily scan its type is "daily_scan".
@@ -137,6 +141,11 @@ type CustomerEnv struct {
 	LastCSATAt     time.Time `expr:"last_csat_at"`
 	OpenComplaints int       `expr:"open_complaints"`
 	Unhappy        bool      `expr:"unhappy"`
+
+	// Bought and BoughtCategory are customer.bought(sku) and
+	// customer.bought_category(category): complements.go.
+	Bought         func(string) bool `expr:"bought"`
+	BoughtCategory func(string) bool `expr:"bought_category"`
 }
 
 // DefaultsEnv exposes the shop-wide defaults of the rules file.
@@ -170,6 +179,9 @@ type Product struct {
 	// Cost is what the product costs the merchant (for a sample: what giving
 	// it away costs), for the reports' incentive cost.
 	Cost models.Money `expr:"cost" json:"cost,omitempty"`
+
+	// Complements are the SKUs that go with the product, best first.
+	Complements []string `expr:"complements" json:"complements,omitempty"`
 }
 
 // envBlock holds an Env and everything it points to in one allocation.
@@ -182,6 +194,8 @@ type envBlock struct {
 	customer CustomerEnv
 	pending  PendingEnv
 	defaults DefaultsEnv
+
+	owned ownership
 }
 
 // buildEnv builds the environment shared by every rule for one input.
@@ -234,6 +248,7 @@ func (s *Set) buildEnv(in *Input, now time.Time) *Env {
 		b.event.ConsentChannel = d.Consent.Channel
 	}
 	s.satisfactionEnv(b, in)
+	s.ownershipEnv(b, &in.Profile)
 	return env
 }
 

@@ -16,6 +16,8 @@ type fileSpec struct {
 	Points   *pointsSpec             `yaml:"points"`
 	Catalog  map[string]*productSpec `yaml:"catalog"`
 	Rules    []*ruleSpec             `yaml:"rules"`
+
+	Categories map[string]*categorySpec `yaml:"categories"`
 }
 
 type defaultsSpec struct {
@@ -51,6 +53,8 @@ type productSpec struct {
 	ConsumptionDays *numberVal `yaml:"consumption_days"`
 	SampleSKU       text       `yaml:"sample_sku"`
 	Cost            text       `yaml:"cost"`
+
+	Complements []text `yaml:"complements"`
 }
 
 type ruleSpec struct {

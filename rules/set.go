@@ -70,6 +70,13 @@ type Set struct {
 	loc         *time.Location
 	defaultsEnv DefaultsEnv
 	vms         sync.Pool
+
+	// productComplements and categoryComplements are the complements of
+	// products and categories, as the values complements() returns
+	// (complements.go).
+	productComplements, categoryComplements map[string][]any
+	// usesOwnership: some expression calls complements or customer.bought*.
+	usesOwnership bool
 }
 
 // Defaults are the shop-wide settings and guardrails of a rules file.

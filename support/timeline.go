@@ -269,5 +269,6 @@ func why(a *models.Action, triggerType, orderNumber string) string {
 	if a.SKU != "" {
 		w += " for " + a.SKU
 	}
+	w += recommendation(a.Params)
 	return w
 }
