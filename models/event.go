@@ -39,6 +39,8 @@ var EventTypes = []EventType{
 	OrderCompleted, ShipmentShipped, ShipmentDelivered, ReturnRequested, ReturnReceived,
 	RefundIssued, ReviewSubmitted, ComplaintOpened, CategoryOptedOut,
 	CustomerRedactRequested, CustomerDataRequested, ShopRedactRequested,
+	// Back-in-stock notices (event_stock.go).
+	StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable,
 }
 
 // Valid reports whether t is a canonical event type.
@@ -83,6 +85,10 @@ type EventData struct {
 	Review    *Review     `json:"review,omitempty"`
 	Complaint *Complaint  `json:"complaint,omitempty"`
 	OptOut    *OptOut     `json:"opt_out,omitempty"`
+	// Back-in-stock notices (event_stock.go).
+	Subscription *StockSubscription `json:"subscription,omitempty"`
+	Product      *ProductStock      `json:"product,omitempty"`
+	Restock      *Restock           `json:"restock,omitempty"`
 }
 
 // CustomerRef identifies a customer; at least one of ID, Number, Email is needed.
@@ -285,6 +291,7 @@ func (e *Event) Validate() error {
 	if r := d.Refund; r != nil && r.Amount != "" && !r.Amount.Valid() {
 		v.Add("data.refund.amount", "must be a decimal string such as \"14.90\"")
 	}
+	validateStock(&v, e)
 	return v.Err()
 }
 
@@ -313,6 +320,8 @@ func (e *Event) NeedsCustomer() bool {
 	case OrderPaid, OrderCancelled, OrderCompleted, ShipmentShipped, ShipmentDelivered,
 		ReturnRequested, ReturnReceived, RefundIssued:
 		return e.Data.Order == nil || e.Data.Order.ID == ""
+	case ProductStockChanged:
+		return false // a shop event (event_stock.go)
 	}
 	return true
 }
@@ -361,6 +370,8 @@ func (e *Event) OccurredAt() time.Time {
 		if d.Consent != nil {
 			t = d.Consent.At
 		}
+	case StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable:
+		t = stockTime(e)
 	}
 	if ts, ok := pick(t); ok {
 		return ts
@@ -400,6 +411,8 @@ func (e *Event) StepKey() string {
 		return string(e.Type) + "|" + order + "|" + id
 	case CategoryOptedOut:
 		return string(e.Type) + "|" + e.CustomerKey() + "|" + d.OptOut.Category + "|" + e.OccurredAt().Format(time.RFC3339)
+	case StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable:
+		return stockStepKey(e)
 	}
 	return string(e.Type) + "|" + e.CustomerKey() + "|" + e.OccurredAt().Format(time.RFC3339Nano)
 }

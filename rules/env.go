@@ -41,6 +41,8 @@ type EventEnv struct {
 	ComplaintReason string    `expr:"complaint_reason"`
 	OptOutCategory  string    `expr:"opt_out_category"`
 	ConsentChannel  string    `expr:"consent_channel"`
+	// Stock is a back-in-stock event's SKU, restock and queue (stock.go).
+	Stock StockEnv `expr:"stock"`
 }
 
 // OrderEnv is the event's order as known so far (Input.Order merged with the event).
@@ -216,6 +218,7 @@ func (s *Set) buildEnv(in *Input, now time.Time) *Env {
 	if d.Consent != nil {
 		b.event.ConsentChannel = d.Consent.Channel
 	}
+	stockEnv(&b.event.Stock, d)
 	return env
 }
 

@@ -27,6 +27,10 @@ var summarizers = map[models.EventType]summarizer{
 	models.CustomerRegistered: func(*models.EventData, string) string { return "Registered" },
 	models.ReviewSubmitted:    reviewed,
 	models.ComplaintOpened:    complained,
+	// Back in stock (stock.go).
+	models.StockSubscribed:   stockSubscribed,
+	models.StockUnsubscribed: stockUnsubscribed,
+	models.StockAvailable:    stockAvailable,
 }
 
 // Summarize writes one line a support person can read at a glance. A test

@@ -1,0 +1,179 @@
+package process
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/treue/treue/models"
+	"github.com/treue/treue/models/store"
+)
+
+// Back-in-stock notices. A stock level (product.stock_changed) is a shop
+// event: it updates the SKU's row in product_stock, in the processing
+// transaction, and never joins a journey. A restock (0 → available, by
+// source time) leaves its queue of subscriptions to notifyRestocks, which
+// records one stock.available per subscription in pages, each its own
+// transaction, so a SKU with thousands of subscribers does not hold one
+// giant transaction. The notices are ordinary journey events: rules answer
+// them, the timeline shows them, and `rules simulate` replays them.
+
+// Defaults of the pacing and of the page size.
+const (
+	DefaultStockPerHour = 100
+	DefaultStockPage    = 200
+)
+
+// OutOfStock is the reason of a notice's action cancelled because its SKU
+// ran out again before the notice's slot; the subscription waits for the
+// next restock.
+const OutOfStock = "out_of_stock"
+
+// restockDelivery is the delivery id of the notices a restock records.
+const restockDelivery = "restock"
+
+func (p *Processor) stockPerHour() int {
+	if p.StockPerHour > 0 {
+		return p.StockPerHour
+	}
+	return DefaultStockPerHour
+}
+
+func (p *Processor) stockPage() int {
+	if p.StockPage > 0 {
+		return p.StockPage
+	}
+	return DefaultStockPage
+}
+
+// stockChanged records a SKU's stock level. When the SKU runs out before
+// some of its restock's notices were due, those notices' actions are
+// cancelled and their subscriptions wait for the next restock.
+func (p *Processor) stockChanged(ctx context.Context, tx *store.Store, w *work, e models.Event) error {
+	prod := e.Data.Product
+	sku := store.Truncate(prod.SKU, 191)
+	ch, err := tx.ApplyStockLevel(ctx, w.shop.ID, sku, prod.Stock, e.OccurredAt())
+	if err != nil {
+		return fmt.Errorf("stock of %s: %w", sku, err)
+	}
+	switch {
+	case !ch.Applied:
+		p.Log.DebugContext(ctx, "stock level older than the last one ignored", "shop", w.shop.Key, "inbox_id", w.it.ID)
+	case ch.Restocked:
+		p.Log.InfoContext(ctx, "restock", "shop", w.shop.Key, "inbox_id", w.it.ID, "stock", prod.Stock)
+	case ch.RanOut && ch.RestockAt != nil:
+		n, err := tx.ReopenStockNotices(ctx, w.shop.ID, sku, *ch.RestockAt, e.OccurredAt(), OutOfStock)
+		if err != nil {
+			return fmt.Errorf("stock of %s: %w", sku, err)
+		}
+		p.Log.InfoContext(ctx, "out of stock again", "shop", w.shop.Key, "inbox_id", w.it.ID, "cancelled", n)
+	}
+	return nil
+}
+
+// journalStore is the store behind a journal, where the subscriptions are
+// written at once (a failing batch rolls them back with the rest).
+func journalStore(j Journal) *store.Store {
+	switch j := j.(type) {
+	case *store.Store:
+		return j
+	case *batchJournal:
+		return j.tx
+	}
+	return nil
+}
+
+// recordSubscription keeps a customer's subscription to a SKU current, for
+// a subscription or an unsubscription newly in the journey.
+func recordSubscription(ctx context.Context, j Journal, shopID, customerID int64, e models.Event) error {
+	tx := journalStore(j)
+	if tx == nil || e.Data.Subscription == nil {
+		return nil
+	}
+	sku := store.Truncate(e.Data.Subscription.SKU, 191)
+	var err error
+	switch e.Type {
+	case models.StockSubscribed:
+		err = tx.Subscribe(ctx, shopID, customerID, sku, e.OccurredAt())
+	case models.StockUnsubscribed:
+		err = tx.Unsubscribe(ctx, shopID, customerID, sku, e.OccurredAt())
+	}
+	if err != nil {
+		return fmt.Errorf("subscription to %s: %w", sku, err)
+	}
+	return nil
+}
+
+// notifyRestocks records the notices of every restock still waiting, a
+// page per transaction, oldest subscription first.
+func (p *Processor) notifyRestocks(ctx context.Context) error {
+	for ctx.Err() == nil {
+		shopID, sku, ok, err := p.Store.PendingRestock(ctx)
+		if err != nil || !ok {
+			return err
+		}
+		if err := p.Store.ForShop(shopID).InTx(ctx, func(tx *store.Store) error {
+			return p.restockPage(ctx, tx, shopID, sku)
+		}); err != nil {
+			return fmt.Errorf("restock of %s: %w", sku, err)
+		}
+	}
+	return nil
+}
+
+// restockPage records the next page of a restock's notices. The k-th
+// subscriber (0-based) is due at the restock plus k/N hours: at most N per
+// hour per SKU.
+func (p *Processor) restockPage(ctx context.Context, tx *store.Store, shopID int64, sku string) error {
+	page, ok, err := tx.LockRestockPage(ctx, shopID, sku, p.stockPage())
+	if err != nil || !ok {
+		return err
+	}
+	shop, err := tx.ShopByID(ctx, shopID)
+	if err != nil {
+		return err
+	}
+	// Customers are locked in id order, as processing batches lock them.
+	ids := make([]int64, 0, len(page.Waiting))
+	for _, s := range page.Waiting {
+		ids = append(ids, s.CustomerID)
+	}
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		if err := tx.LockCustomer(ctx, id); err != nil {
+			return err
+		}
+	}
+	n := p.stockPerHour()
+	slots := (page.Subscribers + n - 1) / n
+	now := p.Now()
+	for i, sub := range page.Waiting {
+		k := page.Notified + i
+		slotAt := page.RestockAt.Add(time.Duration(k/n) * time.Hour)
+		e := models.Event{Type: models.StockAvailable, Timestamp: slotAt, Data: models.EventData{Restock: &models.Restock{
+			Subscription: sub.ID, SKU: sub.SKU, RestockAt: page.RestockAt, SubscribedAt: sub.SubscribedAt.UTC(),
+			Rank: k + 1, Subscribers: page.Subscribers, PerHour: n, Slot: k/n + 1, Slots: slots, SlotAt: slotAt,
+		}}}
+		data, err := eventData(e)
+		if err != nil {
+			return err
+		}
+		rec := &store.EventRecord{
+			ShopID: shopID, CustomerID: sub.CustomerID, Type: string(e.Type), StepKey: store.Truncate(e.StepKey(), 255),
+			OccurredAt: e.OccurredAt(), ReceivedAt: now, Platform: "treue", DeliveryID: restockDelivery + ":" + strconv.FormatInt(sub.ID, 10), Data: data,
+		}
+		rec.Describe(&e)
+		if _, err := p.recorder().Record(ctx, tx, Entry{Shop: shop, Event: e, Record: rec}); err != nil {
+			return err
+		}
+		if err := tx.MarkNotified(ctx, sub.ID, page.RestockAt, rec.ID, slotAt); err != nil {
+			return err
+		}
+	}
+	if page.Notified+len(page.Waiting) >= page.Subscribers {
+		return tx.FinishRestock(ctx, shopID, sku, page.RestockAt)
+	}
+	return nil
+}
