@@ -40,7 +40,7 @@ var EventTypes = []EventType{
 	RefundIssued, ReviewSubmitted, ComplaintOpened, CategoryOptedOut,
 	CustomerRedactRequested, CustomerDataRequested, ShopRedactRequested,
 	// Back-in-stock notices (event_stock.go).
-	StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable,
+	StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable, StockSoldOut,
 }
 
 // Valid reports whether t is a canonical event type.
@@ -370,7 +370,7 @@ func (e *Event) OccurredAt() time.Time {
 		if d.Consent != nil {
 			t = d.Consent.At
 		}
-	case StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable:
+	case StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable, StockSoldOut:
 		t = stockTime(e)
 	}
 	if ts, ok := pick(t); ok {
@@ -411,7 +411,7 @@ func (e *Event) StepKey() string {
 		return string(e.Type) + "|" + order + "|" + id
 	case CategoryOptedOut:
 		return string(e.Type) + "|" + e.CustomerKey() + "|" + d.OptOut.Category + "|" + e.OccurredAt().Format(time.RFC3339)
-	case StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable:
+	case StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable, StockSoldOut:
 		return stockStepKey(e)
 	}
 	return string(e.Type) + "|" + e.CustomerKey() + "|" + e.OccurredAt().Format(time.RFC3339Nano)

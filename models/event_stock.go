@@ -18,6 +18,10 @@ const (
 	// StockAvailable is recorded by Treue itself at a restock, one per open
 	// subscription; no sender may deliver it.
 	StockAvailable EventType = "stock.available"
+	// StockSoldOut is recorded by Treue when a SKU sells out again, for each
+	// notice whose slot had not come: its pending actions are cancelled
+	// (rules, out_of_stock) and the subscription waits for the next restock.
+	StockSoldOut EventType = "stock.sold_out"
 )
 
 // StockSubscription is a customer's wish to hear when a SKU is back.
@@ -57,7 +61,7 @@ type Restock struct {
 // StockEvent reports whether t is one of the back-in-stock events.
 func (t EventType) StockEvent() bool {
 	switch t {
-	case StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable:
+	case StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable, StockSoldOut:
 		return true
 	}
 	return false
@@ -71,11 +75,15 @@ func (e *Event) StockSKU() string {
 		return d.Subscription.SKU
 	case e.Type == ProductStockChanged && d.Product != nil:
 		return d.Product.SKU
-	case e.Type == StockAvailable && d.Restock != nil:
+	case (e.Type == StockAvailable || e.Type == StockSoldOut) && d.Restock != nil:
 		return d.Restock.SKU
 	}
 	return ""
 }
+
+// RecordedByTreue reports whether t is an event Treue derives itself,
+// which no sender may deliver.
+func (t EventType) RecordedByTreue() bool { return t == StockAvailable || t == StockSoldOut }
 
 func validateStock(v *ValidationError, e *Event) {
 	d := &e.Data
@@ -88,7 +96,7 @@ func validateStock(v *ValidationError, e *Event) {
 		if d.Product == nil || d.Product.SKU == "" {
 			v.Add("data.product.sku", "is required for %s", e.Type)
 		}
-	case StockAvailable:
+	case StockAvailable, StockSoldOut:
 		if d.Restock == nil || d.Restock.SKU == "" {
 			v.Add("data.restock.sku", "is required for %s", e.Type)
 		}
@@ -103,9 +111,10 @@ func stockTime(e *Event) *time.Time {
 		return d.Subscription.At
 	case e.Type == ProductStockChanged && d.Product != nil:
 		return d.Product.At
-	case e.Type == StockAvailable && d.Restock != nil && !d.Restock.SlotAt.IsZero():
-		// The notice happens in its slot: a rule's schedule starts there.
-		t := d.Restock.SlotAt
+	case e.Type == StockAvailable && d.Restock != nil && !d.Restock.RestockAt.IsZero():
+		// The notice happens at the restock; "immediately" waits for its
+		// slot (rules). So a later stock.sold_out finds it pending.
+		t := d.Restock.RestockAt
 		return &t
 	}
 	return nil
@@ -113,9 +122,9 @@ func stockTime(e *Event) *time.Time {
 
 // stockStepKey: a subscription is one step per customer, SKU and moment; a
 // stock level one per SKU, moment and quantity (the shop's own redelivery
-// is the same step); a notice one per subscription and restock, so a
-// notice cancelled because the SKU ran out again is recorded anew at the
-// next restock.
+// is the same step); a notice, and its end when the SKU sells out, one per
+// subscription and restock, so a notice cancelled because the SKU ran out
+// again is recorded anew at the next restock.
 func stockStepKey(e *Event) string {
 	at := e.OccurredAt().Format(time.RFC3339Nano)
 	switch e.Type {
@@ -125,7 +134,7 @@ func stockStepKey(e *Event) string {
 			q = strconv.FormatInt(e.Data.Product.Stock, 10)
 		}
 		return string(e.Type) + "|" + e.StockSKU() + "|" + at + "|" + q
-	case StockAvailable:
+	case StockAvailable, StockSoldOut:
 		r := e.Data.Restock
 		if r == nil {
 			r = &Restock{}

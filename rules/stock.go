@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"slices"
 	"time"
 
 	"github.com/treue/treue/models"
@@ -36,4 +37,18 @@ func stockEnv(s *StockEnv, d *models.EventData) {
 		*s = StockEnv{SKU: r.SKU, SubscribedAt: r.SubscribedAt.UTC(), RestockAt: r.RestockAt.UTC(), Rank: r.Rank,
 			Subscribers: r.Subscribers, PerHour: r.PerHour, Slot: r.Slot, Slots: r.Slots, SlotAt: r.SlotAt.UTC()}
 	}
+}
+
+// OutOfStock cancels a back-in-stock notice whose SKU sold out again before
+// its slot; the subscription waits for the next restock.
+const OutOfStock = "out_of_stock"
+
+// soldOut is the reason a stock.sold_out cancels pending action p: p answers
+// a rule on stock.available, is about the SKU, and is due after the SKU
+// sold out.
+func soldOut(r *Rule, p *Pending, e *models.Event, sku string) string {
+	if r == nil || sku == "" || p.SKU != sku || !slices.Contains(r.Triggers, models.StockAvailable) || !p.DueAt.After(e.OccurredAt()) {
+		return ""
+	}
+	return OutOfStock
 }

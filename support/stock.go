@@ -28,6 +28,13 @@ func stockAvailable(d *models.EventData, _ string) string {
 	return "Back in stock: " + d.Restock.SKU + " (" + queue(d.Restock) + ")"
 }
 
+func stockSoldOut(d *models.EventData, _ string) string {
+	if d.Restock == nil {
+		return "Sold out again"
+	}
+	return "Sold out again before the notice's slot: " + d.Restock.SKU + " (waits for the next restock)"
+}
+
 // queue is a notice's place in its restock's queue and the pacing that set
 // its slot.
 func queue(r *models.Restock) string {

@@ -31,6 +31,7 @@ var summarizers = map[models.EventType]summarizer{
 	models.StockSubscribed:   stockSubscribed,
 	models.StockUnsubscribed: stockUnsubscribed,
 	models.StockAvailable:    stockAvailable,
+	models.StockSoldOut:      stockSoldOut,
 }
 
 // Summarize writes one line a support person can read at a glance. A test

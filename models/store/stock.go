@@ -7,8 +7,6 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-
-	"github.com/treue/treue/models"
 )
 
 // productStockRow is a SKU's last reported stock level (product_stock).
@@ -219,38 +217,25 @@ func (s *Store) FinishRestock(ctx context.Context, shopID int64, sku string, res
 }
 
 // ReopenStockNotices puts back in the queue the subscriptions whose notice
-// of the restock restockAt was due after the SKU ran out again at at, and
-// cancels those notices' pending actions with reason. It returns how many
-// actions it cancelled.
-func (s *Store) ReopenStockNotices(ctx context.Context, shopID int64, sku string, restockAt, at time.Time, reason string) (int64, error) {
+// of the restock restockAt was due after the SKU sold out again at at, and
+// returns them as they were (their notice still named).
+func (s *Store) ReopenStockNotices(ctx context.Context, shopID int64, sku string, restockAt, at time.Time) ([]StockSubscription, error) {
 	db := s.db.WithContext(ctx)
 	var subs []StockSubscription
 	if err := db.Where("shop_id = ? AND sku = ? AND notified_restock_at = ? AND notice_at > ?", shopID, sku, restockAt.UTC(), at.UTC()).
-		Order("id").Find(&subs).Error; err != nil {
-		return 0, translate("reopen notices", err)
+		Order("subscribed_at, id").Find(&subs).Error; err != nil {
+		return nil, translate("reopen notices", err)
 	}
 	if len(subs) == 0 {
-		return 0, nil
+		return nil, nil
 	}
-	ids, events := make([]int64, len(subs)), make([]int64, 0, len(subs))
+	ids := make([]int64, len(subs))
 	for i, sub := range subs {
 		ids[i] = sub.ID
-		if sub.NoticeEventID != nil {
-			events = append(events, *sub.NoticeEventID)
-		}
 	}
-	var actions []int64
-	if err := db.Model(&ActionRow{}).Where("shop_id = ? AND trigger_event_id IN ? AND status IN ?", shopID, events, models.Strings(models.PendingStatuses)).
-		Order("id").Pluck("id", &actions).Error; err != nil {
-		return 0, translate("reopen notices", err)
-	}
-	n, err := s.CancelActions(ctx, actions, reason)
-	if err != nil {
-		return 0, err
-	}
-	err = db.Model(&StockSubscription{}).Where("id IN ?", ids).
+	err := db.Model(&StockSubscription{}).Where("id IN ?", ids).
 		Updates(map[string]any{"notified_restock_at": nil, "notice_event_id": nil, "notice_at": nil}).Error
-	return n, translate("reopen notices", err)
+	return subs, translate("reopen notices", err)
 }
 
 // StockLevel returns a SKU's last reported quantity and its source time;

@@ -183,8 +183,8 @@ func accept(p *plugin.Parsed, e models.Event) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	if e.Type == models.StockAvailable {
-		return &models.ValidationError{Fields: []models.FieldError{{Field: "type", Message: "stock.available is recorded by Treue at a restock; send product.stock_changed"}}}
+	if e.Type.RecordedByTreue() {
+		return &models.ValidationError{Fields: []models.FieldError{{Field: "type", Message: string(e.Type) + " is recorded by Treue from the stock levels; send product.stock_changed"}}}
 	}
 	// Treue's own format always names the customer; the shop knows it.
 	if e.Data.Customer.Empty() && e.Type != models.ShopRedactRequested && e.Type != models.ProductStockChanged {

@@ -26,11 +26,6 @@ const (
 	DefaultStockPage    = 200
 )
 
-// OutOfStock is the reason of a notice's action cancelled because its SKU
-// ran out again before the notice's slot; the subscription waits for the
-// next restock.
-const OutOfStock = "out_of_stock"
-
 // restockDelivery is the delivery id of the notices a restock records.
 const restockDelivery = "restock"
 
@@ -48,9 +43,9 @@ func (p *Processor) stockPage() int {
 	return DefaultStockPage
 }
 
-// stockChanged records a SKU's stock level. When the SKU runs out before
-// some of its restock's notices were due, those notices' actions are
-// cancelled and their subscriptions wait for the next restock.
+// stockChanged records a SKU's stock level. When the SKU sells out before
+// some of its restock's notices were due, those subscriptions wait for the
+// next restock and their notices' actions are cancelled (recordSoldOut).
 func (p *Processor) stockChanged(ctx context.Context, tx *store.Store, w *work, e models.Event) error {
 	prod := e.Data.Product
 	sku := store.Truncate(prod.SKU, 191)
@@ -64,13 +59,72 @@ func (p *Processor) stockChanged(ctx context.Context, tx *store.Store, w *work, 
 	case ch.Restocked:
 		p.Log.InfoContext(ctx, "restock", "shop", w.shop.Key, "inbox_id", w.it.ID, "stock", prod.Stock)
 	case ch.RanOut && ch.RestockAt != nil:
-		n, err := tx.ReopenStockNotices(ctx, w.shop.ID, sku, *ch.RestockAt, e.OccurredAt(), OutOfStock)
+		subs, err := tx.ReopenStockNotices(ctx, w.shop.ID, sku, *ch.RestockAt, e.OccurredAt())
 		if err != nil {
 			return fmt.Errorf("stock of %s: %w", sku, err)
 		}
-		p.Log.InfoContext(ctx, "out of stock again", "shop", w.shop.Key, "inbox_id", w.it.ID, "cancelled", n)
+		if err := p.recordSoldOut(ctx, tx, w.shop, subs, *ch.RestockAt, e.OccurredAt()); err != nil {
+			return fmt.Errorf("stock of %s: %w", sku, err)
+		}
+		p.Log.InfoContext(ctx, "sold out again", "shop", w.shop.Key, "inbox_id", w.it.ID, "notices_withdrawn", len(subs))
 	}
 	return nil
+}
+
+// recordSoldOut records a stock.sold_out in the journey of each subscriber
+// whose notice's slot had not come when the SKU sold out at at: the rules
+// cancel its pending actions (out_of_stock), in processing and in the
+// backtest alike. It runs in the transaction that saw the level; a restock
+// that sells out while thousands wait makes it as long as their notices.
+func (p *Processor) recordSoldOut(ctx context.Context, tx *store.Store, shop *models.Shop, subs []store.StockSubscription, restockAt, at time.Time) error {
+	if err := lockSubscribers(ctx, tx, subs); err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		e := models.Event{Type: models.StockSoldOut, Timestamp: at, Data: models.EventData{Restock: &models.Restock{
+			Subscription: sub.ID, SKU: sub.SKU, RestockAt: restockAt, SubscribedAt: sub.SubscribedAt.UTC(),
+		}}}
+		if _, err := p.recordDerived(ctx, tx, shop, sub, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lockSubscribers locks the customers of subs in id order, as processing
+// batches lock them.
+func lockSubscribers(ctx context.Context, tx *store.Store, subs []store.StockSubscription) error {
+	ids := make([]int64, 0, len(subs))
+	for _, s := range subs {
+		ids = append(ids, s.CustomerID)
+	}
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		if err := tx.LockCustomer(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordDerived records an event Treue derives from the stock levels in a
+// subscriber's journey, through the Recorder like any other; it returns the
+// stored event's id (0 when the journey had its step already).
+func (p *Processor) recordDerived(ctx context.Context, tx *store.Store, shop *models.Shop, sub store.StockSubscription, e models.Event) (int64, error) {
+	data, err := eventData(e)
+	if err != nil {
+		return 0, err
+	}
+	rec := &store.EventRecord{
+		ShopID: shop.ID, CustomerID: sub.CustomerID, Type: string(e.Type), StepKey: store.Truncate(e.StepKey(), 255),
+		OccurredAt: e.OccurredAt(), ReceivedAt: p.Now(), Platform: "treue", DeliveryID: restockDelivery + ":" + strconv.FormatInt(sub.ID, 10), Data: data,
+	}
+	rec.Describe(&e)
+	inserted, err := p.recorder().Record(ctx, tx, Entry{Shop: shop, Event: e, Record: rec})
+	if err != nil || !inserted {
+		return 0, err
+	}
+	return rec.ID, nil
 }
 
 // journalStore is the store behind a journal, where the subscriptions are
@@ -135,20 +189,11 @@ func (p *Processor) restockPage(ctx context.Context, tx *store.Store, shopID int
 	if err != nil {
 		return err
 	}
-	// Customers are locked in id order, as processing batches lock them.
-	ids := make([]int64, 0, len(page.Waiting))
-	for _, s := range page.Waiting {
-		ids = append(ids, s.CustomerID)
-	}
-	slices.Sort(ids)
-	for _, id := range slices.Compact(ids) {
-		if err := tx.LockCustomer(ctx, id); err != nil {
-			return err
-		}
+	if err := lockSubscribers(ctx, tx, page.Waiting); err != nil {
+		return err
 	}
 	n := p.stockPerHour()
 	slots := (page.Subscribers + n - 1) / n
-	now := p.Now()
 	for i, sub := range page.Waiting {
 		k := page.Notified + i
 		slotAt := page.RestockAt.Add(time.Duration(k/n) * time.Hour)
@@ -156,19 +201,11 @@ func (p *Processor) restockPage(ctx context.Context, tx *store.Store, shopID int
 			Subscription: sub.ID, SKU: sub.SKU, RestockAt: page.RestockAt, SubscribedAt: sub.SubscribedAt.UTC(),
 			Rank: k + 1, Subscribers: page.Subscribers, PerHour: n, Slot: k/n + 1, Slots: slots, SlotAt: slotAt,
 		}}}
-		data, err := eventData(e)
+		id, err := p.recordDerived(ctx, tx, shop, sub, e)
 		if err != nil {
 			return err
 		}
-		rec := &store.EventRecord{
-			ShopID: shopID, CustomerID: sub.CustomerID, Type: string(e.Type), StepKey: store.Truncate(e.StepKey(), 255),
-			OccurredAt: e.OccurredAt(), ReceivedAt: now, Platform: "treue", DeliveryID: restockDelivery + ":" + strconv.FormatInt(sub.ID, 10), Data: data,
-		}
-		rec.Describe(&e)
-		if _, err := p.recorder().Record(ctx, tx, Entry{Shop: shop, Event: e, Record: rec}); err != nil {
-			return err
-		}
-		if err := tx.MarkNotified(ctx, sub.ID, page.RestockAt, rec.ID, slotAt); err != nil {
+		if err := tx.MarkNotified(ctx, sub.ID, page.RestockAt, id, slotAt); err != nil {
 			return err
 		}
 	}
