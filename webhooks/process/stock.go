@@ -161,10 +161,29 @@ func recordSubscription(ctx context.Context, j Journal, shopID, customerID int64
 }
 
 // notifyRestocks records the notices of every restock still waiting, a
-// page per transaction, oldest subscription first.
+// page per transaction, oldest subscription first. On MySQL it asks shop by
+// shop, as processUpTo does, so that each query stays on one shop's shard.
 func (p *Processor) notifyRestocks(ctx context.Context) error {
+	if p.Store.Driver() != "mysql" {
+		return p.notifyRestocksOf(ctx, p.Store)
+	}
+	ids, err := p.Store.ShopIDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := p.notifyRestocksOf(ctx, p.Store.ForShop(id)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notifyRestocksOf records the waiting notices of st (one shop's on a
+// scoped store, any shop's otherwise).
+func (p *Processor) notifyRestocksOf(ctx context.Context, st *store.Store) error {
 	for ctx.Err() == nil {
-		shopID, sku, ok, err := p.Store.PendingRestock(ctx)
+		shopID, sku, ok, err := st.PendingRestock(ctx)
 		if err != nil || !ok {
 			return err
 		}
