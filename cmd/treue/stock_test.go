@@ -120,13 +120,16 @@ func TestStock_BackInStock(t *testing.T) {
 		send("sub-6", subscriptionBody("stock.subscribed", "c-6", sku, r0.Add(-5*time.Hour)))
 		send("unsub-6", subscriptionBody("stock.unsubscribed", "c-6", sku, r0.Add(-3*time.Hour)))
 		send("sub-7", subscriptionBody("stock.subscribed", "c-7", "TEA-SENCHA-100G", r0.Add(-5*time.Hour)))
+		// c-8's unsubscription overtakes its older subscription.
+		send("unsub-8", subscriptionBody("stock.unsubscribed", "c-8", sku, r0.Add(-2*time.Hour)))
+		send("sub-8", subscriptionBody("stock.subscribed", "c-8", sku, r0.Add(-4*time.Hour)))
 		send("st-1", stockBody(sku, 5, r0))
 		// An older 0 arriving late, and the restock again under a new id.
 		send("st-late", stockBody(sku, 0, r0.Add(-30*time.Minute)))
 		send("st-1-again", stockBody(sku, 5, r0))
 		restocked(5)
 
-		all := []string{"c-1", "c-2", "c-3", "c-4", "c-5", "c-6", "c-7"}
+		all := []string{"c-1", "c-2", "c-3", "c-4", "c-5", "c-6", "c-7", "c-8"}
 		want := map[string][]string{
 			"c-1": {"scheduled " + at(0)}, "c-2": {"scheduled " + at(0)},
 			"c-3": {"scheduled " + at(time.Hour)}, "c-4": {"scheduled " + at(time.Hour)},
@@ -166,9 +169,13 @@ func TestStock_BackInStock(t *testing.T) {
 		// later, notifies c-5 alone.
 		send("st-2", stockBody(sku, 0, r0.Add(90*time.Minute)))
 		waitDrained(t, e)
+		// c-1, notified, subscribes again: the next restock notifies it
+		// once more, after c-5, whose subscription is older.
+		send("resub-1", subscriptionBody("stock.subscribed", "c-1", sku, r0.Add(2*time.Hour)))
 		send("st-3", stockBody(sku, 3, r0.Add(3*time.Hour)))
 		restocked(5)
 		want["c-5"] = []string{"cancelled " + at(2*time.Hour) + " out_of_stock", "scheduled " + at(3*time.Hour)}
+		want["c-1"] = []string{"scheduled " + at(0), "scheduled " + at(3*time.Hour)}
 		if got := notices(t, st, all...); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("after selling out and the next restock:\n got %v\nwant %v", got, want)
 		}
@@ -203,8 +210,8 @@ func TestStock_BackInStock(t *testing.T) {
 				row = strings.Join(f[1:], " ")
 			}
 		}
-		// Six planned, c-5's first cancelled by the stock.sold_out replayed.
-		if row != "5/0/1 5/0/1 +0" {
+		// Seven planned, c-5's first cancelled by the stock.sold_out replayed.
+		if row != "6/0/1 6/0/1 +0" {
 			t.Fatalf("back-in-stock simulated vs recorded: %q\n%s", row, out)
 		}
 	})
