@@ -410,11 +410,11 @@ func (p *Processor) load(ctx context.Context, tx *store.Store, work []work) (*ba
 			switch {
 			case e.Type == models.CustomerRedactRequested || e.Type == models.ShopRedactRequested:
 				return nil, errCareful
+			case e.Type == models.ProductStockChanged:
+				return nil, errCareful // a shop event, whoever it names: recorded by record (stock.go)
 			case names(e):
 				keys = append(keys, p.customerKey(w, e))
 				keyed = append(keyed, at{i, k})
-			case e.Type == models.ProductStockChanged:
-				return nil, errCareful // a shop event, recorded by record (stock.go)
 			default:
 				p.Log.InfoContext(ctx, "event without customer", "inbox_id", w.it.ID, "type", e.Type)
 			}
