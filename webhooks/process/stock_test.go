@@ -3,6 +3,7 @@ package process_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -66,7 +67,8 @@ func TestProcessor_RestockOfHundreds(t *testing.T) {
 		for i := n - 1; i >= 0; i-- {
 			add(fmt.Sprintf("sub-%d", i), "stock.subscribed", fmt.Sprintf(`{"customer":{"id":"c-%d"},"subscription":{"sku":%q}}`, i, sku), subAt(i))
 		}
-		add("restock", "product.stock_changed", fmt.Sprintf(`{"product":{"sku":%q,"stock":5}}`, sku), clock)
+		// The restock names whoever saved it: still a shop event.
+		add("restock", "product.stock_changed", fmt.Sprintf(`{"customer":{"id":"admin"},"product":{"sku":%q,"stock":5}}`, sku), clock)
 		drain := func() {
 			t.Helper()
 			if _, err := st.InsertInboxBatch(ctx, items); err != nil {
@@ -123,6 +125,9 @@ func TestProcessor_RestockOfHundreds(t *testing.T) {
 		}
 		if _, _, pending, err := st.PendingRestock(ctx); err != nil || pending {
 			t.Fatalf("restock still pending: %v %v", pending, err)
+		}
+		if _, err := st.CustomerByIdentity(ctx, shop.ID, models.IdentityID, "admin"); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("the restock's author became a customer: %v", err)
 		}
 
 		add("sub-late", "stock.subscribed", fmt.Sprintf(`{"customer":{"id":"c-late"},"subscription":{"sku":%q}}`, sku), subAt(0).Add(-time.Minute))
