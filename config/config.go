@@ -37,6 +37,16 @@ type Config struct {
 	Reports   Reports   `mapstructure:"reports"`
 	Import    Import    `mapstructure:"import"`
 	Reconcile Reconcile `mapstructure:"reconcile"`
+	Stock     Stock     `mapstructure:"stock"`
+}
+
+// Stock configures back-in-stock notices.
+type Stock struct {
+	// NotifyPerHour is how many subscribers of one SKU a restock notifies
+	// per hour, oldest subscription first.
+	NotifyPerHour int `mapstructure:"notify_per_hour"`
+	// PageSize bounds the notices one transaction records.
+	PageSize int `mapstructure:"page_size"`
 }
 
 // Import configures treue import, the history read from a shop's API.
@@ -303,6 +313,8 @@ var defaults = map[string]any{
 	"import.points":                    true,
 	"import.page_size":                 100,
 	"reconcile.interval":               time.Duration(0),
+	"stock.notify_per_hour":            100,
+	"stock.page_size":                  200,
 	"reconcile.lookback":               72 * time.Hour,
 	"reconcile.window":                 48 * time.Hour,
 }
@@ -557,6 +569,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Import.PageSize < 1 || c.Import.PageSize > 250 {
 		bad("import.page_size", "must be between 1 and 250")
+	}
+	if c.Stock.NotifyPerHour < 1 {
+		bad("stock.notify_per_hour", "must be at least 1")
+	}
+	if c.Stock.PageSize < 1 || c.Stock.PageSize > 1000 {
+		bad("stock.page_size", "must be between 1 and 1000")
 	}
 	if c.Retention.EventDays < 1 {
 		bad("retention.event_days", "must be at least 1")

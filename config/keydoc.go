@@ -70,6 +70,8 @@ var keyDocs = map[string]KeyDoc{
 	"import.points":                    {Text: "imported history books the points its rules award (as `suppressed` actions: the balance counts them, nothing is sent); `false`: imported customers start at 0 points"},
 	"import.page_size":                 {Text: "orders per API request (1–250), for the import and the reconciliation"},
 	"reconcile.interval":               {Default: "`0s` (off)", Text: "how often `serve` reads each shop's recently changed orders from its API to find lost webhooks (at least `1m`); `shops[].reconcile_interval` overrides it per shop"},
+	"stock.notify_per_hour":            {Text: "back-in-stock notices: how many subscribers of one SKU a restock notifies per hour, oldest subscription first; the k-th (from 0) is due k ÷ N hours after the restock. See [back in stock](rules.md#back-in-stock)"},
+	"stock.page_size":                  {Text: "back-in-stock notices one transaction records (1–1000); a restock with more subscribers takes several"},
 	"reconcile.lookback":               {Text: "how far back a reconciliation pass reads orders changed (at least `1h`)"},
 	"reconcile.window":                 {Text: "a step read from a shop's API that happened less than this long ago plans actions as its webhook would; an older one is history and plans only actions due from now on"},
 	"retention.raw_payload_days":       {Text: "raw webhook bodies are blanked after this many days"},

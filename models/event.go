@@ -41,6 +41,8 @@ var EventTypes = []EventType{
 	CustomerRedactRequested, CustomerDataRequested, ShopRedactRequested,
 	// Satisfaction signals (event_satisfaction.go).
 	SurveyAnswered, ComplaintResolved,
+	// Back-in-stock notices (event_stock.go).
+	StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable, StockSoldOut,
 }
 
 // Valid reports whether t is a canonical event type.
@@ -87,6 +89,10 @@ type EventData struct {
 	OptOut    *OptOut     `json:"opt_out,omitempty"`
 	// Survey is a satisfaction survey's answer (survey.answered).
 	Survey *Survey `json:"survey,omitempty"`
+	// Back-in-stock notices (event_stock.go).
+	Subscription *StockSubscription `json:"subscription,omitempty"`
+	Product      *ProductStock      `json:"product,omitempty"`
+	Restock      *Restock           `json:"restock,omitempty"`
 }
 
 // CustomerRef identifies a customer; at least one of ID, Number, Email is needed.
@@ -290,6 +296,7 @@ func (e *Event) Validate() error {
 		v.Add("data.refund.amount", "must be a decimal string such as \"14.90\"")
 	}
 	validateSatisfaction(&v, e)
+	validateStock(&v, e)
 	return v.Err()
 }
 
@@ -318,6 +325,8 @@ func (e *Event) NeedsCustomer() bool {
 	case OrderPaid, OrderCancelled, OrderCompleted, ShipmentShipped, ShipmentDelivered,
 		ReturnRequested, ReturnReceived, RefundIssued:
 		return e.Data.Order == nil || e.Data.Order.ID == ""
+	case ProductStockChanged:
+		return false // a shop event (event_stock.go)
 	}
 	return true
 }
@@ -366,6 +375,8 @@ func (e *Event) OccurredAt() time.Time {
 		if d.Consent != nil {
 			t = d.Consent.At
 		}
+	case StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable, StockSoldOut:
+		t = stockTime(e)
 	}
 	if ts, ok := pick(t); ok {
 		return ts
@@ -405,6 +416,8 @@ func (e *Event) StepKey() string {
 		return string(e.Type) + "|" + order + "|" + id
 	case CategoryOptedOut:
 		return string(e.Type) + "|" + e.CustomerKey() + "|" + d.OptOut.Category + "|" + e.OccurredAt().Format(time.RFC3339)
+	case StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable, StockSoldOut:
+		return stockStepKey(e)
 	}
 	if k := satisfactionStepKey(e); k != "" {
 		return k

@@ -32,6 +32,8 @@ func (ev *evaluation) cancels() {
 			}
 		case models.CustomerRedactRequested:
 			reason = "customer_redact"
+		case models.StockSoldOut:
+			reason = soldOut(r, p, e, ev.env.Event.Stock.SKU)
 		}
 		if reason == "" && r != nil {
 			reason = ev.ruleCancel(r, p)

@@ -45,6 +45,8 @@ func (c *compiler) rule(rs *ruleSpec, index int) *Rule {
 		switch {
 		case on.Value == DailyScan:
 			r.Scan = true
+		case on.Value == string(models.ProductStockChanged):
+			c.errorf(on.Pos, "%s is a shop event and joins no customer's journey: use stock.available, the notice a restock records per subscriber", on.Value)
 		case models.EventType(on.Value).Valid():
 			r.Triggers = append(r.Triggers, models.EventType(on.Value))
 		default:

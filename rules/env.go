@@ -50,6 +50,8 @@ type EventEnv struct {
 	SurveyKind  string `expr:"survey_kind"`
 	SurveyScore int    `expr:"survey_score"`
 	ComplaintID string `expr:"complaint_id"`
+	// Stock is a back-in-stock event's SKU, restock and queue (stock.go).
+	Stock StockEnv `expr:"stock"`
 }
 
 // OrderEnv is the event's order as known so far (Input.Order merged with the event).
@@ -249,6 +251,7 @@ func (s *Set) buildEnv(in *Input, now time.Time) *Env {
 	}
 	s.satisfactionEnv(b, in)
 	s.ownershipEnv(b, &in.Profile)
+	stockEnv(&b.event.Stock, d)
 	return env
 }
 

@@ -216,6 +216,9 @@ func (ev *evaluation) candidate(r *Rule, item *ItemEnv) {
 	if item != nil {
 		p.SKU, p.Category = item.SKU, item.Category
 	}
+	if p.SKU == "" {
+		p.SKU = ev.env.Event.Stock.SKU // a back-in-stock event's product (stock.go)
+	}
 	if r.sku != nil {
 		v, err := ev.vm.Run(r.sku, ev.env)
 		if err != nil {

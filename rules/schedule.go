@@ -17,6 +17,9 @@ func (ev *evaluation) due(r *Rule) (due time.Time, anchor string, ok bool) {
 	switch r.Schedule.Kind {
 	case Immediately:
 		due = ev.now
+		if slot := ev.env.Event.Stock.SlotAt; slot.After(due) {
+			due = slot // a back-in-stock notice waits for its slot (stock.go)
+		}
 	case After:
 		due = base.Add(r.Schedule.After)
 	case AfterDays:

@@ -30,6 +30,11 @@ var summarizers = map[models.EventType]summarizer{
 	// Satisfaction signals (satisfaction.go).
 	models.SurveyAnswered:    surveyAnswered,
 	models.ComplaintResolved: complaintResolved,
+	// Back in stock (stock.go).
+	models.StockSubscribed:   stockSubscribed,
+	models.StockUnsubscribed: stockUnsubscribed,
+	models.StockAvailable:    stockAvailable,
+	models.StockSoldOut:      stockSoldOut,
 }
 
 // Summarize writes one line a support person can read at a glance. A test

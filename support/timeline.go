@@ -158,6 +158,7 @@ func (s *Service) Timeline(ctx context.Context, shop *models.Shop, customerID in
 		t := trigger{ref: Trigger{ID: models.EventPublicID(r.ID), Type: r.Type}, orderRef: r.OrderRef}
 		if ev, err := r.Event(); err == nil {
 			t.orderNumber = orderNumber(&ev)
+			t.restock = restockWhy(&ev)
 		}
 		triggers[id] = t
 	}
@@ -226,6 +227,7 @@ func orderNumber(e *models.Event) string {
 type trigger struct {
 	ref                   Trigger
 	orderRef, orderNumber string
+	restock               string // a back-in-stock notice's queue (stock.go)
 }
 
 func actionItem(r *store.ActionRow, triggers map[int64]trigger) (Item, models.Action, error) {
@@ -247,6 +249,9 @@ func actionItem(r *store.ActionRow, triggers map[int64]trigger) (Item, models.Ac
 	}
 	it.Why = why(&a, triggerType, it.OrderNumber)
 	it.Why += unhappyWhy(&a)
+	if t := triggers[a.TriggerEventID]; t.restock != "" {
+		it.Why += ": " + t.restock
+	}
 	return it, a, nil
 }
 

@@ -100,6 +100,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		Store: st, Receivers: receivers, Zones: zones, Planner: planner, Log: log, Options: journey.DefaultOptions,
 		BatchSize: cfg.Webhooks.BatchSize, BacklogBatchSize: cfg.Webhooks.BacklogBatchSize, Poll: cfg.Webhooks.PollInterval, MaxAttempts: cfg.Webhooks.MaxAttempts,
 		Now: now, Metrics: process.NewMetrics(reg), Windows: reportWindows(cfg.Reports),
+		StockPerHour: cfg.Stock.NotifyPerHour, StockPage: cfg.Stock.PageSize,
 	}
 	accessLog := &audit.Log{Store: st, Log: log, Every: 100 * time.Millisecond, Max: 1000}
 	var registrar handlers.ShopwareRegistrar

@@ -187,7 +187,8 @@ func (s *Store) EraseCustomer(ctx context.Context, shopID, customerID int64, req
 			return nil, translate("erase: attempts", err)
 		}
 	}
-	for _, table := range []string{"events", "actions", "points_ledger", "opt_outs", "access_log", "customer_identities"} {
+	for _, table := range []string{"events", "actions", "points_ledger", "opt_outs", "access_log", "customer_identities",
+		"stock_subscriptions"} {
 		if err := db.Exec("DELETE FROM "+table+" WHERE shop_id = ? AND customer_id = ?", shopID, customerID).Error; err != nil {
 			return nil, translate("erase: "+table, err)
 		}

@@ -350,7 +350,11 @@ func TestReceiver_Parse(t *testing.T) {
 			Type: models.CustomerRegistered, Timestamp: ts("2025-11-18T06:18:03Z"),
 			Data: models.EventData{Customer: models.CustomerRef{ID: "77", Email: "anna.beispiel@example.com", FirstName: "Anna", LastName: "Beispiel", Birthday: "1990-05-01"}},
 		}}},
-		{"UnknownTypeNotDecoded", "product_save.json", nil},
+		{"UnknownTypeNotDecoded", "category_save.json", nil},
+		{"ProductStock", "product_save.json", []models.Event{{
+			Type: models.ProductStockChanged, Timestamp: ts("2022-09-21T23:45:56.702Z"),
+			Data: models.EventData{Product: &models.ProductStock{SKU: "test2", Stock: 333, At: tp("2022-09-21T23:45:56.702Z")}},
+		}}},
 		{"Batch", "batch.json", append(append([]models.Event(nil), completeEvents...), shipmentEvents...)},
 	}
 	for _, tt := range tests {

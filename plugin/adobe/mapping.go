@@ -47,6 +47,9 @@ func mapperFor(eventType string) mapFunc {
 // events maps one CloudEvent. data.value is decoded only for known types, so a
 // payload Treue does not use can never fail the delivery.
 func (e *cloudEvent) events(loc *time.Location) ([]models.Event, error) {
+	if productSave(e.Type) {
+		return e.stockEvents() // back in stock (stock.go)
+	}
 	m := mapperFor(e.Type)
 	if m == nil {
 		return nil, nil

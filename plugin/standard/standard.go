@@ -183,8 +183,11 @@ func accept(p *plugin.Parsed, e models.Event) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
+	if e.Type.RecordedByTreue() {
+		return &models.ValidationError{Fields: []models.FieldError{{Field: "type", Message: string(e.Type) + " is recorded by Treue from the stock levels; send product.stock_changed"}}}
+	}
 	// Treue's own format always names the customer; the shop knows it.
-	if e.Data.Customer.Empty() && e.Type != models.ShopRedactRequested {
+	if e.Data.Customer.Empty() && e.Type != models.ShopRedactRequested && e.Type != models.ProductStockChanged {
 		return &models.ValidationError{Fields: []models.FieldError{{Field: "data.customer", Message: "needs at least one of id, number, email"}}}
 	}
 	p.Events = []models.Event{e}

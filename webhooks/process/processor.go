@@ -71,6 +71,11 @@ type Processor struct {
 	Windows map[models.ActionType]time.Duration
 	Now     func() time.Time
 	Metrics *Metrics
+	// StockPerHour paces back-in-stock notices: at most this many per hour
+	// per SKU (0: DefaultStockPerHour); StockPage bounds the notices one
+	// transaction records (0: DefaultStockPage). See stock.go.
+	StockPerHour int
+	StockPage    int
 
 	// lastShop is the shop whose batch ran last (MySQL: see processUpTo).
 	lastShop atomic.Int64
@@ -133,6 +138,15 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 // shop's backlog does not starve the others. SQLite, which no one shards,
 // keeps one batch across shops.
 func (p *Processor) processUpTo(ctx context.Context, limit int) (int, error) {
+	n, err := p.processShops(ctx, limit)
+	if err == nil {
+		err = p.notifyRestocks(ctx)
+	}
+	return n, err
+}
+
+// processShops is processUpTo without the restocks' notices.
+func (p *Processor) processShops(ctx context.Context, limit int) (int, error) {
 	if p.Store.Driver() != "mysql" {
 		return p.processShop(ctx, p.Store, limit)
 	}
@@ -399,6 +413,8 @@ func (p *Processor) load(ctx context.Context, tx *store.Store, work []work) (*ba
 			switch {
 			case e.Type == models.CustomerRedactRequested || e.Type == models.ShopRedactRequested:
 				return nil, errCareful
+			case e.Type == models.ProductStockChanged:
+				return nil, errCareful // a shop event, whoever it names: recorded by record (stock.go)
 			case names(e):
 				keys = append(keys, p.customerKey(w, e))
 				keyed = append(keyed, at{i, k})
@@ -507,6 +523,8 @@ func (p *Processor) record(ctx context.Context, tx *store.Store, w *work, e mode
 		return p.eraseRequested(ctx, tx, shop, it, e)
 	case models.ShopRedactRequested:
 		return p.eraseShop(ctx, tx, shop)
+	case models.ProductStockChanged:
+		return p.stockChanged(ctx, tx, w, e)
 	}
 	custID, err := p.resolve(ctx, tx, w, e)
 	if err != nil || custID == 0 {
@@ -596,6 +614,9 @@ func (p *Processor) appendEvent(ctx context.Context, j Journal, w *work, e model
 	inserted, err := p.recorder().Record(ctx, j, Entry{Shop: shop, Event: e, Record: rec, History: w.history})
 	if inserted {
 		w.inserted++
+	}
+	if err == nil && inserted && e.Type.StockEvent() {
+		err = recordSubscription(ctx, j, shop.ID, custID, e)
 	}
 	if err == nil && inserted && e.Type == models.CustomerDataRequested {
 		// The request is now on the customer's timeline; the data itself is

@@ -140,6 +140,82 @@ final class EventMapper
     }
 
     /**
+     * stock.subscribed for a new product alert (product_alert_stock): the
+     * customer asked to hear when the product is back. The observer passes the
+     * product's SKU and the customer, which the alert names by id only.
+     *
+     * @param object $alert Magento\ProductAlert\Model\Stock
+     * @param object $customer Magento\Customer\Api\Data\CustomerInterface or Model\Customer
+     * @return list<array<string, mixed>>
+     */
+    public function stockAlertEvents(object $alert, string $sku, object $customer, bool $isNew): array
+    {
+        if (!$isNew || $sku === '') {
+            return [];
+        }
+        return [$this->event('stock.subscribed', $alert->getAddDate(), [
+            'customer' => $this->alertCustomer($alert, $customer),
+            'subscription' => ['sku' => $sku, 'at' => $this->time($alert->getAddDate())],
+        ])];
+    }
+
+    /**
+     * stock.unsubscribed when a product alert is deleted (the customer
+     * unsubscribed); Magento keeps the alerts it has sent, so a deletion is
+     * the customer's.
+     *
+     * @return list<array<string, mixed>>
+     */
+    public function stockAlertDeletedEvents(object $alert, string $sku, object $customer): array
+    {
+        if ($sku === '') {
+            return [];
+        }
+        $at = gmdate('Y-m-d\TH:i:s\Z', ($this->now)());
+        return [$this->event('stock.unsubscribed', $at, [
+            'customer' => $this->alertCustomer($alert, $customer),
+            'subscription' => ['sku' => $sku, 'at' => $at],
+        ])];
+    }
+
+    /**
+     * product.stock_changed for a saved stock item whose quantity or stock
+     * status changed: a shop event, no customer. Out of stock is quantity 0,
+     * whatever the quantity says.
+     *
+     * @param object $item Magento\CatalogInventory\Model\Stock\Item
+     * @return list<array<string, mixed>>
+     */
+    public function stockItemEvents(object $item, string $sku, ?float $previousQty, ?bool $previousInStock): array
+    {
+        $qty = (float) $item->getQty();
+        $inStock = (bool) $item->getIsInStock();
+        if ($sku === '' || ($previousQty !== null && abs($previousQty - $qty) < 1e-9 && $previousInStock === $inStock)) {
+            return [];
+        }
+        $at = gmdate('Y-m-d\TH:i:s\Z', ($this->now)());
+        return [$this->event('product.stock_changed', $at, [
+            'product' => ['sku' => $sku, 'stock' => $inStock ? max(0, (int) floor($qty + 1e-9)) : 0, 'at' => $at],
+        ])];
+    }
+
+    /**
+     * The customer of a product alert, as an order names its customer.
+     *
+     * @return array<string, string>|\stdClass
+     */
+    private function alertCustomer(object $alert, object $customer): array|\stdClass
+    {
+        $c = $this->compact([
+            'id' => $this->str($alert->getCustomerId()),
+            'email' => $this->str($customer->getEmail()),
+            'first_name' => $this->str($customer->getFirstname()),
+            'last_name' => $this->str($customer->getLastname()),
+        ]);
+        return $c === [] ? new \stdClass() : $c;
+    }
+
+    /**
      * Encodes an event exactly as it is stored and sent: the signature covers
      * these bytes, so they are never re-encoded after this.
      *
