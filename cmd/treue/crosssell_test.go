@@ -138,6 +138,14 @@ func TestCrossSell_EndToEnd(t *testing.T) {
 		if acts := crossSell("xs-3"); len(acts) != 1 || acts[0].Status != models.ActionCancelled || acts[0].Reason != "category_opt_out: recommendations chosen before the opt-out" {
 			t.Fatalf("after opting out of kettles: %+v", acts)
 		}
+		// The metrics count each verdict by its reason's class.
+		const rule = "cross-sell-complements"
+		waitFor(t, func() bool {
+			text := scrape(t, in.URL)
+			return metricSum(text, "treue_actions_planned_total", map[string]string{"rule": rule, "status": "suppressed", "reason": "no_consent"}) == 1 &&
+				metricSum(text, "treue_actions_cancelled_total", map[string]string{"rule": rule, "reason": "same_sku_ordered"}) == 1 &&
+				metricSum(text, "treue_actions_cancelled_total", map[string]string{"rule": rule, "reason": "category_opt_out"}) == 1
+		})
 		in.Stop(t)
 
 		// The backtest replays the journeys through the same engine.
