@@ -74,4 +74,8 @@ type Action struct {
 	SentAt         *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+
+	// CostCents is what the action commits the merchant to, priced when it
+	// was planned; it counts against the month's incentive budget.
+	CostCents int64
 }

@@ -94,6 +94,7 @@ func (c *compiler) compile(f *fileSpec) {
 	c.defaults(&f.Defaults)
 	c.points(f.Points)
 	c.catalog(f.Catalog)
+	c.budget(f.Budget)
 	c.opts = c.exprOptions()
 	seen := map[string]int{}
 	for i, rs := range f.Rules {

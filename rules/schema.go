@@ -16,6 +16,8 @@ type fileSpec struct {
 	Points   *pointsSpec             `yaml:"points"`
 	Catalog  map[string]*productSpec `yaml:"catalog"`
 	Rules    []*ruleSpec             `yaml:"rules"`
+
+	Budget *budgetSpec `yaml:"budget"`
 }
 
 type defaultsSpec struct {

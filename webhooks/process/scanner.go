@@ -87,6 +87,12 @@ func (s *Scanner) ScanAll(ctx context.Context) (int, error) {
 
 func (s *Scanner) scanOne(ctx context.Context, st *store.Store, shop *models.Shop, customerID int64) error {
 	return st.InTx(ctx, func(tx *store.Store) error {
+		if s.Planner != nil {
+			// Before the customer, as the processor does (lockBudgets).
+			if err := s.Planner.LockBudget(ctx, tx, shop.ID, nil); err != nil {
+				return err
+			}
+		}
 		if err := tx.LockCustomer(ctx, customerID); err != nil {
 			return err
 		}
