@@ -72,8 +72,14 @@ func (c *compiler) budget(b *budgetSpec) {
 // budget an action due at t counts against: its name ("2026-12") and its
 // bounds [from, to) in UTC.
 func (s *Set) BudgetMonth(t time.Time) (name string, from, to time.Time) {
-	l := t.In(s.loc)
-	start := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, s.loc)
+	return Month(t, s.loc)
+}
+
+// Month is the calendar month in loc that holds t: its name ("2026-12")
+// and its bounds [from, to) in UTC.
+func Month(t time.Time, loc *time.Location) (name string, from, to time.Time) {
+	l := t.In(loc)
+	start := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, loc)
 	return start.Format("2006-01"), start.UTC(), start.AddDate(0, 1, 0).UTC()
 }
 

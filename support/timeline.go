@@ -246,6 +246,7 @@ func actionItem(r *store.ActionRow, triggers map[int64]trigger) (Item, models.Ac
 		}
 	}
 	it.Why = why(&a, triggerType, it.OrderNumber)
+	it.Why += budgetWhy(&a)
 	return it, a, nil
 }
 
