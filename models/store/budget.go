@@ -63,6 +63,7 @@ func (s *Store) BudgetSpent(ctx context.Context, shopID int64, from, to time.Tim
 
 // BudgetAction is a costed action as the budget report reads it.
 type BudgetAction struct {
+	ID        int64
 	RuleID    string
 	Status    string
 	Reason    *string
@@ -74,7 +75,7 @@ type BudgetAction struct {
 // whatever became of them.
 func (s *Store) BudgetActions(ctx context.Context, shopID int64, from, to time.Time) ([]BudgetAction, error) {
 	var out []BudgetAction
-	err := s.db.WithContext(ctx).Model(&ActionRow{}).Select("rule_id, status, reason, due_at, cost_cents").
+	err := s.db.WithContext(ctx).Model(&ActionRow{}).Select("id, rule_id, status, reason, due_at, cost_cents").
 		Where("shop_id = ? AND due_at >= ? AND due_at < ? AND cost_cents > 0", shopID, from.UTC(), to.UTC()).
 		Order("due_at, id").Scan(&out).Error
 	return out, translate("budget actions", err)
