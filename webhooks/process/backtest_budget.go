@@ -117,5 +117,7 @@ func (t *tally) spend(rep *BacktestReport, set *rules.Set) {
 	for _, r := range rows {
 		rep.Spend = append(rep.Spend, *r)
 	}
-	slices.SortFunc(rep.Spend, func(a, b BacktestSpend) int { return cmp.Or(cmp.Compare(a.Month, b.Month), cmp.Compare(a.RuleID, b.RuleID)) })
+	slices.SortFunc(rep.Spend, func(a, b BacktestSpend) int {
+		return cmp.Or(cmp.Compare(a.Month, b.Month), cmp.Compare(a.RuleID, b.RuleID))
+	})
 }
