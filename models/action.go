@@ -76,6 +76,8 @@ type Action struct {
 	UpdatedAt      time.Time
 
 	// CostCents is what the action commits the merchant to, priced when it
-	// was planned; it counts against the month's incentive budget.
-	CostCents int64
+	// was planned; it counts against the month's incentive budget. It is
+	// the merchant's figure, not the customer's data: a data export leaves
+	// it out.
+	CostCents int64 `json:"-"`
 }
