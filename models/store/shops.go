@@ -242,4 +242,5 @@ func (s *Store) PurgeRemovedShops(ctx context.Context) ([]int64, error) {
 }
 
 // shopTables lists every table keyed by shop_id; keep it in step with migrations.
-var shopTables = []string{"erasures", "opt_outs", "access_log", "attempts", "points_ledger", "actions", "events", "customer_identities", "customers", "inbox"}
+var shopTables = []string{"erasures", "opt_outs", "access_log", "attempts", "points_ledger", "actions", "events", "customer_identities", "customers", "inbox",
+	"budget_locks"}
