@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/treue/treue/models"
+	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/rules"
 )
 
@@ -39,17 +40,12 @@ func (p *RulesPlanner) budget(ctx context.Context, tx PlanStore, set *rules.Set,
 // plan costed actions for a shop, and lock its budget before the
 // transaction locks any customer (see lockBudgets).
 type budgetLocker interface {
-	LockBudget(ctx context.Context, tx budgetStore, shopID int64, types []models.EventType) error
-}
-
-// budgetStore is where the budget lock is taken.
-type budgetStore interface {
-	LockBudget(ctx context.Context, shopID int64) error
+	LockBudget(ctx context.Context, tx *store.Store, shopID int64, types []models.EventType) error
 }
 
 // LockBudget locks the shop's budget when the rules have one and an event of
 // types triggers a rule whose actions cost something (nil types: the daily scan).
-func (p *RulesPlanner) LockBudget(ctx context.Context, tx budgetStore, shopID int64, types []models.EventType) error {
+func (p *RulesPlanner) LockBudget(ctx context.Context, tx *store.Store, shopID int64, types []models.EventType) error {
 	set := p.Rules.Get()
 	if set == nil || set.Budget == nil || !set.MayCost(types) {
 		return nil
@@ -62,7 +58,7 @@ func (p *RulesPlanner) LockBudget(ctx context.Context, tx budgetStore, shopID in
 // cycle with the customer locks: every transaction that needs both takes
 // the budget first (BudgetSpent takes it again, a no-op then; only a
 // rules reload between the two can make it come later).
-func (p *Processor) lockBudgets(ctx context.Context, tx budgetStore, ws []work) error {
+func (p *Processor) lockBudgets(ctx context.Context, tx *store.Store, ws []work) error {
 	l, ok := p.Planner.(budgetLocker)
 	if !ok {
 		return nil
