@@ -75,6 +75,9 @@ type Config struct {
 	AuthFailures AuthFailureLimit
 	// Loyalty reads the journeys behind the loyalty figures (nil: 404).
 	Loyalty reports.LoyaltySource
+
+	// Budget computes the budget report (nil: the route answers 404).
+	Budget BudgetReporter
 }
 
 type server struct {
@@ -128,6 +131,7 @@ func New(cfg Config) (*gin.Engine, error) {
 	// on the hot path to wait for the database.
 	rep := r.Group("/api/v1", s.reportDeadline, s.require(models.RoleSupport))
 	rep.GET("/shops/:shop/reports/rules", s.rulesReport)
+	rep.GET("/shops/:shop/reports/budget", s.budgetReport)
 	r.GET("/api/v1/shops/:shop/reports/loyalty", s.keepClientContext, s.deadline, s.require(models.RoleSupport), s.reportLoyalty)
 	admin := api.Group("", s.require(models.RoleAdmin))
 	admin.GET("/rules", s.getRules)

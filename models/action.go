@@ -74,4 +74,10 @@ type Action struct {
 	SentAt         *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+
+	// CostCents is what the action commits the merchant to, priced when it
+	// was planned; it counts against the month's incentive budget. It is
+	// the merchant's figure, not the customer's data: a data export leaves
+	// it out.
+	CostCents int64 `json:"-"`
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/treue/treue/models"
 	"github.com/treue/treue/models/store"
+	"github.com/treue/treue/rules"
 )
 
 const day = 24 * time.Hour
@@ -448,33 +449,13 @@ func finishCost(c *Cost, pointValue models.Money) {
 		total += c.sampleCents
 	}
 	if c.PointsAwarded != 0 {
-		if per, ok := tenThousandths(pointValue); ok && pointValue != "" {
-			cents := int64(math.Round(float64(c.PointsAwarded*per) / 100))
+		if cents, ok := rules.PointsCost(c.PointsAwarded, pointValue); ok {
 			v := string(models.FormatCents(cents))
 			c.PointsValue = &v
 			total += cents
 		}
 	}
 	c.Total = string(models.FormatCents(total))
-}
-
-// tenThousandths reads an amount with up to four decimals exactly: a point
-// is often worth less than a cent.
-func tenThousandths(m models.Money) (int64, bool) {
-	if !m.Valid() {
-		return 0, false
-	}
-	whole, frac, _ := strings.Cut(strings.TrimPrefix(string(m), "-"), ".")
-	w, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	f, _ := strconv.ParseInt((frac + "0000")[:4], 10, 64)
-	v := w*10000 + f
-	if strings.HasPrefix(string(m), "-") {
-		v = -v
-	}
-	return v, true
 }
 
 // finish fills in rates, the uplift and the note of a rule's counts.

@@ -95,6 +95,7 @@ func (c *compiler) compile(f *fileSpec) {
 	c.points(f.Points)
 	c.catalog(f.Catalog)
 	c.complements(f)
+	c.budget(f.Budget)
 	c.opts = c.exprOptions()
 	c.opts = append(c.opts, c.ownershipOption())
 	seen := map[string]int{}

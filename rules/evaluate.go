@@ -79,6 +79,10 @@ type Planned struct {
 	// Params are the rule's params and computed params.
 	Params         map[string]any `json:"params,omitempty"`
 	TriggerEventID int64          `json:"trigger_event_id,omitempty"`
+
+	// CostCents is what the action commits the merchant to (Set.Cost). The
+	// store keeps it; results as JSON (rules test) leave it out.
+	CostCents int64 `json:"-"`
 }
 
 // Action converts p into a models.Action for the customer.
@@ -88,6 +92,7 @@ func (p *Planned) Action(shopID, customerID int64) models.Action {
 		RuleID: p.RuleID, RulesVersion: p.RulesVersion, TriggerEventID: p.TriggerEventID,
 		DueAt: p.DueAt, IdempotencyKey: p.Key, Marketing: p.Marketing, OrderRef: p.OrderRef,
 		SKU: p.SKU, Category: p.Category, Params: p.Params, Reason: p.Reason,
+		CostCents: p.CostCents,
 	}
 }
 
@@ -165,6 +170,7 @@ func (s *Set) run(in *Input, rules []*Rule) Result {
 		ev.rule(r)
 	}
 	ev.guardrails()
+	ev.costs()
 	if in.Event.Type != "" {
 		ev.cancels()
 	}

@@ -18,6 +18,7 @@ type fileSpec struct {
 	Rules    []*ruleSpec             `yaml:"rules"`
 
 	Categories map[string]*categorySpec `yaml:"categories"`
+	Budget     *budgetSpec              `yaml:"budget"`
 }
 
 type defaultsSpec struct {

@@ -64,6 +64,9 @@ type Set struct {
 	// Rules in file order, disabled ones included.
 	Rules []*Rule
 
+	// Budget is the monthly incentive budget; nil: none.
+	Budget *Budget
+
 	byEvent     map[models.EventType][]*Rule
 	scan        []*Rule
 	byID        map[string]*Rule

@@ -252,6 +252,7 @@ func actionItem(r *store.ActionRow, triggers map[int64]trigger) (Item, models.Ac
 	if t := triggers[a.TriggerEventID]; t.restock != "" {
 		it.Why += ": " + t.restock
 	}
+	it.Why += budgetWhy(&a)
 	return it, a, nil
 }
 

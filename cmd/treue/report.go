@@ -35,13 +35,7 @@ func withCosts(o reports.Options, set *rules.Set) reports.Options {
 		return o
 	}
 	o.PointValue = set.Points.Value
-	o.SampleCost = func(sku string) (models.Money, bool) {
-		p, ok := set.Catalog[sku]
-		if ok && p.Cost == "" && p.SampleSKU != "" {
-			p, ok = set.Catalog[p.SampleSKU]
-		}
-		return p.Cost, ok && p.Cost != ""
-	}
+	o.SampleCost = set.SampleCost
 	return o
 }
 
@@ -66,7 +60,8 @@ func (r rulesReporter) RulesReport(ctx context.Context, shop *models.Shop, from,
 }
 
 const reportUsage = `usage: treue report [rules] --shop KEY [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|json|csv]
-       treue report loyalty --shop KEY [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|json|csv]`
+       treue report loyalty --shop KEY [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|json|csv]
+       treue report budget --shop KEY [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|json]`
 
 // report runs `treue report rules|loyalty`.
 func (m *Main) report(ctx context.Context, configPath string, args []string) error {
@@ -83,6 +78,8 @@ func (m *Main) report(ctx context.Context, configPath string, args []string) err
 		return m.reportRules(ctx, configPath, args[1:])
 	case "loyalty":
 		return m.reportLoyalty(ctx, configPath, args[1:])
+	case "budget":
+		return m.reportBudget(ctx, configPath, args[1:])
 	}
 	return usageError{fmt.Sprintf("report: unknown report %q\n%s", args[0], reportUsage)}
 }

@@ -241,7 +241,7 @@ func (m *Main) rulesSimulate(ctx context.Context, configPath string, args []stri
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "\nRECORDED is what the rules in force at the time planned. Daily-scan actions (win-back, birthdays) are not replayed: %d recorded in the period.\n", rep.ScanActions)
-	return nil
+	return simulateSpend(m.Stdout, set, rep)
 }
 
 // count writes n and noun, in the plural unless n is 1.

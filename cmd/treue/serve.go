@@ -88,6 +88,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		intake.Inbox = groupCommit
 	}
 	rl := newReloader(cfg.Rules.File, log, reg)
+	reg.MustRegister(newBudgetMetrics(st, rl.holder.Get, now, log))
 	if err := rl.load(); err != nil {
 		var diags rules.Diagnostics
 		if errors.As(err, &diags) {
@@ -141,7 +142,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 			return balance, tier, nil
 		},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, DBTimeout: cfg.Database.RequestTimeout,
-		Dispatch: dispatchState, Shops: st, Reports: newRulesReporter(st, cfg.Reports, now, rl.holder.Get), Loyalty: st,
+		Dispatch: dispatchState, Shops: st, Reports: newRulesReporter(st, cfg.Reports, now, rl.holder.Get), Loyalty: st, Budget: budgetReporter{st: st, set: rl.holder.Get},
 		AuthFailures: handlers.AuthFailureLimit{Rate: cfg.HTTP.AuthFailureRate, Burst: cfg.HTTP.AuthFailureBurst, Clients: cfg.HTTP.AuthFailureClients},
 	})
 	if err != nil {

@@ -87,6 +87,13 @@ paths = {
         {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "first day, YYYY-MM-DD"},
         {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "day after the last, YYYY-MM-DD"}],
      "responses": {"200": resp("the figures", ref("LoyaltyReport")), **errors(401, 403, 404, 422, 503)}}},
+ "/api/v1/shops/{shop}/reports/budget": {"get": {"summary": "The shop's incentive spend against its monthly budget, per month and rule, with what the budget held back (support)", "tags": ["reports"],
+     "description": "Months are calendar months in the rules file's defaults.timezone; the period's from and to (days, to exclusive) select the months they touch. Defaults: this month and the two before. "
+        "Spent counts the actions scheduled, on their way or sent; held the ones suppressed with budget_exhausted, at the cost they were priced at.",
+     "security": bearer, "parameters": [shop_p,
+        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "first day, YYYY-MM-DD"},
+        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "day after the last, YYYY-MM-DD"}],
+     "responses": {"200": resp("the spend", ref("BudgetReport")), **errors(401, 403, 404, 422, 503)}}},
  "/api/v1/actions/{id}/retry": {"post": {"summary": "Put a dead action back in the queue, due now (admin)", "tags": ["actions"], "security": bearer,
      "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}],
      "responses": {"200": resp("the action", ref("Action")), **errors(401, 403, 404, 409)}}},
@@ -149,6 +156,14 @@ schemas = {
    "cost": {"type": "object", "properties": {"code_value": {"type": "string"}, "codes_redeemed": {"type": "integer"}, "samples_sent": {"type": "integer"},
      "sample_value": {"type": ["string", "null"]}, "points_awarded": {"type": "integer"}, "points_value": {"type": ["string", "null"]}, "total": {"type": "string"}}},
    "maturing": {"type": "integer"}, "sends_per_week": {"type": "array", "items": {"type": "object", "properties": {"week": {"type": "string"}, "sent": {"type": "integer"}}}}}},
+ "BudgetReport": {"type": "object", "required": ["shop", "from", "to", "currency", "monthly", "months"], "properties": {
+     "shop": {"type": "string"}, "from": {"type": "string", "description": "first month, YYYY-MM"}, "to": {"type": "string", "description": "last month, YYYY-MM"},
+     "currency": {"type": "string"}, "monthly": {"type": ["string", "null"], "description": "the monthly budget; null without one"},
+     "months": {"type": "array", "items": {"type": "object", "properties": {
+         "month": {"type": "string"}, "spent": {"type": "string"}, "spent_cents": {"type": "integer"}, "actions": {"type": "integer"}, "remaining": {"type": ["string", "null"]},
+         "held": {"type": "integer"}, "held_value": {"type": "string"},
+         "rules": {"type": "array", "items": {"type": "object", "properties": {"rule_id": {"type": "string"}, "spent": {"type": "string"}, "actions": {"type": "integer"},
+             "held": {"type": "integer"}, "held_value": {"type": "string"}}}}}}}}},
  "LoyaltyReport": {"type": "object", "required": ["shop", "from", "to", "timezone", "min_sample", "customers", "repurchase", "days_between_orders", "stages", "cohorts"], "properties": {
    "shop": {"type": "string"}, "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date", "description": "exclusive"},
    "timezone": {"type": "string"}, "min_sample": {"type": "integer", "description": "a rate over fewer customers (a median over fewer gaps) is null"},

@@ -39,6 +39,7 @@ type ActionRow struct {
 	ExternalRef    *string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	CostCents      int64
 }
 
 // TableName implements gorm's Tabler.
@@ -52,6 +53,7 @@ func (r *ActionRow) Action() (models.Action, error) {
 		RulesVersion: r.RulesVersion, DueAt: r.DueAt, IdempotencyKey: r.IdempotencyKey,
 		Marketing: r.Marketing, OrderRef: r.OrderRef, SKU: r.SKU, Category: r.Category,
 		Attempts: r.Attempts, SentAt: r.SentAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		CostCents: r.CostCents,
 	}
 	if r.TriggerEventID != nil {
 		a.TriggerEventID = *r.TriggerEventID
@@ -113,6 +115,7 @@ func newActionRow(a *models.Action, now time.Time) (*ActionRow, error) {
 		Status: string(a.Status), RuleID: a.RuleID, RulesVersion: a.RulesVersion,
 		DueAt: a.DueAt.UTC(), NextAttemptAt: a.DueAt.UTC(), IdempotencyKey: a.IdempotencyKey, Marketing: a.Marketing,
 		OrderRef: a.OrderRef, SKU: a.SKU, Category: a.Category, Params: params, CreatedAt: now, UpdatedAt: now,
+		CostCents: a.CostCents,
 	}
 	if r.PublicID == "" {
 		r.PublicID = uuid.NewString()

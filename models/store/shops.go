@@ -243,4 +243,4 @@ func (s *Store) PurgeRemovedShops(ctx context.Context) ([]int64, error) {
 
 // shopTables lists every table keyed by shop_id; keep it in step with migrations.
 var shopTables = []string{"erasures", "opt_outs", "access_log", "attempts", "points_ledger", "actions", "events", "customer_identities", "customers", "inbox",
-	"stock_subscriptions", "product_stock"}
+	"stock_subscriptions", "product_stock", "budget_locks"}

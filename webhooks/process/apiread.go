@@ -94,6 +94,9 @@ func (p *Processor) recordAPI(ctx context.Context, shopID int64, ws []work, comm
 		for i := range ws {
 			ws[i].inserted, ws[i].err, ws[i].customers = 0, nil, nil
 		}
+		if err := p.lockBudgets(ctx, tx, ws); err != nil {
+			return err
+		}
 		var j *batchJournal
 		if !careful {
 			var err error

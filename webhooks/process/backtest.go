@@ -73,6 +73,9 @@ type BacktestReport struct {
 	// ScanActions counts the live actions of the daily scan in the period;
 	// the replay has none.
 	ScanActions int
+
+	// Spend is the incentive spend per month and rule (backtest_budget.go).
+	Spend []BacktestSpend
 }
 
 // Run replays the journeys of up to limit customers of shop (0: all) and
@@ -141,7 +144,9 @@ func (b *Backtest) Run(ctx context.Context, shop *models.Shop, since time.Time, 
 	if firstErr != nil {
 		return BacktestReport{}, firstErr
 	}
-	return total.report(), nil
+	rep := total.report()
+	total.spend(&rep, b.Rules)
+	return rep, nil
 }
 
 // backtestPage is how many customers one read of the live store brings.
@@ -152,6 +157,9 @@ type tally struct {
 	since time.Time
 	rep   BacktestReport
 	rows  map[string]*BacktestRule
+
+	// costed and live are the replayed and recorded actions with a cost.
+	costed, live []costed
 }
 
 func newTally(since time.Time) *tally { return &tally{since: since, rows: map[string]*BacktestRule{}} }
@@ -168,6 +176,7 @@ func (t *tally) row(id string) *BacktestRule {
 func (t *tally) add(acts []models.Action, happened map[int64]time.Time, live bool) {
 	for _, a := range acts {
 		at, ok := happened[a.TriggerEventID]
+		t.addCost(&a, live, ok && !at.Before(t.since))
 		switch {
 		case !ok: // planned by the daily scan
 			if live && !a.CreatedAt.Before(t.since) {
@@ -186,6 +195,7 @@ func (t *tally) merge(o *tally) {
 	t.rep.Customers += o.rep.Customers
 	t.rep.Events += o.rep.Events
 	t.rep.ScanActions += o.rep.ScanActions
+	t.costed, t.live = append(t.costed, o.costed...), append(t.live, o.live...)
 	for id, r := range o.rows {
 		m := t.row(id)
 		m.Simulated.merge(r.Simulated)

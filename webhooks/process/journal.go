@@ -42,6 +42,9 @@ type batchJournal struct {
 	newActions []int64              // provisional ids, in the order they were planned
 	bookings   []store.Booking      // ActionID may be provisional
 	cancels    map[int64]string     // stored action → reason
+
+	// budgetBase is the store's spend per shop and month, read once.
+	budgetBase map[budgetKey]int64
 }
 
 // firstProvisional is above every stored id, so provisional ids sort after
@@ -444,6 +447,7 @@ func (j *batchJournal) Replan(ctx context.Context, id int64, status models.Actio
 		if err != nil || !ok {
 			return ok, err
 		}
+		j.budgetReplanned(a, status, due)
 	}
 	if a != nil {
 		a.Status, a.Reason, a.DueAt = status, reason, dbTime(due)

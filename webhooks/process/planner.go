@@ -147,7 +147,7 @@ func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Se
 		}
 		res.Planned = kept
 	}
-	return p.apply(ctx, tx, in.Shop, in.Profile.CustomerID, res, rerun, historic)
+	return p.apply(ctx, tx, set, in.Shop, in.Profile.CustomerID, res, rerun, historic)
 }
 
 // retracted is the reason of an action cancelled because a late step made
@@ -193,7 +193,7 @@ func (p *RulesPlanner) Scan(ctx context.Context, tx PlanStore, shop *models.Shop
 	if err != nil {
 		return err
 	}
-	return p.apply(ctx, tx, shop, prof.CustomerID, set.Scan(input), false, false)
+	return p.apply(ctx, tx, set, shop, prof.CustomerID, set.Scan(input), false, false)
 }
 
 // asOf is a moment of the journey: an event and when it happened.
@@ -247,7 +247,7 @@ func (p *RulesPlanner) input(ctx context.Context, tx PlanStore, set *rules.Set, 
 // apply stores a result. With replan, an action planned before whose
 // guardrail verdict changed (consent arrived late, so what was suppressed may
 // now go out, or the other way round) takes the new verdict.
-func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Shop, customerID int64, res rules.Result, replan, historic bool) error {
+func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, set *rules.Set, shop *models.Shop, customerID int64, res rules.Result, replan, historic bool) error {
 	for _, e := range res.Errors {
 		p.Log.WarnContext(ctx, "rule skipped", "shop", shop.Key, "rule_id", e.RuleID, "err", e.Message)
 	}
@@ -263,12 +263,18 @@ func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Sho
 	for i := range res.Planned {
 		pl := &res.Planned[i]
 		a := pl.Action(shop.ID, customerID)
+		if err := p.budget(ctx, tx, set, shop, &a); err != nil {
+			return fmt.Errorf("plan %s: %w", pl.RuleID, err)
+		}
 		inserted, err := tx.InsertAction(ctx, &a)
 		if err != nil {
 			return fmt.Errorf("plan %s: %w", pl.RuleID, err)
 		}
 		if !inserted && replan {
-			if err := p.replan(ctx, tx, shop, customerID, &a); err != nil {
+			// The budget verdict above counted the stored action itself:
+			// replan decides on the evaluation's own.
+			want := pl.Action(shop.ID, customerID)
+			if err := p.replan(ctx, tx, set, shop, customerID, &want); err != nil {
 				return err
 			}
 			continue
@@ -288,10 +294,19 @@ func (p *RulesPlanner) apply(ctx context.Context, tx PlanStore, shop *models.Sho
 	return nil
 }
 
-func (p *RulesPlanner) replan(ctx context.Context, tx PlanStore, shop *models.Shop, customerID int64, want *models.Action) error {
+func (p *RulesPlanner) replan(ctx context.Context, tx PlanStore, set *rules.Set, shop *models.Shop, customerID int64, want *models.Action) error {
 	have, err := tx.ActionByKey(ctx, shop.ID, want.IdempotencyKey)
-	if err != nil || have.Status == want.Status {
+	if err != nil {
 		return err
+	}
+	if !have.Status.Budgeted() {
+		// Going out now, it must fit the budget that it did not spend so far.
+		if err := p.budget(ctx, tx, set, shop, want); err != nil {
+			return err
+		}
+	}
+	if have.Status == want.Status {
+		return nil
 	}
 	if ok, err := tx.Replan(ctx, have.ID, want.Status, want.Reason, want.DueAt); err != nil || !ok {
 		return err

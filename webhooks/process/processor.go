@@ -228,6 +228,9 @@ func (p *Processor) processBatch(ctx context.Context, st *store.Store, limit int
 		if err != nil {
 			return err
 		}
+		if err := p.lockBudgets(ctx, tx, work); err != nil {
+			return err
+		}
 		var j *batchJournal
 		if !careful {
 			if j, err = p.load(ctx, tx, work); err != nil {

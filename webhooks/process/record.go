@@ -21,6 +21,10 @@ type PlanStore interface {
 	ActionByKey(ctx context.Context, shopID int64, key string) (models.Action, error)
 	Replan(ctx context.Context, id int64, status models.ActionStatus, reason string, due time.Time) (bool, error)
 	AddPoints(ctx context.Context, shopID, customerID, actionID, delta int64, reason string) error
+
+	// BudgetSpent locks the shop's incentive budget for the transaction and
+	// sums the cost of its actions due in [from, to) that spend it.
+	BudgetSpent(ctx context.Context, shopID int64, from, to time.Time) (int64, error)
 }
 
 // ProfileJournal is the part of a journal a profile is rebuilt from.

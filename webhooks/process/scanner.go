@@ -91,6 +91,12 @@ func (s *Scanner) scanOne(ctx context.Context, st *store.Store, shop *models.Sho
 	ctx, noted := withVerdicts(ctx)
 	err := st.InTx(ctx, func(tx *store.Store) error {
 		rewind(ctx, 0, 0)
+		if s.Planner != nil {
+			// Before the customer, as the processor does (lockBudgets).
+			if err := s.Planner.LockBudget(ctx, tx, shop.ID, nil); err != nil {
+				return err
+			}
+		}
 		if err := tx.LockCustomer(ctx, customerID); err != nil {
 			return err
 		}
