@@ -240,6 +240,7 @@ func Build(events []models.Event, now time.Time, opts Options) models.Profile {
 	p.Categories, p.SKUs = latest(cats, MaxProfileCategories), latest(skus, MaxProfileSKUs)
 	p.OptedOutCategories = keys(optOuts)
 	p.Stage = stage(&p, now, opts)
+	cartProfile(&p, evs)
 	return p
 }
 

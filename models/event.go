@@ -39,6 +39,8 @@ var EventTypes = []EventType{
 	OrderCompleted, ShipmentShipped, ShipmentDelivered, ReturnRequested, ReturnReceived,
 	RefundIssued, ReviewSubmitted, ComplaintOpened, CategoryOptedOut,
 	CustomerRedactRequested, CustomerDataRequested, ShopRedactRequested,
+	// Cart events (event_cart.go).
+	CartUpdated, CheckoutStarted, CartAbandoned,
 }
 
 // Valid reports whether t is a canonical event type.
@@ -83,6 +85,7 @@ type EventData struct {
 	Review    *Review     `json:"review,omitempty"`
 	Complaint *Complaint  `json:"complaint,omitempty"`
 	OptOut    *OptOut     `json:"opt_out,omitempty"`
+	Cart      *Cart       `json:"cart,omitempty"`
 }
 
 // CustomerRef identifies a customer; at least one of ID, Number, Email is needed.
@@ -285,6 +288,9 @@ func (e *Event) Validate() error {
 	if r := d.Refund; r != nil && r.Amount != "" && !r.Amount.Valid() {
 		v.Add("data.refund.amount", "must be a decimal string such as \"14.90\"")
 	}
+	if e.Type.IsCart() || d.Cart != nil {
+		e.validateCart(&v)
+	}
 	return v.Err()
 }
 
@@ -365,6 +371,9 @@ func (e *Event) OccurredAt() time.Time {
 	if ts, ok := pick(t); ok {
 		return ts
 	}
+	if ts, ok := e.cartOccurredAt(); ok {
+		return ts
+	}
 	return e.Timestamp.UTC()
 }
 
@@ -400,6 +409,8 @@ func (e *Event) StepKey() string {
 		return string(e.Type) + "|" + order + "|" + id
 	case CategoryOptedOut:
 		return string(e.Type) + "|" + e.CustomerKey() + "|" + d.OptOut.Category + "|" + e.OccurredAt().Format(time.RFC3339)
+	case CartUpdated, CheckoutStarted, CartAbandoned:
+		return e.cartStepKey()
 	}
 	return string(e.Type) + "|" + e.CustomerKey() + "|" + e.OccurredAt().Format(time.RFC3339Nano)
 }

@@ -44,6 +44,10 @@ type Profile struct {
 	ReferralCode  string `json:"referral_code,omitempty"`
 	ReferredBy    string `json:"referred_by,omitempty"`
 	Holdout       bool   `json:"holdout"`
+	// AbandonedCarts counts the carts Treue found abandoned (cart.abandoned);
+	// LastCartAt is the latest cart update or checkout.
+	AbandonedCarts int        `json:"abandoned_carts,omitempty"`
+	LastCartAt     *time.Time `json:"last_cart_at,omitempty"`
 }
 
 // OptedOut reports whether the customer opted out of category.

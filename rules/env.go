@@ -24,6 +24,7 @@ type Env struct {
 	Defaults *DefaultsEnv       `expr:"defaults"`
 	Pending  *PendingEnv        `expr:"pending"`
 	Now      time.Time          `expr:"now"`
+	Cart     *CartEnv           `expr:"cart"`
 }
 
 // EventEnv is the triggering event. For a daily scan its type is "daily_scan".
@@ -120,6 +121,9 @@ type CustomerEnv struct {
 	ReferralCode  string `expr:"referral_code"`
 	ReferredBy    string `expr:"referred_by"`
 	Holdout       bool   `expr:"holdout"`
+	// Carts (cart.go).
+	AbandonedCarts int       `expr:"abandoned_carts"`
+	LastCartAt     time.Time `expr:"last_cart_at"`
 }
 
 // DefaultsEnv exposes the shop-wide defaults of the rules file.
@@ -165,6 +169,7 @@ type envBlock struct {
 	customer CustomerEnv
 	pending  PendingEnv
 	defaults DefaultsEnv
+	cart     CartEnv
 }
 
 // buildEnv builds the environment shared by every rule for one input.
@@ -216,6 +221,9 @@ func (s *Set) buildEnv(in *Input, now time.Time) *Env {
 	if d.Consent != nil {
 		b.event.ConsentChannel = d.Consent.Channel
 	}
+	env.Cart = &b.cart
+	s.cartEnv(&b.cart, in)
+	cartCustomer(&b.customer, &in.Profile)
 	return env
 }
 

@@ -36,6 +36,9 @@ func (ev *evaluation) guardrails() {
 				p.Reason = "frequency_cap: " + itoa(r.FrequencyCap.Max) + " per " + formatDuration(r.FrequencyCap.Window)
 			}
 		}
+		if p.Reason == "" && ev.cartGuard() {
+			p.Reason = cartOrdered
+		}
 		if p.Reason != "" {
 			p.Status = models.ActionSuppressed
 			continue

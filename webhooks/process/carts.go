@@ -1,0 +1,134 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/treue/treue/journey"
+	"github.com/treue/treue/models"
+	"github.com/treue/treue/models/store"
+	"github.com/treue/treue/rules"
+)
+
+// cartState is rules.CartFromEvents over a journey's first records.
+func cartState(recs []store.EventRecord, history []models.Event) *rules.CartState {
+	ids := make([]int64, len(recs))
+	for i := range recs {
+		ids[i] = recs[i].ID
+	}
+	return rules.CartFromEvents(ids, history)
+}
+
+// CartPass records cart.abandoned for the carts that became abandoned:
+// each pass finds the customers with a cart update between Lookback and
+// After ago, and derives from each one's journey (journey.AbandonedCarts)
+// the abandonments due, which it records through the processor's
+// Recorder, so that they plan as any event does. An abandonment is keyed
+// by its cart and the update it follows: a second pass, or a second
+// replica, records nothing new; a named lock lets one replica pass at a
+// time, and the customer row is locked as the processor locks it.
+type CartPass struct {
+	Processor *Processor
+	After     time.Duration
+	Lookback  time.Duration
+	Every     time.Duration
+	Log       *slog.Logger
+}
+
+// Run passes at start and then every c.Every until ctx ends; After 0 does nothing.
+func (c *CartPass) Run(ctx context.Context) {
+	if c.After <= 0 {
+		return
+	}
+	for {
+		if n, err := c.Pass(ctx); err != nil && ctx.Err() == nil {
+			c.Log.WarnContext(ctx, "cart pass failed; retrying next round", "recorded", n, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(c.Every):
+		}
+	}
+}
+
+// Pass records the abandonments due now and returns how many it recorded.
+func (c *CartPass) Pass(ctx context.Context) (int, error) {
+	p := c.Processor
+	release, ok, err := p.Store.TryLock(ctx, "treue_carts")
+	if err != nil || !ok {
+		return 0, err
+	}
+	defer release()
+	ids, err := p.Store.ShopIDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := p.Now()
+	n := 0
+	for _, id := range ids {
+		shop, err := p.Store.ShopByID(ctx, id)
+		if errors.Is(err, models.ErrNotFound) {
+			continue // removed since
+		}
+		if err != nil {
+			return n, err
+		}
+		st := p.Store.ForShop(id)
+		custs, err := st.CartCustomers(ctx, id, now.Add(-c.After-c.Lookback), now.Add(-c.After).Add(time.Nanosecond))
+		if err != nil {
+			return n, fmt.Errorf("cart pass: %w", err)
+		}
+		for _, cust := range custs {
+			k, err := c.abandon(ctx, st, shop, cust, now)
+			n += k
+			if err != nil {
+				return n, fmt.Errorf("cart pass: customer %d: %w", cust, err)
+			}
+		}
+	}
+	return n, nil
+}
+
+func (c *CartPass) abandon(ctx context.Context, st *store.Store, shop *models.Shop, customerID int64, now time.Time) (int, error) {
+	n := 0
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		n = 0
+		if err := tx.LockCustomer(ctx, customerID); err != nil {
+			return err
+		}
+		_, history, err := tx.Journey(ctx, customerID)
+		if err != nil {
+			return err
+		}
+		for _, e := range journey.AbandonedCarts(history, now, c.After, c.Lookback) {
+			data, err := eventData(e)
+			if err != nil {
+				return err
+			}
+			step := store.Truncate(e.StepKey(), 255)
+			rec := &store.EventRecord{
+				ShopID: shop.ID, CustomerID: customerID, Type: string(e.Type), StepKey: step,
+				OccurredAt: e.OccurredAt(), ReceivedAt: now, Platform: DerivedPlatform,
+				DeliveryID: store.Truncate("derived:"+step, 191), Data: data,
+			}
+			rec.Describe(&e)
+			inserted, err := c.Processor.recorder().Record(ctx, tx, Entry{Shop: shop, Event: e, Record: rec})
+			if err != nil {
+				return err
+			}
+			if inserted {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// DerivedPlatform is the platform of events Treue derives itself
+// (cart.abandoned): no shop delivered them.
+const DerivedPlatform = "treue"
