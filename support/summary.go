@@ -27,6 +27,10 @@ var summarizers = map[models.EventType]summarizer{
 	models.CustomerRegistered: func(*models.EventData, string) string { return "Registered" },
 	models.ReviewSubmitted:    reviewed,
 	models.ComplaintOpened:    complained,
+	// Carts (cart.go).
+	models.CartUpdated:     cartUpdated,
+	models.CheckoutStarted: checkoutStarted,
+	models.CartAbandoned:   cartAbandoned,
 }
 
 // Summarize writes one line a support person can read at a glance. A test

@@ -158,6 +158,7 @@ func (s *Service) Timeline(ctx context.Context, shop *models.Shop, customerID in
 		t := trigger{ref: Trigger{ID: models.EventPublicID(r.ID), Type: r.Type}, orderRef: r.OrderRef}
 		if ev, err := r.Event(); err == nil {
 			t.orderNumber = orderNumber(&ev)
+			t.cart = cartNote(&ev)
 		}
 		triggers[id] = t
 	}
@@ -226,6 +227,8 @@ func orderNumber(e *models.Event) string {
 type trigger struct {
 	ref                   Trigger
 	orderRef, orderNumber string
+	// cart describes the trigger's cart (cartNote), "" for other events.
+	cart string
 }
 
 func actionItem(r *store.ActionRow, triggers map[int64]trigger) (Item, models.Action, error) {
@@ -246,6 +249,9 @@ func actionItem(r *store.ActionRow, triggers map[int64]trigger) (Item, models.Ac
 		}
 	}
 	it.Why = why(&a, triggerType, it.OrderNumber)
+	if t := triggers[a.TriggerEventID]; t.cart != "" {
+		it.Why += " (" + t.cart + ")"
+	}
 	return it, a, nil
 }
 
