@@ -59,6 +59,9 @@ func cartNote(e *models.Event) string {
 
 // formatAge writes a duration the way the rules file does: 1h, 30m, 1h30m.
 func formatAge(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
+	}
 	d = d.Round(time.Minute)
 	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
 	switch {

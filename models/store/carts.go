@@ -18,3 +18,9 @@ func (s *Store) CartCustomers(ctx context.Context, shopID int64, from, to time.T
 		Order("customer_id").Pluck("customer_id", &ids).Error
 	return ids, translate("cart customers", err)
 }
+
+// cartEventTypes are the events about a cart, sent or derived.
+var cartEventTypes = []string{"cart.updated", "checkout.started", "cart.abandoned"}
+
+// cartDataColumn selects the data of cart events only (bind cartEventTypes).
+const cartDataColumn = "CASE WHEN type IN ? THEN data ELSE '' END AS data"

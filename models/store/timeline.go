@@ -168,7 +168,8 @@ func (s *Store) EventsByID(ctx context.Context, ids []int64) (map[int64]EventRec
 		return out, nil
 	}
 	var rows []EventRecord
-	if err := s.scoped(ctx, "events").Select("id, type, order_ref, occurred_at").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	// A cart event's data comes along: the why of its actions names the cart.
+	if err := s.scoped(ctx, "events").Select("id, type, order_ref, occurred_at, "+cartDataColumn, cartEventTypes).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, translate("events by id", err)
 	}
 	for _, r := range rows {
