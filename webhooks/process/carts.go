@@ -30,13 +30,31 @@ func cartState(recs []store.EventRecord, history []models.Event) *rules.CartStat
 // by its cart and the update it follows: a second pass, or a second
 // replica, records nothing new; a named lock lets one replica pass at a
 // time, and the customer row is locked as the processor locks it.
+//
+// Reading every customer of the last Lookback each minute would load a
+// busy shop's day of carts every minute, so only a full pass (the first of
+// a process, then one an hour) reads the whole Lookback; the passes in
+// between read the updates whose abandonment fell due since the previous
+// pass. A cart update that arrives late (a sender's retries) with a time
+// before that is found by the next full pass.
 type CartPass struct {
 	Processor *Processor
 	After     time.Duration
 	Lookback  time.Duration
 	Every     time.Duration
 	Log       *slog.Logger
+
+	// prev is when the previous pass of this process ran, full when its
+	// last full pass did; zero before the first.
+	prev, full time.Time
 }
+
+// fullEvery is how often a pass reads the whole Lookback.
+const fullEvery = time.Hour
+
+// cartSlack widens an incremental pass's window by what clocks of two
+// replicas, and a pass's own run, may differ by.
+const cartSlack = 5 * time.Minute
 
 // Run passes at start and then every c.Every until ctx ends; After 0 does nothing.
 func (c *CartPass) Run(ctx context.Context) {
@@ -68,6 +86,13 @@ func (c *CartPass) Pass(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	now := p.Now()
+	from := now.Add(-c.After - c.Lookback)
+	isFull := c.full.IsZero() || now.Sub(c.full) >= fullEvery
+	if !isFull {
+		if since := c.prev.Add(-c.After - cartSlack); since.After(from) {
+			from = since
+		}
+	}
 	n := 0
 	for _, id := range ids {
 		shop, err := p.Store.ShopByID(ctx, id)
@@ -78,7 +103,7 @@ func (c *CartPass) Pass(ctx context.Context) (int, error) {
 			return n, err
 		}
 		st := p.Store.ForShop(id)
-		custs, err := st.CartCustomers(ctx, id, now.Add(-c.After-c.Lookback), now.Add(-c.After).Add(time.Nanosecond))
+		custs, err := st.CartCustomers(ctx, id, from, now.Add(-c.After).Add(time.Nanosecond))
 		if err != nil {
 			return n, fmt.Errorf("cart pass: %w", err)
 		}
@@ -89,6 +114,10 @@ func (c *CartPass) Pass(ctx context.Context) (int, error) {
 				return n, fmt.Errorf("cart pass: customer %d: %w", cust, err)
 			}
 		}
+	}
+	c.prev = now
+	if isFull {
+		c.full = now
 	}
 	return n, nil
 }

@@ -119,6 +119,20 @@ func TestCartPass(t *testing.T) {
 		// c-4's order happened before the abandonment but arrives only now.
 		deliver("order.placed", order("c-4", "o-4", t0.Add(30*time.Minute), "BEAN"))
 
+		// c-5's cart update arrives late (a sender's retries), its abandonment
+		// long due: the passes in between read only what fell due since the
+		// pass before, the next full pass (an hour after the last) finds it.
+		deliver("consent.granted", "{"+cust("c-5")+fmt.Sprintf(`,"consent":{"channel":"email","at":%q}}`, t0.Add(-time.Hour).Format(time.RFC3339)))
+		deliver("cart.updated", cart("c-5", "cart-c-5", t0))
+		clock.Add(time.Minute)
+		if got, err := pass.Pass(ctx); err != nil || got != 0 {
+			t.Fatalf("incremental pass recorded %d (%v), want the late cart left to the full pass", got, err)
+		}
+		clock.Add(time.Hour)
+		if got, err := pass.Pass(ctx); err != nil || got != 1 {
+			t.Fatalf("full pass recorded %d (%v), want the late cart's abandonment", got, err)
+		}
+
 		want := map[string]struct {
 			status models.ActionStatus
 			reason string
@@ -126,8 +140,9 @@ func TestCartPass(t *testing.T) {
 			"c-1": {models.ActionScheduled, ""},
 			"c-3": {models.ActionCancelled, "cart_ordered"},
 			"c-4": {models.ActionSuppressed, "cart_ordered"},
+			"c-5": {models.ActionScheduled, ""},
 		}
-		for _, c := range []string{"c-1", "c-2", "c-3", "c-4"} {
+		for _, c := range []string{"c-1", "c-2", "c-3", "c-4", "c-5"} {
 			prof, err := st.CustomerByIdentity(ctx, shop.ID, "id", c)
 			if err != nil {
 				t.Fatal(err)
@@ -172,7 +187,7 @@ func TestCartPass(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(rep.Rules) != 1 || rep.Rules[0].Simulated != rep.Rules[0].Live ||
-			rep.Rules[0].Live != (process.BacktestCounts{Planned: 1, Suppressed: 1, Cancelled: 1}) {
+			rep.Rules[0].Live != (process.BacktestCounts{Planned: 2, Suppressed: 1, Cancelled: 1}) {
 			t.Fatalf("backtest %+v", rep.Rules)
 		}
 	})
