@@ -38,6 +38,7 @@ type Config struct {
 	Import    Import    `mapstructure:"import"`
 	Reconcile Reconcile `mapstructure:"reconcile"`
 	Stock     Stock     `mapstructure:"stock"`
+	Carts     Carts     `mapstructure:"carts"`
 }
 
 // Stock configures back-in-stock notices.
@@ -47,6 +48,18 @@ type Stock struct {
 	NotifyPerHour int `mapstructure:"notify_per_hour"`
 	// PageSize bounds the notices one transaction records.
 	PageSize int `mapstructure:"page_size"`
+}
+
+// Carts configures the derived cart.abandoned event.
+type Carts struct {
+	// AbandonAfter is how long after its last update a cart that no order
+	// followed counts as abandoned; 0 turns the derivation off.
+	AbandonAfter time.Duration `mapstructure:"abandon_after"`
+	// PassInterval is how often serve looks for carts that became abandoned.
+	PassInterval time.Duration `mapstructure:"pass_interval"`
+	// Lookback bounds how long ago an abandonment may have happened to
+	// still be recorded (after an outage, or when the feature is turned on).
+	Lookback time.Duration `mapstructure:"lookback"`
 }
 
 // Import configures treue import, the history read from a shop's API.
@@ -317,6 +330,9 @@ var defaults = map[string]any{
 	"stock.page_size":                  200,
 	"reconcile.lookback":               72 * time.Hour,
 	"reconcile.window":                 48 * time.Hour,
+	"carts.abandon_after":              time.Hour,
+	"carts.pass_interval":              time.Minute,
+	"carts.lookback":                   24 * time.Hour,
 }
 
 // Keys returns every configuration key, sorted.
@@ -566,6 +582,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Reconcile.Window < 0 {
 		bad("reconcile.window", "must not be negative")
+	}
+	if c.Carts.AbandonAfter < 0 {
+		bad("carts.abandon_after", "must not be negative (0s: off)")
+	}
+	if c.Carts.PassInterval < 100*time.Millisecond {
+		bad("carts.pass_interval", "must be at least 100ms")
+	}
+	if c.Carts.Lookback < time.Minute {
+		bad("carts.lookback", "must be at least 1m")
 	}
 	if c.Import.PageSize < 1 || c.Import.PageSize > 250 {
 		bad("import.page_size", "must be between 1 and 250")

@@ -241,6 +241,7 @@ func Build(events []models.Event, now time.Time, opts Options) models.Profile {
 	p.OptedOutCategories = keys(optOuts)
 	p.Stage = stage(&p, now, opts)
 	p.Satisfaction = satisfaction(evs)
+	cartProfile(&p, evs)
 	return p
 }
 

@@ -43,6 +43,8 @@ var EventTypes = []EventType{
 	SurveyAnswered, ComplaintResolved,
 	// Back-in-stock notices (event_stock.go).
 	StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable, StockSoldOut,
+	// Cart events (event_cart.go).
+	CartUpdated, CheckoutStarted, CartAbandoned,
 }
 
 // Valid reports whether t is a canonical event type.
@@ -93,6 +95,7 @@ type EventData struct {
 	Subscription *StockSubscription `json:"subscription,omitempty"`
 	Product      *ProductStock      `json:"product,omitempty"`
 	Restock      *Restock           `json:"restock,omitempty"`
+	Cart         *Cart              `json:"cart,omitempty"`
 }
 
 // CustomerRef identifies a customer; at least one of ID, Number, Email is needed.
@@ -297,6 +300,9 @@ func (e *Event) Validate() error {
 	}
 	validateSatisfaction(&v, e)
 	validateStock(&v, e)
+	if e.Type.IsCart() || d.Cart != nil {
+		e.validateCart(&v)
+	}
 	return v.Err()
 }
 
@@ -381,6 +387,9 @@ func (e *Event) OccurredAt() time.Time {
 	if ts, ok := pick(t); ok {
 		return ts
 	}
+	if ts, ok := e.cartOccurredAt(); ok {
+		return ts
+	}
 	return e.Timestamp.UTC()
 }
 
@@ -418,6 +427,8 @@ func (e *Event) StepKey() string {
 		return string(e.Type) + "|" + e.CustomerKey() + "|" + d.OptOut.Category + "|" + e.OccurredAt().Format(time.RFC3339)
 	case StockSubscribed, StockUnsubscribed, ProductStockChanged, StockAvailable, StockSoldOut:
 		return stockStepKey(e)
+	case CartUpdated, CheckoutStarted, CartAbandoned:
+		return e.cartStepKey()
 	}
 	if k := satisfactionStepKey(e); k != "" {
 		return k

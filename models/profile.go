@@ -46,6 +46,10 @@ type Profile struct {
 	Holdout       bool   `json:"holdout"`
 	// Satisfaction is what the customer's reviews, surveys and complaints say.
 	Satisfaction
+	// AbandonedCarts counts the carts Treue found abandoned (cart.abandoned);
+	// LastCartAt is the latest cart update or checkout.
+	AbandonedCarts int        `json:"abandoned_carts,omitempty"`
+	LastCartAt     *time.Time `json:"last_cart_at,omitempty"`
 }
 
 // OptedOut reports whether the customer opted out of category.

@@ -83,6 +83,10 @@ func (ev *evaluation) ruleCancel(r *Rule, p *Pending) string {
 			if t == models.ComplaintOpened && (o.ID == "" || p.OrderRef == "" || o.ID == p.OrderRef) {
 				return c.reason
 			}
+		case cartOrdered:
+			if ev.cartCancel(p) {
+				return c.reason
+			}
 		case "":
 			if !containsType(c.triggers, t) {
 				continue

@@ -23,6 +23,8 @@ var namedCancels = map[string]string{
 	"order_returned":   "the action's order (or its SKU) was returned or refunded",
 	"order_cancelled":  "the action's order was cancelled",
 	"complaint":        "the customer opened a complaint",
+	// Carts (cart.go).
+	cartOrdered: "an order holds one of the items of the action's cart",
 }
 
 var forEachSources = []string{"order.items", "event.items"}
@@ -162,10 +164,14 @@ func (c *compiler) limit(rs *ruleSpec, r *Rule, scope exprScope) {
 	}
 	if v := l.OncePer.Value; v != "" {
 		switch s := Scope(v); s {
-		case PerCustomer, PerOrder, PerItem, PerSKU, PerEvent:
+		case PerCustomer, PerOrder, PerItem, PerSKU, PerEvent,
+			PerCart:
 			r.Limit.OncePer = s
 		default:
-			c.errorf(l.OncePer.Pos, "once_per must be one of customer, order, item, sku, event; got %q", v)
+			c.errorf(l.OncePer.Pos, "once_per must be one of customer, order, item, sku, event, cart; got %q", v)
+		}
+		if r.Limit.OncePer == PerCart {
+			c.cartScope(l, r)
 		}
 		switch {
 		case r.Scan && (r.Limit.OncePer == PerOrder || r.Limit.OncePer == PerItem || r.Limit.OncePer == PerEvent):

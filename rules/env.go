@@ -28,6 +28,7 @@ type Env struct {
 	// Complements is complements(item or SKU): complements.go. Its
 	// signature is one expr calls without reflection.
 	Complements func(any) []any `expr:"complements"`
+	Cart        *CartEnv        `expr:"cart"`
 }
 
 // EventEnv is the triggering event. For a daily scan its type is "daily_scan".
@@ -148,6 +149,9 @@ type CustomerEnv struct {
 	// customer.bought_category(category): complements.go.
 	Bought         func(string) bool `expr:"bought"`
 	BoughtCategory func(string) bool `expr:"bought_category"`
+	// Carts (cart.go).
+	AbandonedCarts int       `expr:"abandoned_carts"`
+	LastCartAt     time.Time `expr:"last_cart_at"`
 }
 
 // DefaultsEnv exposes the shop-wide defaults of the rules file.
@@ -198,6 +202,7 @@ type envBlock struct {
 	defaults DefaultsEnv
 
 	owned ownership
+	cart  CartEnv
 }
 
 // buildEnv builds the environment shared by every rule for one input.
@@ -252,6 +257,9 @@ func (s *Set) buildEnv(in *Input, now time.Time) *Env {
 	s.satisfactionEnv(b, in)
 	s.ownershipEnv(b, &in.Profile)
 	stockEnv(&b.event.Stock, d)
+	env.Cart = &b.cart
+	s.cartEnv(&b.cart, in)
+	cartCustomer(&b.customer, &in.Profile)
 	return env
 }
 

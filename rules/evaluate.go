@@ -43,6 +43,9 @@ type Input struct {
 	Recent []time.Time
 	// Now is the evaluation time (the processing time; the event time in a backtest).
 	Now time.Time
+	// Cart is what the journey knows about carts (CartFromEvents); nil
+	// when it has none.
+	Cart *CartState
 }
 
 // Pending is a scheduled, not yet sent action of the customer.
@@ -55,6 +58,9 @@ type Pending struct {
 	OrderRef  string
 	Category  string
 	Marketing bool
+	// TriggerEventID is the event that planned it (cart_ordered finds the
+	// action's cart by it).
+	TriggerEventID int64
 }
 
 // Planned is an action the rules decided on. Store it with a UNIQUE

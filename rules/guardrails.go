@@ -13,7 +13,9 @@ import (
 // turns a scheduled action into a suppressed one with a reason; suppressed
 // actions are still stored, so support can see what was held back and why.
 // The checks, first match wins: holdout, consent, category opt-out, frequency
-// cap, unhappy customer (unhappy.go).
+// cap, unhappy customer (unhappy.go), an order that followed an abandoned
+// cart (cart.go). The incentive budget is the planner's, after them all
+// (webhooks/process/budget.go): it needs the shop's spend, not one customer's.
 // Quiet hours never suppress; they move the due time (schedule.go).
 func (ev *evaluation) guardrails() {
 	prof := &ev.in.Profile
@@ -39,6 +41,9 @@ func (ev *evaluation) guardrails() {
 		}
 		if p.Reason == "" {
 			p.Reason = ev.unhappyGate(r)
+		}
+		if p.Reason == "" && ev.cartGuard() {
+			p.Reason = cartOrdered
 		}
 		if p.Reason != "" {
 			p.Status = models.ActionSuppressed

@@ -20,6 +20,7 @@ import (
 //	<rule>|c:<customer>|o:<order>|s:<sku>     once_per item
 //	<rule>|c:<customer>|s:<sku>               once_per sku
 //	<rule>|c:<customer>|e:<step>[|l:<line>]   once_per event (step = hash of eventKey)
+//	<rule>|c:<customer>|cart:<cart>           once_per cart
 //
 // followed by the schedule's anchor (|y:<year> for birthdays, |since:<last
 // order> for inactivity), |p:<bucket> with a period and |k:<value> with by.
@@ -59,6 +60,12 @@ func (ev *evaluation) key(r *Rule, item *ItemEnv, p *Planned, anchor string) (st
 			b.WriteString("|l:")
 			b.WriteString(strconv.Itoa(item.Index))
 		}
+	case PerCart:
+		k, ok := ev.cartKey()
+		if !ok {
+			return "", errors.New("once_per cart: the event has no cart")
+		}
+		b.WriteString(k)
 	}
 	b.WriteString(anchor)
 	if r.Limit.Period > 0 {

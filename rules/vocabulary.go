@@ -159,5 +159,6 @@ func Kinds() []string { return []string{string(KindMarketing), string(KindServic
 
 // Scopes lists the values of limit.once_per.
 func Scopes() []string {
-	return []string{string(PerCustomer), string(PerOrder), string(PerItem), string(PerSKU), string(PerEvent)}
+	return []string{string(PerCustomer), string(PerOrder), string(PerItem), string(PerSKU), string(PerEvent),
+		string(PerCart)}
 }

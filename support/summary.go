@@ -35,6 +35,10 @@ var summarizers = map[models.EventType]summarizer{
 	models.StockUnsubscribed: stockUnsubscribed,
 	models.StockAvailable:    stockAvailable,
 	models.StockSoldOut:      stockSoldOut,
+	// Carts (cart.go).
+	models.CartUpdated:     cartUpdated,
+	models.CheckoutStarted: checkoutStarted,
+	models.CartAbandoned:   cartAbandoned,
 }
 
 // Summarize writes one line a support person can read at a glance. A test

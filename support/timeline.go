@@ -159,6 +159,7 @@ func (s *Service) Timeline(ctx context.Context, shop *models.Shop, customerID in
 		if ev, err := r.Event(); err == nil {
 			t.orderNumber = orderNumber(&ev)
 			t.restock = restockWhy(&ev)
+			t.cart = cartNote(&ev)
 		}
 		triggers[id] = t
 	}
@@ -228,6 +229,8 @@ type trigger struct {
 	ref                   Trigger
 	orderRef, orderNumber string
 	restock               string // a back-in-stock notice's queue (stock.go)
+	// cart describes the trigger's cart (cartNote), "" for other events.
+	cart string
 }
 
 func actionItem(r *store.ActionRow, triggers map[int64]trigger) (Item, models.Action, error) {
@@ -253,6 +256,9 @@ func actionItem(r *store.ActionRow, triggers map[int64]trigger) (Item, models.Ac
 		it.Why += ": " + t.restock
 	}
 	it.Why += budgetWhy(&a)
+	if t := triggers[a.TriggerEventID]; t.cart != "" {
+		it.Why += " (" + t.cart + ")"
+	}
 	return it, a, nil
 }
 

@@ -5,8 +5,13 @@ import "strings"
 // recommendation says what a cross-sell action recommends, from the params
 // the rule computed (docs/rules.md, "Complementary cross-sell"): skus, the
 // SKUs recommended, best first, and complement_of, the product bought.
-// Actions without skus get "".
+// Actions without both get "": other rules pass SKUs too (a cart reminder
+// the cart's), which are no recommendation.
 func recommendation(params map[string]any) string {
+	of, _ := params["complement_of"].(string)
+	if of == "" {
+		return ""
+	}
 	var skus []string
 	switch v := params["skus"].(type) {
 	case []any: // as stored, and as the rules plan it
@@ -21,11 +26,7 @@ func recommendation(params map[string]any) string {
 	if len(skus) == 0 {
 		return ""
 	}
-	w := ": recommends " + sentenceList(skus)
-	if of, _ := params["complement_of"].(string); of != "" {
-		w += " to go with " + of
-	}
-	return w
+	return ": recommends " + sentenceList(skus) + " to go with " + of
 }
 
 // sentenceList joins names the way a sentence does: "A", "A and B", "A, B and C".

@@ -20,7 +20,8 @@ func TestWhy_Recommendation(t *testing.T) {
 		want   string
 	}{
 		{stored, "rule cross-sell-complements on shipment.delivered (order 10042) for BEAN-FILTER-500G: recommends BEAN-FILTER-500G and KETTLE-GOOSE to go with BREWER-V60-02"},
-		{map[string]any{"skus": []string{"A", "B", "C"}}, "rule cross-sell-complements on shipment.delivered (order 10042) for BEAN-FILTER-500G: recommends A, B and C"},
+		{map[string]any{"skus": []string{"A", "B", "C"}}, "rule cross-sell-complements on shipment.delivered (order 10042) for BEAN-FILTER-500G"},
+		{map[string]any{"skus": []string{"A", "B", "C"}, "complement_of": "P"}, "rule cross-sell-complements on shipment.delivered (order 10042) for BEAN-FILTER-500G: recommends A, B and C to go with P"},
 		{map[string]any{"skus": []any{"A"}, "complement_of": "P"}, "rule cross-sell-complements on shipment.delivered (order 10042) for BEAN-FILTER-500G: recommends A to go with P"},
 		{map[string]any{"skus": []any{}}, "rule cross-sell-complements on shipment.delivered (order 10042) for BEAN-FILTER-500G"},
 		{nil, "rule cross-sell-complements on shipment.delivered (order 10042) for BEAN-FILTER-500G"},

@@ -181,10 +181,16 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		RawPayload: time.Duration(cfg.Retention.RawPayloadDays) * 24 * time.Hour, Events: time.Duration(cfg.Retention.EventDays) * 24 * time.Hour}
 	reconcile := &shopread.Schedule{Runner: newShopReader(cfg, st, log, reg, now, planner), Shops: st.ListShops,
 		Every: cfg.ReconcileEvery, Lookback: cfg.Reconcile.Lookback}
-	wg.Add(7)
+	carts := &process.CartPass{Processor: proc, After: cfg.Carts.AbandonAfter, Lookback: cfg.Carts.Lookback,
+		Every: cfg.Carts.PassInterval, Log: log}
+	wg.Add(8)
 	go func() {
 		defer wg.Done()
 		accessLog.Run(workCtx)
+	}()
+	go func() {
+		defer wg.Done()
+		carts.Run(workCtx)
 	}()
 	go func() {
 		defer wg.Done()

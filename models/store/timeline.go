@@ -168,9 +168,10 @@ func (s *Store) EventsByID(ctx context.Context, ids []int64) (map[int64]EventRec
 		return out, nil
 	}
 	var rows []EventRecord
-	// A back-in-stock notice's data says why its action is due when it is
-	// (support); other triggers need only their type and order.
-	if err := s.scoped(ctx, "events").Select("id, type, order_ref, occurred_at, CASE WHEN type = ? THEN data ELSE '{}' END AS data", string(models.StockAvailable)).
+	// A back-in-stock notice's and a cart event's data say why their actions
+	// are due when they are (support); other triggers need only their type
+	// and order.
+	if err := s.scoped(ctx, "events").Select("id, type, order_ref, occurred_at, CASE WHEN type IN ? THEN data ELSE '{}' END AS data", triggerDataTypes).
 		Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, translate("events by id", err)
 	}

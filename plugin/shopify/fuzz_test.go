@@ -38,6 +38,7 @@ func FuzzParse(f *testing.F) {
 		"customers_redact.json":               "customers/redact",
 		"customers_data_request.json":         "customers/data_request",
 		"shop_redact.json":                    "shop/redact",
+		"checkouts_update.json":               "checkouts/update",
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {

@@ -54,6 +54,11 @@ func mapperFor(topic string) mapper {
 		return privacyEvent(models.CustomerDataRequested)
 	case "shop/redact":
 		return privacyEvent(models.ShopRedactRequested)
+	// Carts (checkout.go).
+	case "checkouts/create":
+		return checkoutEvent(models.CheckoutStarted)
+	case "checkouts/update":
+		return checkoutEvent(models.CartUpdated)
 	}
 	return nil
 }

@@ -156,7 +156,7 @@ func (*Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 	// One decode for the common case, a known event type; the probe below
 	// sorts out the rest (someone else's type, or a body that is wrong).
 	var e models.Event
-	if err := json.Unmarshal(d.Body, &e); err == nil && e.Type.Valid() {
+	if err := json.Unmarshal(d.Body, &e); err == nil && e.Type.Valid() && e.Type != models.CartAbandoned {
 		p.Topic = string(e.Type)
 		return p, accept(&p, e)
 	}
@@ -169,6 +169,11 @@ func (*Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 	p.Topic = string(probe.Type)
 	if probe.Type != "" && !probe.Type.Valid() && validTypeName(string(probe.Type)) {
 		return p, nil // someone else's event type: acknowledged, not stored
+	}
+	if probe.Type == models.CartAbandoned {
+		// Treue derives abandonment itself (carts.abandon_after); a sender
+		// that computes its own is acknowledged, as for a type Treue does not use.
+		return p, nil
 	}
 	e = models.Event{}
 	dec := json.NewDecoder(bytes.NewReader(d.Body))

@@ -126,6 +126,7 @@ func (p *RulesPlanner) evaluate(ctx context.Context, tx PlanStore, set *rules.Se
 		st := rules.OrderFromEvents(orderEvents)
 		input.Order = &st
 	}
+	input.Cart = cartState(in.Records[:i+1], history)
 	res := set.Evaluate(input)
 	if rerun {
 		if err := p.retract(ctx, tx, in.Shop.Key, cur.CustomerID, eventID, res); err != nil {
@@ -229,7 +230,8 @@ func (p *RulesPlanner) input(ctx context.Context, tx PlanStore, set *rules.Set, 
 			continue
 		}
 		in.Pending = append(in.Pending, rules.Pending{ID: a.ID, RuleID: a.RuleID, Type: a.Type, DueAt: a.DueAt,
-			SKU: a.SKU, OrderRef: a.OrderRef, Category: a.Category, Marketing: a.Marketing})
+			SKU: a.SKU, OrderRef: a.OrderRef, Category: a.Category, Marketing: a.Marketing,
+			TriggerEventID: a.TriggerEventID})
 	}
 	if w := set.MaxCapWindow(); w > 0 {
 		if when != nil {

@@ -33,6 +33,9 @@
     'privacy.customer_redact': ['Redaction requested', 'lock'],
     'privacy.customer_data_request': ['Data request', 'lock'],
     'privacy.shop_redact': ['Shop redaction requested', 'lock'],
+    'cart.updated': ['Cart updated', 'cart'],
+    'checkout.started': ['Checkout started', 'cart'],
+    'cart.abandoned': ['Cart abandoned', 'alert'],
   };
   const ACTIONS = {
     reorder_reminder: ['Reorder reminder', 'bell'],

@@ -216,6 +216,47 @@ final class EventMapper
     }
 
     /**
+     * cart.updated for a save of an active quote (the cart) with items and an
+     * e-mail. A guest's quote has no e-mail until the checkout asks for it:
+     * before that nothing names a customer whose journey the cart could join.
+     * A quote converted to an order is inactive: the order.placed tells.
+     *
+     * The update is dated by the mapper's clock, not by the quote's updated_at:
+     * the database sets that column on the save, so the object still holds the
+     * previous update's time, and Treue keeps one step per cart and time (two
+     * saves in the same second are one update).
+     *
+     * @param object $quote Magento\Quote\Model\Quote
+     * @return list<array<string, mixed>>
+     */
+    public function quoteEvents(object $quote): array
+    {
+        $email = $this->str($quote->getCustomerEmail());
+        if (!$quote->getIsActive() || $email === '') {
+            return [];
+        }
+        $items = $this->items($quote->getAllVisibleItems() ?? [], 'getQty');
+        if ($items === []) {
+            return [];
+        }
+        $at = gmdate('Y-m-d\TH:i:s\Z', ($this->now)());
+        $customer = $this->compact([
+            'id' => $quote->getCustomerIsGuest() ? '' : $this->str($quote->getCustomerId()),
+            'email' => $email,
+            'first_name' => $this->str($quote->getCustomerFirstname()),
+            'last_name' => $this->str($quote->getCustomerLastname()),
+        ]);
+        $cart = $this->compact([
+            'id' => $this->str($quote->getEntityId()),
+            'items' => $items,
+            'total' => $this->money($quote->getGrandTotal()),
+            'currency' => $this->str($quote->getQuoteCurrencyCode()),
+            'updated_at' => $at,
+        ]);
+        return [$this->event('cart.updated', $at, ['customer' => $customer, 'cart' => $cart])];
+    }
+
+    /**
      * Encodes an event exactly as it is stored and sent: the signature covers
      * these bytes, so they are never re-encoded after this.
      *

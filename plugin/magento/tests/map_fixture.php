@@ -12,29 +12,9 @@
 declare(strict_types=1);
 
 require __DIR__ . '/../Model/EventMapper.php';
+require __DIR__ . '/entity.php';
 
 use Treue\Loyalty\Model\EventMapper;
-
-/**
- * A stand-in for Magento's DataObject: getFooBar() reads the key foo_bar.
- */
-final class Entity
-{
-    /** @param array<string, mixed> $data */
-    public function __construct(private array $data)
-    {
-    }
-
-    /** @param list<mixed> $args */
-    public function __call(string $method, array $args): mixed
-    {
-        if (!str_starts_with($method, 'get')) {
-            throw new \BadMethodCallException($method);
-        }
-        $key = strtolower((string) preg_replace('/(?<!^)[A-Z]/', '_$0', substr($method, 3)));
-        return $this->data[$key] ?? null;
-    }
-}
 
 $espresso = new Entity(['item_id' => '2081', 'sku' => 'ESP-500', 'product_id' => '14', 'name' => 'Espresso Bohnen 500 g',
     'qty_ordered' => '2.0000', 'price' => '14.9500', 'parent_item_id' => null]);
