@@ -20,3 +20,5 @@ CREATE TABLE IF NOT EXISTS inbox_seq (id INT NOT NULL, next_id BIGINT NOT NULL, 
 INSERT IGNORE INTO inbox_seq (id, next_id, cache) VALUES (0, 1, 1000);
 CREATE TABLE IF NOT EXISTS points_ledger_seq (id INT NOT NULL, next_id BIGINT NOT NULL, cache BIGINT NOT NULL, PRIMARY KEY (id)) COMMENT 'vitess_sequence';
 INSERT IGNORE INTO points_ledger_seq (id, next_id, cache) VALUES (0, 1, 1000);
+CREATE TABLE IF NOT EXISTS stock_subscriptions_seq (id INT NOT NULL, next_id BIGINT NOT NULL, cache BIGINT NOT NULL, PRIMARY KEY (id)) COMMENT 'vitess_sequence';
+INSERT IGNORE INTO stock_subscriptions_seq (id, next_id, cache) VALUES (0, 1, 1000);

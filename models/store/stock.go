@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // productStockRow is a SKU's last reported stock level (product_stock).
@@ -61,7 +60,7 @@ func (s *Store) ApplyStockLevel(ctx context.Context, shopID int64, sku string, q
 	at = at.UTC()
 	now := s.Now().UTC()
 	db := s.db.WithContext(ctx)
-	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&productStockRow{
+	if err := db.Clauses(s.skipDuplicate("sku")).Create(&productStockRow{
 		ShopID: shopID, SKU: sku, Quantity: 0, ChangedAt: time.Unix(0, 0).UTC(), RestockDone: true, UpdatedAt: now,
 	}).Error; err != nil {
 		return StockChange{}, translate("stock level", err)
@@ -113,9 +112,9 @@ func (s *Store) Subscribe(ctx context.Context, shopID, customerID int64, sku str
 	case !at.After(sub.ChangedAt):
 		return nil
 	case sub.Active && sub.NotifiedRestockAt == nil:
-		err = db.Model(&StockSubscription{}).Where("id = ?", sub.ID).Update("changed_at", at).Error
+		err = db.Model(&StockSubscription{}).Where("shop_id = ? AND id = ?", shopID, sub.ID).Update("changed_at", at).Error
 	default:
-		err = db.Model(&StockSubscription{}).Where("id = ?", sub.ID).Updates(map[string]any{"active": true, "subscribed_at": at, "changed_at": at,
+		err = db.Model(&StockSubscription{}).Where("shop_id = ? AND id = ?", shopID, sub.ID).Updates(map[string]any{"active": true, "subscribed_at": at, "changed_at": at,
 			"notified_restock_at": nil, "notice_event_id": nil, "notice_at": nil}).Error
 	}
 	if err != nil {
@@ -142,7 +141,7 @@ func (s *Store) Unsubscribe(ctx context.Context, shopID, customerID int64, sku s
 	case sub.ID == 0:
 		err = db.Create(&StockSubscription{ShopID: shopID, CustomerID: customerID, SKU: sku, Active: false, SubscribedAt: at, ChangedAt: at}).Error
 	case at.After(sub.ChangedAt):
-		err = db.Model(&StockSubscription{}).Where("id = ?", sub.ID).Updates(map[string]any{"active": false, "changed_at": at}).Error
+		err = db.Model(&StockSubscription{}).Where("shop_id = ? AND id = ?", shopID, sub.ID).Updates(map[string]any{"active": false, "changed_at": at}).Error
 	}
 	return translate("unsubscribe", err)
 }
@@ -203,8 +202,8 @@ func (s *Store) LockRestockPage(ctx context.Context, shopID int64, sku string, l
 }
 
 // MarkNotified records the notice a restock recorded for a subscription.
-func (s *Store) MarkNotified(ctx context.Context, id int64, restockAt time.Time, eventID int64, noticeAt time.Time) error {
-	err := s.db.WithContext(ctx).Model(&StockSubscription{}).Where("id = ?", id).
+func (s *Store) MarkNotified(ctx context.Context, shopID, id int64, restockAt time.Time, eventID int64, noticeAt time.Time) error {
+	err := s.db.WithContext(ctx).Model(&StockSubscription{}).Where("shop_id = ? AND id = ?", shopID, id).
 		Updates(map[string]any{"notified_restock_at": restockAt.UTC(), "notice_event_id": eventID, "notice_at": noticeAt.UTC()}).Error
 	return translate("mark notified", err)
 }
@@ -233,7 +232,7 @@ func (s *Store) ReopenStockNotices(ctx context.Context, shopID int64, sku string
 	for i, sub := range subs {
 		ids[i] = sub.ID
 	}
-	err := db.Model(&StockSubscription{}).Where("id IN ?", ids).
+	err := db.Model(&StockSubscription{}).Where("shop_id = ? AND id IN ?", shopID, ids).
 		Updates(map[string]any{"notified_restock_at": nil, "notice_event_id": nil, "notice_at": nil}).Error
 	return subs, translate("reopen notices", err)
 }

@@ -227,7 +227,7 @@ func (p *Processor) restockPage(ctx context.Context, tx *store.Store, shopID int
 		if err != nil {
 			return err
 		}
-		if err := tx.MarkNotified(ctx, sub.ID, page.RestockAt, id, slotAt); err != nil {
+		if err := tx.MarkNotified(ctx, shopID, sub.ID, page.RestockAt, id, slotAt); err != nil {
 			return err
 		}
 	}
