@@ -261,6 +261,19 @@ func TestBudget_Browser(t *testing.T) {
 		t.Errorf("the page shows %q", txt)
 	}
 	b.screenshot(t, artifacts, "budget-1280.png")
+
+	// The nav leads away and back; the form shows another period.
+	b.do(t, "open Customers", chromedp.Click(chromedp.CSS(`#nav a[data-page="customers"]`)))
+	b.wait(t, "the customer search", `!document.getElementById('customers-page').hidden && document.getElementById('budget-page').hidden`)
+	b.do(t, "open Budget", chromedp.Click(chromedp.CSS(`#nav a[data-page="budget"]`)))
+	b.wait(t, "the Budget page again", `!document.getElementById('budget-page').hidden && location.hash === '#/reports/budget' && document.getElementById('budget-body').getAttribute('aria-busy') === 'false' && document.querySelectorAll('#budget-chart li.bud-row').length === 3`)
+	b.do(t, "choose M2 alone", chromedp.Evaluate[chromedp.Void](`document.getElementById('budget-from').value = '`+m2.Format(time.DateOnly)+`'; document.getElementById('budget-to').value = '`+m2.AddDate(0, 1, 0).Format(time.DateOnly)+`'`),
+		chromedp.Click(chromedp.CSS(`#budget-form button[type="submit"]`)))
+	b.wait(t, "M2 alone", `document.getElementById('budget-body').getAttribute('aria-busy') === 'false' && document.querySelectorAll('#budget-chart li.bud-row').length === 1`)
+	if p := consoleEval[budgetPage](t, b, budgetPageJS); p.Nav != "Budget" || p.Rows[0].Month != api.Months[2].Month || p.Rows[0].Main != api.Months[2].Spent+" of 40.00 EUR, 38 %" ||
+		consoleEval[string](t, b, `location.hash`) != "#/reports/budget?shop=acme&from="+m2.Format(time.DateOnly)+"&to="+m2.AddDate(0, 1, 0).Format(time.DateOnly) {
+		t.Errorf("M2 alone: %+v", p)
+	}
 	b.do(t, "at 375 px", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile))
 	if w := consoleEval[float64](t, b, `document.documentElement.scrollWidth`); w > 375 {
 		t.Errorf("the Budget page is %v px wide at 375 px", w)
