@@ -280,6 +280,40 @@ func TestBudget_Browser(t *testing.T) {
 	}
 	b.screenshot(t, artifacts, "budget-375.png")
 
+	// A budget lowered below what M1 spent: its bar runs past the line, the
+	// figures say so in words as well as in colour.
+	if err := os.WriteFile(rulesPath, []byte(strings.Replace(consoleBudgetRules, `monthly: "40.00"`, `monthly: "30.00"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Minute)
+	os.Chtimes(rulesPath, later, later)
+	waitFor(t, func() bool {
+		api = budgetAPI{}
+		getJSON(t, in.URL+"/api/v1/shops/acme/reports/budget?from="+from+"&to="+to, tok, &api)
+		return api.Monthly != nil && *api.Monthly == "30.00"
+	})
+	b.do(t, "show the three months again", chromedp.EmulateViewport(1280, 900),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('budget-from').value = '`+from+`'; document.getElementById('budget-to').value = '`+to+`'`),
+		chromedp.Click(chromedp.CSS(`#budget-form button[type="submit"]`)))
+	b.wait(t, "the lowered budget", `document.getElementById('budget-body').getAttribute('aria-busy') === 'false' && document.querySelectorAll('#budget-chart li.bud-row').length === 3 && document.querySelector('#budget-chart li.bud-row[data-month="`+api.Months[1].Month+`"]').classList.contains('bud-over')`)
+	p = consoleEval[budgetPage](t, b, budgetPageJS)
+	over := api.Months[1]
+	overScale := float64(over.SpentCents) // the widest bar sets the scale
+	if want := fmt.Sprintf("%s of 30.00 EUR, %d %%", over.Spent, int64(math.Round(float64(over.SpentCents)*100/3000))); p.Rows[1].Main != want ||
+		!near(attr(p.Rows[1].Marker), 3000/overScale*100) || !near(attr(p.Rows[2].Marker), 3000/overScale*100) {
+		t.Errorf("over the budget: %q (want %q), marker at %s, want %.3f%%", p.Rows[1].Main, want, p.Rows[1].Marker, 3000/overScale*100)
+	}
+	if segs := p.Rows[1].Segs; len(segs) != 2 || !near(attr(segs[1].X)+attr(segs[1].Width), 100) {
+		t.Errorf("over the budget, the bar ends at %+v, want 100%%", segs)
+	}
+	if txt := consoleEval[string](t, b, `document.querySelector('.bud-over .bud-overrun').textContent`); txt != fmt.Sprintf("over the budget by %.2f EUR", float64(over.SpentCents-3000)/100) {
+		t.Errorf("over the budget is said by colour alone: %q", txt)
+	}
+	if n := consoleEval[int](t, b, `document.querySelectorAll('.bud-overrun').length`); n != 1 {
+		t.Errorf("%d months over the budget, want 1", n)
+	}
+	b.screenshot(t, artifacts, "budget-over-1280.png")
+
 	// Without a budget in the rules file: say so, and what to add; the
 	// costs still recorded are in the table, no chart is drawn.
 	noBudget := filepath.Join(filepath.Dir(rulesPath), "no-budget.yaml")

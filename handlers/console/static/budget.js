@@ -68,6 +68,7 @@
     const at = (c) => (c / scale * 100).toFixed(3) + '%';
     const rows = months.map((m) => {
       const label = m.month + ': ' + (m.actions || m.held ? figures(r, m, budgetCents) : 'nothing spent yet') +
+        (m.spent_cents > budgetCents ? ', over the budget' : '') +
         ((m.rules || []).length ? '; ' + m.rules.filter((x) => x.actions).map((x) => x.rule_id + ' ' + num(x.spent)).join(', ') : '');
       const s = svg('svg', { class: 'bud-svg', width: '100%', height: 28, role: 'img', 'aria-label': label },
         svg('rect', { class: 'bud-track', x: 0, y: 4, width: at(budgetCents), height: 20, rx: 3 }));
@@ -93,6 +94,7 @@
         fig.append(h('span', { class: 'bud-main', text: figures(r, m, budgetCents) }),
           h('span', { class: 'bud-actions', text: plural(m.actions, 'costed action', 'costed actions') }));
       }
+      if (m.spent_cents > budgetCents) fig.append(h('span', { class: 'bud-overrun', text: 'over the budget by ' + num((m.spent_cents - budgetCents) / 100) + ' ' + r.currency }));
       if (m.held) fig.append(h('span', { class: 'bud-held', text: plural(m.held, 'action', 'actions') + ' held back (budget_exhausted), ' + num(m.held_value) + ' ' + r.currency }));
       return h('li', { class: 'bud-row' + (m.spent_cents > budgetCents ? ' bud-over' : ''), 'data-month': m.month },
         h('span', { class: 'bud-month' }, monthEl(m.month)), h('div', { class: 'bud-bar' }, s), fig);
