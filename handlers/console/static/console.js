@@ -479,7 +479,7 @@
   // The nav switches between the customer search and the reports; a report
   // page draws itself on the treue:page event (loyalty.js).
   function showPage(name) {
-    for (const p of ['customers', 'loyalty', 'rules']) $(p + '-page').hidden = p !== name;
+    for (const p of ['customers', 'loyalty', 'rules', 'budget']) $(p + '-page').hidden = p !== name;
     for (const a of document.querySelectorAll('#nav a')) {
       if (a.dataset.page === name) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
@@ -488,7 +488,7 @@
   }
 
   function routeFromHash() {
-    const r = /^#\/reports\/(loyalty|rules)(\?.*)?$/.exec(location.hash);
+    const r = /^#\/reports\/(loyalty|rules|budget)(\?.*)?$/.exec(location.hash);
     if (r) {
       abortAll();
       clearError();
