@@ -183,7 +183,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		Every: cfg.ReconcileEvery, Lookback: cfg.Reconcile.Lookback}
 	carts := &process.CartPass{Processor: proc, After: cfg.Carts.AbandonAfter, Lookback: cfg.Carts.Lookback,
 		Every: cfg.Carts.PassInterval, Log: log}
-	stockLookups := &process.StockLookups{Processor: proc, Readers: newStockReaders(cfg),
+	stockLookups := &process.StockLookups{Processor: proc, Readers: newStockReaders(cfg, m.ShopifyAPI),
 		Every: cfg.Webhooks.PollInterval, Log: log}
 	wg.Add(9)
 	go func() {

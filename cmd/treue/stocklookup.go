@@ -13,15 +13,17 @@ import (
 )
 
 // newStockReaders is stockReaders over the dispatcher's egress rules.
-func newStockReaders(cfg config.Config) process.StockReaders {
-	return stockReaders(egress.NewClient(cfg.Dispatch.EgressOptions()))
+func newStockReaders(cfg config.Config, shopifyAPI string) process.StockReaders {
+	return stockReaders(egress.NewClient(cfg.Dispatch.EgressOptions()), shopifyAPI)
 }
 
 // stockReaders finds the stock reader of a shop by the connector that holds
 // its API credentials: the platforms whose stock webhooks carry no level.
-func stockReaders(client *http.Client) process.StockReaders {
+func stockReaders(client *http.Client, shopifyAPI string) process.StockReaders {
+	sfy := shopify.NewConnector(client)
+	sfy.BaseURL = shopifyAPI
 	readers := map[string]plugin.StockReader{
-		models.ConnectorShopify:  shopify.NewConnector(client),
+		models.ConnectorShopify:  sfy,
 		models.ConnectorShopware: shopware.NewConnector(client),
 	}
 	return func(shop *models.Shop) (plugin.StockReader, bool) {
