@@ -130,17 +130,17 @@ func (s *StockLookups) lookup(ctx context.Context, l store.StockLookup) (bool, e
 		s.Log.WarnContext(ctx, "stock lookup dropped: the level read is not valid", "shop", shop.Key, "ref", l.Ref, "err", err)
 		return false, st.FinishStockLookup(ctx, l)
 	}
-	if err := p.RecordStockLevel(ctx, shop, e, l); err != nil {
+	if err := p.recordStockLevel(ctx, shop, e, l); err != nil {
 		return false, fmt.Errorf("stock of %s in shop %s: %w", level.SKU, shop.Key, err)
 	}
 	return true, nil
 }
 
-// RecordStockLevel records a product.stock_changed read from a shop's API
+// recordStockLevel records a product.stock_changed read from a shop's API
 // as a delivery's is recorded (stockChanged), and finishes the lookup that
 // asked for it, in one transaction: a crash between the two reads it again,
 // which changes nothing.
-func (p *Processor) RecordStockLevel(ctx context.Context, shop *models.Shop, e models.Event, l store.StockLookup) error {
+func (p *Processor) recordStockLevel(ctx context.Context, shop *models.Shop, e models.Event, l store.StockLookup) error {
 	st := p.Store
 	if st.Driver() == "mysql" {
 		st = st.ForShop(shop.ID)
