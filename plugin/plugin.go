@@ -57,6 +57,9 @@ type Parsed struct {
 	// app.deleted): the shop's credentials are void, and an installation
 	// after it registers afresh.
 	Uninstalled bool
+	// StockLookups are stock changes whose levels the shop's API must be
+	// asked for (stock.go); such a delivery has no Events of its own.
+	StockLookups []StockLookup
 }
 
 // Receiver turns a platform's webhooks into canonical journey events.

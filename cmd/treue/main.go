@@ -58,6 +58,9 @@ type Main struct {
 	// Statements, when set, is told every statement the store sends (tests
 	// capture them for the Vitess planner check, deploy/vitess/check).
 	Statements store.StatementRecorder
+	// ShopifyAPI, when set, is the base URL the stock lookups read Shopify's
+	// Admin API at instead of https://<shop domain> (tests run a fake shop).
+	ShopifyAPI string
 }
 
 type usageError struct{ msg string }

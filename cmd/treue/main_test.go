@@ -65,6 +65,8 @@ type testEnv struct {
 	driver, dsn, dir, configPath string
 	env                          map[string]string
 	statements                   store.StatementRecorder
+	// shopifyAPI is Main.ShopifyAPI (stocklookup_test.go).
+	shopifyAPI string
 }
 
 func newEnv(t *testing.T, driver string, extraConfig string) *testEnv {
@@ -99,7 +101,7 @@ shops:
 }
 
 func (e *testEnv) main(stdout, stderr io.Writer) *Main {
-	return &Main{Stdout: stdout, Stderr: stderr, Getenv: func(k string) string { return e.env[k] }, Statements: e.statements}
+	return &Main{Stdout: stdout, Stderr: stderr, Getenv: func(k string) string { return e.env[k] }, Statements: e.statements, ShopifyAPI: e.shopifyAPI}
 }
 
 // run runs one CLI command to completion.

@@ -74,7 +74,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	if err != nil {
 		return err
 	}
-	intake := &inbox.Intake{Receivers: receivers, Zones: zones, Shops: shops, Inbox: st, Now: now}
+	intake := &inbox.Intake{Receivers: receivers, Zones: zones, Shops: shops, Inbox: st, Now: now, StockLookups: st}
 	// Group commit: concurrent deliveries share one inbox transaction (one
 	// fsync); each is still answered only after the commit that holds it.
 	var groupCommit *inbox.GroupCommitter
@@ -183,7 +183,13 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		Every: cfg.ReconcileEvery, Lookback: cfg.Reconcile.Lookback}
 	carts := &process.CartPass{Processor: proc, After: cfg.Carts.AbandonAfter, Lookback: cfg.Carts.Lookback,
 		Every: cfg.Carts.PassInterval, Log: log}
-	wg.Add(8)
+	stockLookups := &process.StockLookups{Processor: proc, Readers: newStockReaders(cfg, m.ShopifyAPI),
+		Every: cfg.Webhooks.PollInterval, Log: log}
+	wg.Add(9)
+	go func() {
+		defer wg.Done()
+		stockLookups.Run(workCtx)
+	}()
 	go func() {
 		defer wg.Done()
 		accessLog.Run(workCtx)

@@ -39,6 +39,7 @@ func FuzzParse(f *testing.F) {
 		"customers_data_request.json":         "customers/data_request",
 		"shop_redact.json":                    "shop/redact",
 		"checkouts_update.json":               "checkouts/update",
+		"inventory_levels_update.json":        "inventory_levels/update",
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {
@@ -72,6 +73,11 @@ func FuzzParse(f *testing.F) {
 		for i := range p.Events {
 			if err := p.Events[i].Validate(); err != nil {
 				t.Fatalf("event %d does not validate: %v", i, err)
+			}
+		}
+		for _, l := range p.StockLookups {
+			if !numericID.MatchString(l.Ref) || l.At.IsZero() {
+				t.Fatalf("stock lookup %+v names no inventory item or time", l)
 			}
 		}
 	})

@@ -132,6 +132,11 @@ func (*Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 			fallback = t.UTC()
 		}
 	}
+	lookups, err := stockLookups(p.Topic, d.Body, fallback)
+	if err != nil || lookups != nil {
+		p.StockLookups = lookups
+		return p, err
+	}
 	mapper := mapperFor(p.Topic)
 	if mapper == nil {
 		return p, nil

@@ -37,6 +37,13 @@ type fakeShop struct {
 	searches []map[string]any
 	// fault, when set, may answer a request itself (return true).
 	fault func(w http.ResponseWriter, r *http.Request) bool
+	// stock are the products GET /api/product/{id} reads, by id.
+	stock map[string]fakeProduct
+}
+
+type fakeProduct struct {
+	Number           string
+	Stock, Available int64
 }
 
 type fakeCode struct{ PromotionID, Code string }
@@ -234,6 +241,13 @@ func (f *fakeShop) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.triggers = append(f.triggers, fakeTrigger{Event: parts[2], Data: in})
 		writeJSON(w, map[string]string{"message": "The trigger `" + parts[2] + "`successfully dispatched!"})
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "product":
+		p, ok := f.stock[parts[1]]
+		if !ok {
+			swError(w, 404, "FRAMEWORK__RESOURCE_NOT_FOUND", "product "+parts[1]+" not found")
+			return
+		}
+		writeJSON(w, map[string]any{"data": map[string]any{"id": parts[1], "productNumber": p.Number, "stock": p.Stock, "availableStock": p.Available, "active": true}})
 	default:
 		swError(w, 404, "FRAMEWORK__ROUTE_NOT_FOUND", r.Method+" "+r.URL.Path)
 	}

@@ -60,6 +60,11 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("invalid event %+v: %v", e, err)
 			}
 		}
+		for _, l := range got.StockLookups {
+			if !shopwareID.MatchString(l.Ref) || l.At.IsZero() {
+				t.Fatalf("stock lookup %+v names no product or time", l)
+			}
+		}
 	})
 }
 

@@ -31,6 +31,9 @@ var mappedTopics = []string{
 // lifecycleTopics change the shop's registration instead of a journey.
 var lifecycleTopics = []string{appDeleted}
 
+// stockTopics announce stock changes whose levels are read from the Admin API.
+var stockTopics = []string{productWritten}
+
 // TestManifest keeps manifest.xml and the parser in step: every subscribed event maps onto
 // a journey event (or is a lifecycle topic) and every mapped event is subscribed. (Schema validation is done with
 // xmllint, see README.md.)
@@ -77,6 +80,16 @@ func TestManifest(t *testing.T) {
 		if slices.Contains(lifecycleTopics, w.Event) {
 			continue
 		}
+		if slices.Contains(stockTopics, w.Event) {
+			written := []byte(`[{"entity":"product","operation":"update","primaryKey":"4f6a8c0e2b4d46f8a0c2e4b6d8f0a2c4","updatedFields":["availableStock"]}]`)
+			if l, err := stockLookups(w.Event, written, time.Unix(1781080874, 0)); err != nil || len(l) != 1 {
+				t.Errorf("subscribed event %s asks for %d stock lookups (%v)", w.Event, len(l), err)
+			}
+			if !slices.Contains(m.Read, "product") {
+				t.Errorf("%s needs the read permission on product", w.Event)
+			}
+			continue
+		}
 		events, err := mapEvent(w.Event, payload, time.Unix(1781080874, 0))
 		if err != nil || len(events) != 1 {
 			t.Errorf("subscribed event %s maps to %d events (%v)", w.Event, len(events), err)
@@ -87,7 +100,7 @@ func TestManifest(t *testing.T) {
 		}
 	}
 	slices.Sort(subscribed)
-	want := slices.Concat(mappedTopics, lifecycleTopics)
+	want := slices.Concat(mappedTopics, lifecycleTopics, stockTopics)
 	slices.Sort(want)
 	if !slices.Equal(subscribed, want) {
 		t.Errorf("manifest subscribes to\n%v\nthe parser maps\n%v", subscribed, want)

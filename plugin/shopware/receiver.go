@@ -174,5 +174,8 @@ func (r *Receiver) Parse(d *plugin.Delivery) (plugin.Parsed, error) {
 	}
 	out.Events = events
 	out.Uninstalled = out.Topic == appDeleted
+	if out.StockLookups, err = stockLookups(env.Data.Event, env.Data.Payload, ts); err != nil {
+		return out, err
+	}
 	return out, nil
 }

@@ -222,6 +222,8 @@ func TestReceiver_Parse(t *testing.T) {
 		wantID     string
 		wantTopic  string
 		wantEvents []models.Event
+		// wantLookups are the stock levels to read from the Admin API.
+		wantLookups []plugin.StockLookup
 	}{
 		{
 			name: "OrderPlaced", body: mustFixture(t, "order_placed.json"),
@@ -327,8 +329,22 @@ func TestReceiver_Parse(t *testing.T) {
 			}}},
 		},
 		{
+			// A product's stock changed: its level is read from the Admin API.
 			name: "EntityWrittenListPayload", body: mustFixture(t, "product_written.json"),
 			wantID: "0190f3a2c3b45d6e7f8a9b0c1d2e3f4a", wantTopic: "product.written",
+			wantLookups: []plugin.StockLookup{{Ref: "4f6a8c0e2b4d46f8a0c2e4b6d8f0a2c4", At: unix(1781080875)}},
+		},
+		{
+			// A write of other fields, a deletion and another entity ask for nothing.
+			name: "ProductWrittenWithoutStock",
+			body: []byte(`{"data":{"event":"product.written","payload":[` +
+				`{"entity":"product","operation":"update","primaryKey":"4f6a8c0e2b4d46f8a0c2e4b6d8f0a2c4","updatedFields":["name","updatedAt"]},` +
+				`{"entity":"product","operation":"delete","primaryKey":"5f6a8c0e2b4d46f8a0c2e4b6d8f0a2c4","updatedFields":["stock"]},` +
+				`{"entity":"product_translation","operation":"update","primaryKey":{"productId":"6f6a8c0e2b4d46f8a0c2e4b6d8f0a2c4"},"updatedFields":["stock"]},` +
+				`{"entity":"product","operation":"insert","primaryKey":"7f6a8c0e2b4d46f8a0c2e4b6d8f0a2c4","updatedFields":["name"]}]},` +
+				`"source":{"shopId":"s","eventId":"e2"},"timestamp":1781080874}`),
+			wantID: "e2", wantTopic: "product.written",
+			wantLookups: []plugin.StockLookup{{Ref: "7f6a8c0e2b4d46f8a0c2e4b6d8f0a2c4", At: unix(1781080874)}},
 		},
 		{
 			name: "AppLifecycleEmptyListPayload", body: mustFixture(t, "app_installed.json"),
@@ -378,7 +394,7 @@ func TestReceiver_Parse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			want := plugin.Parsed{DeliveryID: tt.wantID, Topic: tt.wantTopic, Events: tt.wantEvents}
+			want := plugin.Parsed{DeliveryID: tt.wantID, Topic: tt.wantTopic, Events: tt.wantEvents, StockLookups: tt.wantLookups}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Parse mismatch (-want +got):\n%s", diff)
 			}

@@ -58,6 +58,9 @@ type Intake struct {
 	// Uninstall handles app removals; nil acknowledges them and does nothing.
 	Uninstall Uninstaller
 	Now       func() time.Time
+	// StockLookups stores stock changes whose levels are read from the
+	// shop's API later (stocklookup.go); nil ignores them.
+	StockLookups StockLookupQueue
 }
 
 // Result describes an accepted delivery.
@@ -131,6 +134,9 @@ func (in *Intake) Receive(ctx context.Context, platform models.Platform, d *plug
 		in.forget(shop)
 		res.Outcome = Uninstalled
 		return res, nil
+	}
+	if len(parsed.Events) == 0 && len(parsed.StockLookups) > 0 && in.StockLookups != nil {
+		return in.queueStockLookups(ctx, shop, parsed, res)
 	}
 	if len(parsed.Events) == 0 {
 		res.Outcome = Ignored
