@@ -65,13 +65,36 @@ func (s *StockLookups) Pass(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	defer release()
+	// On MySQL shop by shop, as notifyRestocks does, so that each query
+	// stays on one shop's shard.
+	if p.Store.Driver() != "mysql" {
+		return s.passOf(ctx, p.Store)
+	}
+	ids, err := p.Store.ShopIDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	recorded := 0
+	for _, id := range ids {
+		n, err := s.passOf(ctx, p.Store.ForShop(id))
+		recorded += n
+		if err != nil {
+			return recorded, err
+		}
+	}
+	return recorded, nil
+}
+
+// passOf reads the due lookups of st (one shop's on a scoped store, any
+// shop's otherwise).
+func (s *StockLookups) passOf(ctx context.Context, st *store.Store) (int, error) {
 	batch := s.Batch
 	if batch <= 0 {
 		batch = 50
 	}
 	recorded := 0
 	for ctx.Err() == nil {
-		due, err := p.Store.DueStockLookups(ctx, p.Now(), batch)
+		due, err := st.DueStockLookups(ctx, s.Processor.Now(), batch)
 		if err != nil || len(due) == 0 {
 			return recorded, err
 		}
