@@ -244,6 +244,10 @@ type Shop struct {
 	NotifyURL       string `mapstructure:"notify_url"`
 	NotifySecret    string `mapstructure:"notify_secret"`
 	NotifySecretEnv string `mapstructure:"notify_secret_env"`
+	// StandardSecret lets a shop of another platform take canonical events
+	// on the Standard Webhooks route, signed with this secret.
+	StandardSecret    string `mapstructure:"standard_secret"`
+	StandardSecretEnv string `mapstructure:"standard_secret_env"`
 	// ReconcileInterval overrides reconcile.interval for this shop ("0s"
 	// switches it off); empty inherits.
 	ReconcileInterval string `mapstructure:"reconcile_interval"`
@@ -430,6 +434,7 @@ func (c *Config) resolveSecrets(getenv func(string) string) error {
 			{"secret_env", s.SecretEnv, &s.Secret}, {"api_key_env", s.APIKeyEnv, &s.APIKey},
 			{"api_secret_env", s.APISecretEnv, &s.APISecret}, {"access_token_env", s.AccessTokenEnv, &s.AccessToken},
 			{"token_secret_env", s.TokenSecretEnv, &s.TokenSecret}, {"notify_secret_env", s.NotifySecretEnv, &s.NotifySecret},
+			{"standard_secret_env", s.StandardSecretEnv, &s.StandardSecret},
 		} {
 			if f.env == "" {
 				continue
@@ -711,6 +716,12 @@ func (s Shop) validate(p string, egressOpts egress.Options) Errors {
 	}
 	if s.NotifySecret != "" {
 		errs = append(errs, standardSecret(p, "notify_secret", s.NotifySecretEnv, s.NotifySecret)...)
+	}
+	if s.StandardSecret != "" {
+		if s.Platform == string(models.PlatformStandard) {
+			bad("standard_secret", "is for shops of another platform; a standard shop's deliveries are signed with its secret")
+		}
+		errs = append(errs, standardSecret(p, "standard_secret", s.StandardSecretEnv, s.StandardSecret)...)
 	}
 	for _, f := range s.PublicKeyFiles {
 		if _, err := os.Stat(f); err != nil {

@@ -105,6 +105,8 @@ func TestLoad_Errors(t *testing.T) {
 		{"ErrShopSecretsEntry", "shops:\n  - key: acme\n    platform: standard\n    secrets:\n      - " + testSecret + "\n      - whsec_\n", nil, []string{"treue.yaml:6: shops[0].secrets[1]: is empty"}},
 		{"ErrShopSecretEnvShort", "shops:\n  - key: acme\n    platform: standard\n    secret_env: ACME_SECRET\n", map[string]string{"ACME_SECRET": "whsec_c2hvcnQ="}, []string{"treue.yaml:4: shops[0].secret_env: environment variable ACME_SECRET decodes to 5 bytes"}},
 		{"ErrNotifySecret", "shops:\n  - key: acme\n    platform: standard\n    secret: " + testSecret + "\n    notify_secret: whsec_\n", nil, []string{"treue.yaml:5: shops[0].notify_secret: is empty"}},
+		{"ErrStandardSecretOnStandard", "shops:\n  - key: acme\n    platform: standard\n    secret: " + testSecret + "\n    standard_secret: " + testSecret + "\n", nil, []string{"treue.yaml:5: shops[0].standard_secret: is for shops of another platform; a standard shop's deliveries are signed with its secret"}},
+		{"ErrStandardSecret", "shops:\n  - key: us\n    platform: shopify\n    domain: a.myshopify.com\n    secret: hush\n    standard_secret: whsec_\n", nil, []string{"treue.yaml:6: shops[0].standard_secret: is empty"}},
 		{"ErrNotifySecretEnv", "shops:\n  - key: acme\n    platform: shopify\n    domain: a.myshopify.com\n    secret: hush\n    connector: notify\n    notify_secret_env: NOTIFY\n", map[string]string{"NOTIFY": "c2hvcnQ="}, []string{"treue.yaml:7: shops[0].notify_secret_env: environment variable NOTIFY decodes to 5 bytes"}},
 	}
 	for _, tt := range tests {

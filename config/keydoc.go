@@ -120,6 +120,8 @@ var keyDocs = map[string]KeyDoc{
 	"shops[].notify_url":               {Text: "where the `notify` connector posts actions as Standard Webhooks (e.g. the merchant's e-mail platform)"},
 	"shops[].notify_secret":            {Text: "the Standard Webhooks secret the notify webhooks are signed with; default: the webhook secret, so set it for a shop of another platform, whose own secret is usually not a Standard Webhooks secret"},
 	"shops[].notify_secret_env":        {Text: "name of an environment variable holding `notify_secret`"},
+	"shops[].standard_secret":          {Text: "a Standard Webhooks secret with which a Shopware, Shopify or Adobe shop also takes canonical events on `POST /webhooks/standard/{key}`, from an extension or app (back-in-stock subscriptions, reviews, surveys, complaints), into the same journeys"},
+	"shops[].standard_secret_env":      {Text: "name of an environment variable holding `standard_secret`"},
 	"shops[].reconcile_interval":       {Text: "a duration overriding `reconcile.interval` for this shop (`0s` off; empty inherits)"},
 }
 

@@ -76,6 +76,11 @@ type ShopSecrets struct {
 	// empty secret means the shop's first webhook secret.
 	NotifyURL    string `json:"notify_url,omitempty"`
 	NotifySecret string `json:"notify_secret,omitempty"`
+	// Standard is a Standard Webhooks secret with which a shop of another
+	// platform takes canonical events on the Standard Webhooks route (an
+	// extension's or app's back-in-stock subscriptions, reviews, surveys,
+	// complaints), so that they join this shop's journeys.
+	Standard string `json:"standard,omitempty"`
 }
 
 // ActiveWebhookSecrets returns the secrets that may sign a delivery at now.

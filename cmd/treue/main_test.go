@@ -144,10 +144,16 @@ func (e *testEnv) store(t *testing.T) *store.Store {
 	return storetest.OpenDSN(t, e.driver, e.dsn)
 }
 
-// post sends a signed Standard Webhooks delivery.
+// post sends a Standard Webhooks delivery signed with acme's secret.
 func post(t *testing.T, url, id string, body string) (int, map[string]any) {
 	t.Helper()
-	key, _ := standard.DecodeSecret(acmeSecret)
+	return postWith(t, url, acmeSecret, id, body)
+}
+
+// postWith sends a Standard Webhooks delivery signed with secret.
+func postWith(t *testing.T, url, secret, id string, body string) (int, map[string]any) {
+	t.Helper()
+	key, _ := standard.DecodeSecret(secret)
 	ts := time.Now().Unix()
 	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/treue/treue/models"
-	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/plugin/shopify"
 )
 
@@ -98,6 +97,10 @@ func (f *fakeStockAPI) serve(w http.ResponseWriter, r *http.Request) {
 // a product.stock_changed: the SKU's restock plans the waiting
 // subscriber's back-in-stock notice. A duplicate delivery, and the same
 // level read again, plan nothing more; a deleted product is dropped.
+// extensionSecret signs what a Shopware or Shopify shop's extension posts
+// as Standard Webhooks (shops[].standard_secret).
+const extensionSecret = "whsec_c3RvY2stZXh0ZW5zaW9uLXNlY3JldC1mb3ItdGVzdHMh"
+
 func TestStock_LookupFromShopAPI(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
 		const swSecret, swID, sfySecret = "shopware-shop-secret-for-tests", "SwStock000000001", "shopify-app-secret"
@@ -110,8 +113,9 @@ func TestStock_LookupFromShopAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := newEnv(t, driver, "  - key: acme-sw\n    platform: shopware\n    shopware_id: "+swID+"\n    secret: "+swSecret+"\n"+
-			"    url: "+api.srv.URL+"\n    api_key: SWIASTOCK\n    api_secret: sw-api-secret\n"+
+			"    url: "+api.srv.URL+"\n    api_key: SWIASTOCK\n    api_secret: sw-api-secret\n    standard_secret: "+extensionSecret+"\n"+
 			"  - key: acme-us\n    platform: shopify\n    domain: kaffee-roesterei.myshopify.com\n    secret: "+sfySecret+"\n    access_token: shpat_stock\n"+
+			"    standard_secret: "+extensionSecret+"\n"+
 			"dispatch:\n  allow_hosts: [\"127.0.0.1\"]\n"+
 			"rules:\n  file: "+rulesPath+"\n")
 		e.shopifyAPI = api.srv.URL
@@ -156,19 +160,25 @@ func TestStock_LookupFromShopAPI(t *testing.T) {
 			body := fmt.Appendf(nil, `{"inventory_item_id":%s,"location_id":1,"available":%d,"updated_at":%q}`, sfyItem, available, time.Now().UTC().Format(time.RFC3339))
 			shopifyPost("inventory_levels/update", id, body)
 		}
-		// subscribe stores the subscription as the shop's back-in-stock
-		// extension delivers it (a Standard Webhooks stock.subscribed): no
-		// route takes Standard Webhooks for a Shopware or Shopify shop, so
-		// the delivery goes into the inbox as the intake would store it.
+		// subscribe posts the subscription as the shop's back-in-stock
+		// extension or app does: a Standard Webhooks stock.subscribed to the
+		// shop's key, signed with its standard_secret.
 		subscribe := func(s *models.Shop, customer, email string) {
 			t.Helper()
 			at := ts(time.Now().UTC().Add(-time.Hour))
 			body := fmt.Sprintf(`{"type":"stock.subscribed","timestamp":%q,"data":{"customer":{"id":%q,"email":%q},"subscription":{"sku":%q,"at":%q}}}`, at, customer, email, sku, at)
-			h := http.Header{"Webhook-Id": {"sub-" + customer}, "Webhook-Timestamp": {"0"}, "Content-Type": {"application/json"}}
-			if _, err := st.InsertInbox(ctx, &models.Delivery{ShopID: s.ID, Platform: string(models.PlatformStandard), DeliveryID: "sub-" + customer,
-				Topic: "stock.subscribed", Headers: store.EncodeHeaders(h), Body: []byte(body)}); err != nil {
-				t.Fatal(err)
+			if code, m := postWith(t, in.URL+"/webhooks/standard/"+s.Key, extensionSecret, "sub-"+customer, body); code != 200 || m["status"] != "stored" {
+				t.Fatalf("subscription of %s to %s: %d %v", customer, s.Key, code, m)
 			}
+		}
+		// The Standard Webhooks route takes a Shopify shop's deliveries only
+		// with its standard_secret, and a shop without one not at all.
+		refused := `{"type":"stock.subscribed","timestamp":"2026-11-01T10:00:00Z","data":{"customer":{"id":"x"},"subscription":{"sku":"` + sku + `"}}}`
+		if code, m := postWith(t, in.URL+"/webhooks/standard/acme-us", acmeSecret, "refused-1", refused); code != 401 {
+			t.Fatalf("signed with another shop's secret: %d %v", code, m)
+		}
+		if code, m := postWith(t, in.URL+"/webhooks/standard/acme-us", "whsec_"+strings.Repeat("QUFB", 8), "refused-2", refused); code != 401 {
+			t.Fatalf("signed with a wrong secret: %d %v", code, m)
 		}
 		lookupsDone := func() {
 			t.Helper()

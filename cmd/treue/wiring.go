@@ -166,6 +166,7 @@ func shopFromConfig(c config.Shop) *models.Shop {
 	sh.Secrets.APIKey, sh.Secrets.APISecret = c.APIKey, c.APISecret
 	sh.Secrets.AccessToken, sh.Secrets.TokenSecret = c.AccessToken, c.TokenSecret
 	sh.Secrets.NotifyURL, sh.Secrets.NotifySecret = c.NotifyURL, c.NotifySecret
+	sh.Secrets.Standard = c.StandardSecret
 	if sh.Name == "" {
 		sh.Name = c.Key
 	}
@@ -232,6 +233,7 @@ func mergeSecrets(have, want models.ShopSecrets) models.ShopSecrets {
 	for _, f := range []struct{ dst, src *string }{
 		{&out.APIKey, &want.APIKey}, {&out.APISecret, &want.APISecret}, {&out.AccessToken, &want.AccessToken},
 		{&out.TokenSecret, &want.TokenSecret}, {&out.NotifyURL, &want.NotifyURL}, {&out.NotifySecret, &want.NotifySecret},
+		{&out.Standard, &want.Standard},
 	} {
 		if *f.src != "" {
 			*f.dst = *f.src

@@ -220,9 +220,16 @@ func (in *Intake) identify(ctx context.Context, recv plugin.Receiver, d *plugin.
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: find shop: %w", err)
 	}
-	// A shop's secret only counts on its own platform's route.
+	// A shop's secret only counts on its own platform's route. A shop of
+	// another platform with a Standard Webhooks secret of its own also takes
+	// canonical events on that route, verified with that secret alone.
 	if shop.Platform != recv.Platform() {
-		return nil, fmt.Errorf("%w (shop %s is on platform %s)", ErrUnknownShopOrSignature, shop.Key, shop.Platform)
+		if recv.Platform() != models.PlatformStandard || shop.Secrets.Standard == "" {
+			return nil, fmt.Errorf("%w (shop %s is on platform %s)", ErrUnknownShopOrSignature, shop.Key, shop.Platform)
+		}
+		alias := *shop
+		alias.Secrets.Webhook, alias.Secrets.PreviousUntil = []string{shop.Secrets.Standard}, time.Time{}
+		return &alias, nil
 	}
 	return shop, nil
 }
