@@ -79,6 +79,8 @@ type Processor struct {
 
 	// lastShop is the shop whose batch ran last (MySQL: see processUpTo).
 	lastShop atomic.Int64
+	// restocks says when to look for restock notices (see restocksDue).
+	restocks restockHint
 	recOnce  sync.Once
 	rec      *Recorder
 }
@@ -139,8 +141,10 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 // keeps one batch across shops.
 func (p *Processor) processUpTo(ctx context.Context, limit int) (int, error) {
 	n, err := p.processShops(ctx, limit)
-	if err == nil {
-		err = p.notifyRestocks(ctx)
+	if err == nil && p.restocks.due(p.Now()) {
+		if err = p.notifyRestocks(ctx); err != nil {
+			p.restocks.note() // look again next round
+		}
 	}
 	return n, err
 }
@@ -619,6 +623,7 @@ func (p *Processor) appendEvent(ctx context.Context, j Journal, w *work, e model
 		w.inserted++
 	}
 	if err == nil && inserted && e.Type.StockEvent() {
+		p.restocks.note()
 		err = recordSubscription(ctx, j, shop.ID, custID, e)
 	}
 	if err == nil && inserted && e.Type == models.CustomerDataRequested {

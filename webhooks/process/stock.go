@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/treue/treue/models"
@@ -47,6 +48,7 @@ func (p *Processor) stockPage() int {
 // some of its restock's notices were due, those subscriptions wait for the
 // next restock and their notices' actions are cancelled (recordSoldOut).
 func (p *Processor) stockChanged(ctx context.Context, tx *store.Store, w *work, e models.Event) error {
+	p.restocks.note()
 	prod := e.Data.Product
 	sku := store.Truncate(prod.SKU, 191)
 	ch, err := tx.ApplyStockLevel(ctx, w.shop.ID, sku, prod.Stock, e.OccurredAt())
@@ -235,4 +237,35 @@ func (p *Processor) restockPage(ctx context.Context, tx *store.Store, shopID int
 		return tx.FinishRestock(ctx, shopID, sku, page.RestockAt)
 	}
 	return nil
+}
+
+// restockHint spares the processor a look for restock notices (a query per
+// shop) on every round: only a stock level or a subscription can start or
+// reopen a restock's queue, so it looks after one of those was processed
+// here, and at least every restockRecheck for what another replica left
+// behind (one that stopped between recording a restock and its notices).
+// A note made by a batch that is then rolled back only costs one look.
+type restockHint struct {
+	mu     sync.Mutex
+	noted  bool
+	lookAt time.Time // the last look; zero before the first
+}
+
+const restockRecheck = time.Minute
+
+func (h *restockHint) note() {
+	h.mu.Lock()
+	h.noted = true
+	h.mu.Unlock()
+}
+
+// due reports whether to look now, and if so counts the look as made.
+func (h *restockHint) due(now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.noted && !h.lookAt.IsZero() && now.Sub(h.lookAt) < restockRecheck {
+		return false
+	}
+	h.noted, h.lookAt = false, now
+	return true
 }
