@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -18,22 +17,8 @@ type BudgetReporter interface {
 
 func (s *server) budgetReport(c *gin.Context) {
 	if s.Budget == nil {
-		writeProblem(c, Problem{Type: problemType("not-found"), Status: http.StatusNotFound, Detail: "Reports are not enabled."})
+		reportsOff(c)
 		return
 	}
-	shop, ok := s.shop(c)
-	if !ok {
-		return
-	}
-	p, err := reports.ParseBudgetPeriod(shop, c.Query("from"), c.Query("to"), time.Now())
-	if err != nil {
-		s.writeError(c, err) // a *models.ValidationError: 422 naming the field
-		return
-	}
-	rep, err := s.Budget.BudgetReport(c.Request.Context(), shop, p.From, p.To)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, rep)
+	periodReport(s, c, reports.ParseBudgetPeriod, s.Budget.BudgetReport)
 }

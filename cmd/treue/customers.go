@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 
@@ -86,9 +85,7 @@ func (m *Main) customers(ctx context.Context, configPath string, args []string) 
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(m.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(x)
+		return writeJSON(m.Stdout, x)
 	}
 	priv := &privacy.Service{Store: e.store, Options: journey.DefaultOptions, Log: e.log, Now: e.store.Now}
 	er, err := priv.Erase(ctx, shop.ID, custID, "cli")

@@ -133,11 +133,9 @@ func (m *Main) reportRules(ctx context.Context, configPath string, args []string
 		return periodError("report rules", reportUsage, err)
 	}
 	// The costs come from the rules file in force; without one, they are unknown.
-	var set *rules.Set
-	if s, err := rules.Load(e.cfg.Rules.File); err == nil {
-		set = s
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("rules.file: %w", err)
+	set, err := rulesInForce(e.cfg.Rules.File)
+	if err != nil {
+		return err
 	}
 	rep, err := newRulesReporter(e.store, e.cfg.Reports, time.Now, func() *rules.Set { return set }).RulesReport(ctx, shop, p.From, p.To)
 	if err != nil {
@@ -145,13 +143,31 @@ func (m *Main) reportRules(ctx context.Context, configPath string, args []string
 	}
 	switch *format {
 	case "json":
-		enc := json.NewEncoder(m.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(m.Stdout, rep)
 	case "csv":
 		return rulesCSV(m.Stdout, rep)
 	}
 	return rulesTable(m.Stdout, rep)
+}
+
+// rulesInForce loads the rules file a report prices actions with; nil
+// without one (the costs are then unknown).
+func rulesInForce(path string) (*rules.Set, error) {
+	set, err := rules.Load(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rules.file: %w", err)
+	}
+	return set, nil
+}
+
+// writeJSON prints v indented, as the reports and the export do.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // periodError turns a report period's *models.ValidationError into a usage

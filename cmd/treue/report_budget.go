@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -49,20 +46,16 @@ func (m *Main) reportBudget(ctx context.Context, configPath string, args []strin
 	if err != nil {
 		return periodError("report budget", reportUsage, err)
 	}
-	var set *rules.Set
-	if s, err := rules.Load(e.cfg.Rules.File); err == nil {
-		set = s
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("rules.file: %w", err)
+	set, err := rulesInForce(e.cfg.Rules.File)
+	if err != nil {
+		return err
 	}
 	rep, err := budgetReporter{st: e.store, set: func() *rules.Set { return set }}.BudgetReport(ctx, shop, p.From, p.To)
 	if err != nil {
 		return err
 	}
 	if f.format == "json" {
-		enc := json.NewEncoder(m.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(m.Stdout, rep)
 	}
 	return budgetTable(m.Stdout, rep)
 }
