@@ -1,12 +1,10 @@
 package process_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -34,15 +32,7 @@ type ordersEnv struct {
 func newOrdersEnv(t *testing.T, driver, currency string) *ordersEnv {
 	t.Helper()
 	ctx := context.Background()
-	src, err := os.ReadFile("../../examples/rules.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src = bytes.Replace(src, []byte("holdout_percent: 5 "), []byte("holdout_percent: 0 "), 1)
-	set, err := rules.Parse("rules.yaml", src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := exampleSet(t)
 	st := storetest.Open(t, driver)
 	shop := &models.Shop{Key: "acme", Platform: models.PlatformStandard, Source: "cli", Currency: currency,
 		Secrets: models.ShopSecrets{Webhook: []string{"x"}}}

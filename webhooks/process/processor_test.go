@@ -40,16 +40,7 @@ import (
 func TestProcessor_BatchMatchesCareful(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		src, err := os.ReadFile("../../examples/rules.yaml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Holdout membership hangs on the customers' random public ids.
-		src = bytes.Replace(src, []byte("holdout_percent: 5 "), []byte("holdout_percent: 0 "), 1)
-		set, err := rules.Parse("rules.yaml", src)
-		if err != nil {
-			t.Fatal(err)
-		}
+		set := exampleSet(t)
 		clock := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 		const lanes = 8
 		items := journeyDeliveries(1, 600, lanes, clock)
@@ -329,4 +320,20 @@ func sumBy(t *testing.T, vec *prometheus.CounterVec, label string) map[string]fl
 		}
 	}
 	return out
+}
+
+// exampleSet is examples/rules.yaml without its holdout: membership hangs on
+// the customers' random public ids.
+func exampleSet(t *testing.T) *rules.Set {
+	t.Helper()
+	src, err := os.ReadFile("../../examples/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = bytes.Replace(src, []byte("holdout_percent: 5 "), []byte("holdout_percent: 0 "), 1)
+	set, err := rules.Parse("rules.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }

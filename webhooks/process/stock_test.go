@@ -1,13 +1,11 @@
 package process_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -30,15 +28,7 @@ import (
 func TestProcessor_RestockOfHundreds(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		src, err := os.ReadFile("../../examples/rules.yaml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		src = bytes.Replace(src, []byte("holdout_percent: 5 "), []byte("holdout_percent: 0 "), 1)
-		set, err := rules.Parse("rules.yaml", src)
-		if err != nil {
-			t.Fatal(err)
-		}
+		set := exampleSet(t)
 		clock := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) // 10:00 in Berlin
 		st := storetest.Open(t, driver)
 		shop := &models.Shop{Key: "acme", Platform: models.PlatformStandard, Source: "cli", Timezone: "Europe/Berlin",
