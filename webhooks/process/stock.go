@@ -244,7 +244,9 @@ func (p *Processor) restockPage(ctx context.Context, tx *store.Store, shopID int
 // reopen a restock's queue, so it looks after one of those was processed
 // here, and at least every restockRecheck for what another replica left
 // behind (one that stopped between recording a restock and its notices).
-// A note made by a batch that is then rolled back only costs one look.
+// A note made by a batch that is then rolled back only costs one look. A
+// writer beside the processor's loop (the stock lookups) notes again after
+// its commit, since a look between its note and its commit finds nothing.
 type restockHint struct {
 	mu     sync.Mutex
 	noted  bool

@@ -179,6 +179,12 @@ func (p *Processor) recordStockLevel(ctx context.Context, shop *models.Shop, e m
 	})
 	if err == nil {
 		p.Metrics.count(noted)
+		// stockChanged noted the level inside the transaction, but this runs
+		// beside the processor's loop, which may have taken that note and
+		// looked for restocks before the commit made this one visible: note
+		// it again now that it is, or its notices would wait for the
+		// minute's recheck.
+		p.restocks.note()
 	}
 	return err
 }
