@@ -48,6 +48,15 @@ type Service struct {
 	Access AccessLog
 	// Dispatch explains waiting actions (nil: no explanation).
 	Dispatch Dispatch
+	// Shops finds shops by key for every read (nil: Store). serve passes
+	// the intake's cache of a few seconds, so that a read does not cost a
+	// statement for its shop.
+	Shops ShopFinder
+}
+
+// ShopFinder finds a shop by its key.
+type ShopFinder interface {
+	ShopByKey(ctx context.Context, key string) (*models.Shop, error)
 }
 
 // Reads serves Store from st, each read of a customer on st scoped to its
@@ -70,7 +79,15 @@ func (r reads) EventsByID(ctx context.Context, shopID int64, ids []int64) (map[i
 
 // ShopByKey finds a shop by its key.
 func (s *Service) ShopByKey(ctx context.Context, key string) (*models.Shop, error) {
-	return s.Store.ShopByKey(ctx, key)
+	if s.Shops == nil {
+		return s.Store.ShopByKey(ctx, key)
+	}
+	shop, err := s.Shops.ShopByKey(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	c := *shop // the cache's copy is shared with the intake
+	return &c, nil
 }
 
 // Hit is one customer a search found.

@@ -7,7 +7,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/treue/treue/handlers"
 	"github.com/treue/treue/models"
 )
 
@@ -208,8 +210,27 @@ func TestTokensCommand(t *testing.T) {
 	if _, err := e.run(t, "tokens", "revoke", "bob"); err != nil {
 		t.Fatal(err)
 	}
+	carol := token(t, e, "carol", "admin")
 	in := e.serve(t)
 	if code, _ := apiGet(t, in.URL+"/api/v1/rules", tok); code != 401 {
 		t.Fatalf("revoked token: %d", code)
+	}
+	// A token revoked while the server runs stops working within the
+	// token cache's TTL, and stays refused.
+	if code, _ := apiGet(t, in.URL+"/api/v1/rules", carol); code != 200 {
+		t.Fatalf("live token: %d", code)
+	}
+	revoked := time.Now()
+	if _, err := e.run(t, "tokens", "revoke", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { code, _ := apiGet(t, in.URL+"/api/v1/rules", carol); return code == 401 })
+	if d := time.Since(revoked); d > handlers.DefaultTokenTTL+time.Second {
+		t.Fatalf("the revoked token worked for %v", d)
+	}
+	for range 3 {
+		if code, _ := apiGet(t, in.URL+"/api/v1/rules", carol); code != 401 {
+			t.Fatalf("revoked token answered %d", code)
+		}
 	}
 }

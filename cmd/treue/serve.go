@@ -129,7 +129,7 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 	}
 	engine, err := handlers.New(handlers.Config{
 		Log: log, Registry: reg, Health: st, Intake: intake, Shopware: registrar, AdobeChallenge: adobe.Challenge, Rules: rl,
-		Tokens: st, Customers: &support.Service{Store: support.Reads(st), Access: accessLog, Dispatch: dispatchState}, Actions: actionAdmin{st}, Privacy: &privacy.Service{Store: st, Options: journey.DefaultOptions, Log: log, Now: now},
+		Tokens: &handlers.CachedTokens{Tokens: st, Now: now}, Customers: &support.Service{Store: support.Reads(st), Access: accessLog, Dispatch: dispatchState, Shops: shops}, Actions: actionAdmin{st}, Privacy: &privacy.Service{Store: st, Options: journey.DefaultOptions, Log: log, Now: now},
 		Points: func(ctx context.Context, shopID, customerID int64) (int64, string, error) {
 			balance, err := st.ForShop(shopID).PointsBalance(ctx, customerID)
 			if err != nil {
