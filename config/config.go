@@ -182,6 +182,9 @@ type Webhooks struct {
 	// exist (0s: not at all); UnknownShopCacheSize bounds how many it keeps.
 	UnknownShopTTL       time.Duration `mapstructure:"unknown_shop_ttl"`
 	UnknownShopCacheSize int           `mapstructure:"unknown_shop_cache_size"`
+	// JourneyCacheEvents bounds the events the processor keeps between
+	// batches, for a minute each (0: none are kept).
+	JourneyCacheEvents int `mapstructure:"journey_cache_events"`
 }
 
 // Shopware configures the Shopware 6 app.
@@ -303,6 +306,7 @@ var defaults = map[string]any{
 	"webhooks.group_commit_max_wait":   time.Millisecond,
 	"webhooks.unknown_shop_ttl":        5 * time.Second,
 	"webhooks.unknown_shop_cache_size": 10000,
+	"webhooks.journey_cache_events":    20000,
 	"shopware.app_name":                "",
 	"shopware.app_secret":              "",
 	"shopware.app_secret_env":          "",
@@ -550,6 +554,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Webhooks.UnknownShopCacheSize < 1 || c.Webhooks.UnknownShopCacheSize > 1000000 {
 		bad("webhooks.unknown_shop_cache_size", "must be between 1 and 1000000")
+	}
+	if c.Webhooks.JourneyCacheEvents < 0 || c.Webhooks.JourneyCacheEvents > 10000000 {
+		bad("webhooks.journey_cache_events", "must be between 0 (off) and 10000000")
 	}
 	if c.Dispatch.Workers < 1 || c.Dispatch.Workers > 256 {
 		bad("dispatch.workers", "must be between 1 and 256")

@@ -61,6 +61,7 @@ var keyDocs = map[string]KeyDoc{
 	"webhooks.group_commit_max_wait":   {Text: "how long a delivery may wait for others to share its commit (0s: none)"},
 	"webhooks.unknown_shop_ttl":        {Text: "how long the intake remembers that a shop does not exist, so that deliveries for it do not cost a database read each; a shop added meanwhile (by another process) is found after at most this long. `0s` turns it off"},
 	"webhooks.unknown_shop_cache_size": {Text: "at most this many unknown shops are remembered (made-up shop keys cannot grow memory beyond it)"},
+	"webhooks.journey_cache_events":    {Text: "the processor keeps the decoded events of customers it processed in the last minute, at most this many events (about 1.5 KB each), and reads them again only when they changed ([operations](operations.md#health-metrics-logs-and-shutdown)); `0` turns the cache off"},
 	"webhooks.max_attempts":            {Text: "a delivery that cannot be processed (e.g. a refund for an order never seen) is retried with backoff this often, then marked failed"},
 	"shopware.app_name":                {Text: "the app's `<name>` in `manifest.xml` (e.g. `TreueLoyalty`)"},
 	"shopware.app_secret":              {Text: "the manifest's `<secret>`"},

@@ -103,6 +103,10 @@ func (m *Main) serve(ctx context.Context, configPath string) error {
 		Now: now, Metrics: process.NewMetrics(reg), Windows: reportWindows(cfg.Reports),
 		StockPerHour: cfg.Stock.NotifyPerHour, StockPage: cfg.Stock.PageSize,
 	}
+	if cfg.Webhooks.JourneyCacheEvents > 0 {
+		proc.Journeys = &process.JourneyCache{MaxEvents: cfg.Webhooks.JourneyCacheEvents}
+		registerJourneyCache(reg, proc.Journeys)
+	}
 	accessLog := &audit.Log{Store: st, Log: log, Every: 100 * time.Millisecond, Max: 1000}
 	var registrar handlers.ShopwareRegistrar
 	if cfg.Shopware.AppName != "" {
@@ -387,4 +391,21 @@ func servePprof(addr string, log *slog.Logger) (net.Addr, func(), error) {
 	go srv.Serve(ln)
 	log.Warn("profiler listening: do not expose it", "addr", ln.Addr().String())
 	return ln.Addr(), func() { srv.Close() }, nil
+}
+
+// registerJourneyCache exports the journey cache's lookups: a low share of
+// hits says the customers' deliveries are too far apart for it to help.
+func registerJourneyCache(reg prometheus.Registerer, c *process.JourneyCache) {
+	for _, result := range []string{"hit", "miss"} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "treue_journey_cache_lookups_total", Help: "Customers whose events a processing batch looked up in the journey cache, by whether it held them unchanged (webhooks.journey_cache_events).",
+			ConstLabels: prometheus.Labels{"result": result},
+		}, func() float64 {
+			hits, misses := c.Stats()
+			if result == "hit" {
+				return float64(hits)
+			}
+			return float64(misses)
+		}))
+	}
 }

@@ -88,8 +88,9 @@ func (p *Processor) recordAPI(ctx context.Context, shopID int64, ws []work, comm
 		st = st.ForShop(shopID)
 	}
 	ctx, noted := withVerdicts(ctx)
+	var flushed *batchJournal
 	err := st.InTx(ctx, func(tx *store.Store) error {
-		res = APIResult{}
+		res, flushed = APIResult{}, nil
 		rewind(ctx, 0, 0)
 		for i := range ws {
 			ws[i].inserted, ws[i].err, ws[i].customers = 0, nil, nil
@@ -131,6 +132,7 @@ func (p *Processor) recordAPI(ctx context.Context, shopID int64, ws []work, comm
 			if err := j.flush(ctx); err != nil {
 				return carefulUnless(err)
 			}
+			flushed = j
 		}
 		for i := range ws {
 			res.Inserted += ws[i].inserted
@@ -141,6 +143,7 @@ func (p *Processor) recordAPI(ctx context.Context, shopID int64, ws []work, comm
 		return nil
 	})
 	if err == nil {
+		flushed.remember(p.Journeys, p.Now())
 		p.Metrics.count(noted)
 	}
 	return res, err

@@ -45,6 +45,9 @@ type batchJournal struct {
 
 	// budgetBase is the store's spend per shop and month, read once.
 	budgetBase map[budgetKey]int64
+	// stored maps the provisional ids of the flushed events and actions to
+	// the ids the database gave them.
+	stored map[int64]int64
 }
 
 // firstProvisional is above every stored id, so provisional ids sort after
@@ -73,12 +76,35 @@ type customerState struct {
 }
 
 // loadBatchJournal loads the state of customers ids (locked by the caller).
-func loadBatchJournal(ctx context.Context, tx *store.Store, ids []int64) (*batchJournal, error) {
+// The events of customers the cache holds under their current stamp are
+// taken from it (nil: none is).
+func loadBatchJournal(ctx context.Context, tx *store.Store, ids []int64, cache *JourneyCache) (*batchJournal, error) {
 	profiles, err := tx.ProfilesOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	events, err := tx.EventsOf(ctx, ids)
+	type known struct {
+		records []store.EventRecord
+		history []models.Event
+	}
+	var cached map[int64]known
+	toRead := ids
+	if cache != nil {
+		stamps, err := tx.EventStamps(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		now := tx.Now()
+		cached, toRead = make(map[int64]known, len(ids)), make([]int64, 0, len(ids))
+		for _, id := range ids {
+			if recs, hist, ok := cache.get(id, stamps[id], now); ok {
+				cached[id] = known{recs, hist}
+			} else {
+				toRead = append(toRead, id)
+			}
+		}
+	}
+	events, err := tx.EventsOf(ctx, toRead)
 	if err != nil {
 		return nil, err
 	}
@@ -105,11 +131,17 @@ func loadBatchJournal(ctx context.Context, tx *store.Store, ids []int64) (*batch
 		for _, a := range c.actions {
 			j.owner[a.ID] = id
 		}
-		c.history = make([]models.Event, len(c.records))
-		for i := range c.records {
-			if c.history[i], err = c.records[i].Event(); err != nil {
-				return nil, err
+		if k, ok := cached[id]; ok {
+			c.records, c.history = k.records, k.history
+		} else {
+			c.history = make([]models.Event, len(c.records))
+			for i := range c.records {
+				if c.history[i], err = c.records[i].Event(); err != nil {
+					return nil, err
+				}
 			}
+		}
+		for i := range c.records {
 			j.eventAt[c.records[i].ID] = c.records[i].OccurredAt
 		}
 		j.customers[id] = c
@@ -250,7 +282,28 @@ func (j *batchJournal) flush(ctx context.Context) error {
 	if err := j.flushCancels(ctx); err != nil {
 		return err
 	}
+	j.stored = ids
 	return j.flushProfiles(ctx)
+}
+
+// remember keeps the journal's customers' events in cache, as the committed
+// transaction that flushed the journal left them.
+func (j *batchJournal) remember(cache *JourneyCache, now time.Time) {
+	if cache == nil || j == nil || j.tx == nil {
+		return
+	}
+	for id, c := range j.customers {
+		recs := c.records
+		if slices.ContainsFunc(recs, func(r store.EventRecord) bool { return provisional(r.ID) }) {
+			recs = slices.Clone(recs)
+			for i := range recs {
+				if provisional(recs[i].ID) {
+					recs[i].ID = j.stored[recs[i].ID] // 0 when not flushed: put refuses it
+				}
+			}
+		}
+		cache.put(id, recs, c.history, now)
+	}
 }
 
 // flushCancels cancels the stored actions the batch cancelled, one statement

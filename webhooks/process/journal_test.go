@@ -47,7 +47,7 @@ func TestBatchJournal_FlushFindsStaleState(t *testing.T) {
 		flush := func(decide func(j *batchJournal, tx *store.Store)) error {
 			// A batch's journal runs on a store scoped to the batch's shop.
 			return st.ForShop(shop.ID).InTx(ctx, func(tx *store.Store) error {
-				j, err := loadBatchJournal(ctx, tx, []int64{a})
+				j, err := loadBatchJournal(ctx, tx, []int64{a}, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -76,6 +76,9 @@ type Processor struct {
 	// transaction records (0: DefaultStockPage). See stock.go.
 	StockPerHour int
 	StockPage    int
+	// Journeys keeps customers' events between batches (nil: every batch
+	// reads them). See JourneyCache.
+	Journeys *JourneyCache
 
 	// lastShop is the shop whose batch ran last (MySQL: see processUpTo).
 	lastShop atomic.Int64
@@ -140,6 +143,7 @@ func (p *Processor) ProcessBatch(ctx context.Context) (int, error) {
 // shop's backlog does not starve the others. SQLite, which no one shards,
 // keeps one batch across shops.
 func (p *Processor) processUpTo(ctx context.Context, limit int) (int, error) {
+	p.Journeys.Sweep(p.Now())
 	n, err := p.processShops(ctx, limit)
 	if err == nil && p.restocks.due(p.Now()) {
 		if err = p.notifyRestocks(ctx); err != nil {
@@ -221,8 +225,9 @@ func (p *Processor) processShop(ctx context.Context, st *store.Store, limit int)
 func (p *Processor) processBatch(ctx context.Context, st *store.Store, limit int, careful bool) (n int, done []time.Time, err error) {
 	unparsed := 0
 	ctx, noted := withVerdicts(ctx)
+	var flushed *batchJournal
 	err = st.InTx(ctx, func(tx *store.Store) error {
-		n, done, unparsed = 0, done[:0], 0
+		n, done, unparsed, flushed = 0, done[:0], 0, nil
 		rewind(ctx, 0, 0)
 		items, err := tx.ClaimInbox(ctx, limit)
 		if err != nil {
@@ -304,9 +309,13 @@ func (p *Processor) processBatch(ctx context.Context, st *store.Store, limit int
 			if err := j.flush(ctx); err != nil {
 				return carefulUnless(err)
 			}
+			flushed = j
 		}
 		return tx.FinishInbox(ctx, finished...)
 	})
+	if err == nil {
+		flushed.remember(p.Journeys, p.Now())
+	}
 	if err == nil && p.Metrics != nil {
 		p.Metrics.Unparsed.Add(float64(unparsed))
 		p.Metrics.count(noted)
@@ -456,7 +465,7 @@ func (p *Processor) load(ctx context.Context, tx *store.Store, work []work) (*ba
 			}
 		}
 	}
-	j, err := loadBatchJournal(ctx, tx, ids)
+	j, err := loadBatchJournal(ctx, tx, ids, p.Journeys)
 	if err != nil {
 		return nil, carefulUnless(err)
 	}

@@ -30,15 +30,18 @@ import (
 // returned) with the example rules, the way `treue serve` processes them.
 // It reports deliveries/s; ns/op is per delivery.
 //
-//	TREUE_TEST_MYSQL_DSN='root:@tcp(127.0.0.1:3306)/' go test -run '^$' -bench Processor -benchtime 5000x ./webhooks/
+//	TREUE_TEST_MYSQL_DSN='root:@tcp(127.0.0.1:3306)/' go test -run '^$' -bench Processor -benchtime 5000x ./webhooks/process/
 func BenchmarkProcessor(b *testing.B) {
 	// concurrent > 1 runs several processors at once, as replicas do.
+	// cache runs the processor with a journey cache, as serve does by
+	// default; without, every batch reads its customers' events.
 	for _, c := range []struct {
 		driver     string
 		concurrent int
-	}{{"sqlite", 1}, {"mysql", 1}, {"mysql", 4}} {
+		cache      bool
+	}{{"sqlite", 1, false}, {"sqlite", 1, true}, {"mysql", 1, false}, {"mysql", 1, true}, {"mysql", 4, true}} {
 		driver := c.driver
-		b.Run(fmt.Sprintf("%s/concurrent=%d", driver, c.concurrent), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/concurrent=%d/cache=%t", driver, c.concurrent, c.cache), func(b *testing.B) {
 			ctx := context.Background()
 			st := storetest.Open(b, driver)
 			// A time zone as real shops have: the rules evaluate in it.
@@ -64,6 +67,9 @@ func BenchmarkProcessor(b *testing.B) {
 				Receivers: map[models.Platform]plugin.Receiver{models.PlatformStandard: standard.New(time.Minute)},
 				Planner:   &process.RulesPlanner{Rules: rules.NewHolder(set), Log: log, Now: now, Options: journey.DefaultOptions},
 				Log:       log, Options: journey.DefaultOptions, BatchSize: 50, Metrics: process.NewMetrics(prometheus.NewRegistry()), Poll: time.Millisecond, MaxAttempts: 3, Now: now,
+			}
+			if c.cache {
+				proc.Journeys = &process.JourneyCache{}
 			}
 			items := journeyDeliveries(shop.ID, b.N, 64, now())
 			for len(items) > 0 {
@@ -107,6 +113,9 @@ func BenchmarkProcessor(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "deliveries/s")
 			b.ReportMetric(testutil.ToFloat64(proc.Metrics.Deadlocks), "deadlocks")
 			b.ReportMetric(testutil.ToFloat64(proc.Metrics.Careful), "careful")
+			if hits, misses := proc.Journeys.Stats(); hits+misses > 0 {
+				b.ReportMetric(float64(hits)/float64(hits+misses), "cache-hits")
+			}
 			b.StopTimer()
 			pending, _, err := st.InboxBacklog(ctx)
 			if err != nil || pending != 0 {

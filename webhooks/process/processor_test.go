@@ -70,13 +70,24 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 			}
 			log := slog.New(slog.NewTextHandler(tLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			now := func() time.Time { return clock }
-			proc := &process.Processor{
-				Store:     st,
-				Receivers: map[models.Platform]plugin.Receiver{models.PlatformStandard: standard.New(time.Minute)},
-				Planner:   &process.RulesPlanner{Rules: rules.NewHolder(set), Log: log, Now: now, Options: journey.DefaultOptions},
-				Log:       log, Options: journey.DefaultOptions, BatchSize: 200, MaxAttempts: 3, Now: now,
-				Metrics: process.NewMetrics(prometheus.NewRegistry()),
+			metrics := process.NewMetrics(prometheus.NewRegistry())
+			// newProc is a processor as a replica runs it, with a journey
+			// cache of its own in the modes that use one.
+			newProc := func() *process.Processor {
+				p := &process.Processor{
+					Store:     st,
+					Receivers: map[models.Platform]plugin.Receiver{models.PlatformStandard: standard.New(time.Minute)},
+					Planner:   &process.RulesPlanner{Rules: rules.NewHolder(set), Log: log, Now: now, Options: journey.DefaultOptions},
+					Log:       log, Options: journey.DefaultOptions, BatchSize: 200, MaxAttempts: 3, Now: now,
+					Metrics: metrics,
+				}
+				if mode != "batch" && mode != "careful" {
+					// A small bound, so that entries are also evicted.
+					p.Journeys = &process.JourneyCache{MaxEvents: 100}
+				}
+				return p
 			}
+			proc := newProc()
 			for _, it := range items {
 				c := *it
 				c.ShopID = shop.ID
@@ -86,10 +97,11 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 			}
 			switch mode {
 			case "concurrent":
-				proc.BatchSize = 20
 				deadline := time.Now().Add(2 * time.Minute)
 				var wg sync.WaitGroup
 				for range 4 {
+					proc := newProc() // four replicas, each with its cache
+					proc.BatchSize = 20
 					wg.Go(func() {
 						for {
 							if time.Now().After(deadline) {
@@ -136,8 +148,11 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 			}
 			// Nothing in these journeys fails: a batch run again the
 			// careful way means its own state was wrong.
-			if n := testutil.ToFloat64(proc.Metrics.Careful); mode == "batch" && n != 0 {
+			if n := testutil.ToFloat64(proc.Metrics.Careful); (mode == "batch" || mode == "cached") && n != 0 {
 				t.Errorf("batch: %v batches were run again the careful way", n)
+			}
+			if hits, misses := proc.Journeys.Stats(); mode == "cached" && (hits == 0 || misses == 0) {
+				t.Errorf("cached: %d hits, %d misses: the cache was not put to the test", hits, misses)
 			}
 			// Everything a customer has, by the shop's customer id.
 			out := map[string]string{}
@@ -191,7 +206,7 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 			return out
 		}
 		careful := run("careful")
-		for _, mode := range []string{"batch", "concurrent"} {
+		for _, mode := range []string{"batch", "cached", "concurrent"} {
 			if mode == "concurrent" && driver == "sqlite" {
 				continue // one connection: the processors would only take turns
 			}
