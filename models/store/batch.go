@@ -106,19 +106,38 @@ func (s *Store) ActionsOf(ctx context.Context, ids []int64) (map[int64][]models.
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rows []ActionRow
-	if err := s.scoped(ctx, "actions").Omit("params").Where("customer_id IN ?", ids).Order("customer_id, due_at, id").Find(&rows).Error; err != nil {
+	// Every batch reads its customers' whole action history: scanned by
+	// hand, without GORM's reflection, which allocated a value per column.
+	rows, err := s.scoped(ctx, "actions").Table("actions").Select(journeyActionColumns).
+		Where("customer_id IN ?", ids).Order("customer_id, due_at, id").Rows()
+	if err != nil {
 		return nil, translate("customer actions", err)
 	}
-	for i := range rows {
-		a, err := rows[i].Action()
+	defer rows.Close()
+	for rows.Next() {
+		var r ActionRow
+		if err := rows.Scan(&r.ShopID, &r.ID, &r.PublicID, &r.CustomerID, &r.Type, &r.Status, &r.RuleID, &r.RulesVersion,
+			&r.TriggerEventID, &r.DueAt, &r.NextAttemptAt, &r.IdempotencyKey, &r.Marketing, &r.OrderRef, &r.SKU, &r.Category,
+			&r.Reason, &r.Attempts, &r.LeaseOwner, &r.LeaseUntil, &r.SentAt, &r.ExternalRef, &r.CreatedAt, &r.UpdatedAt, &r.CostCents); err != nil {
+			return nil, translate("customer actions", err)
+		}
+		a, err := r.Action()
 		if err != nil {
 			return nil, err
 		}
 		out[a.CustomerID] = append(out[a.CustomerID], a)
 	}
+	if err := rows.Err(); err != nil {
+		return nil, translate("customer actions", err)
+	}
 	return out, nil
 }
+
+// journeyActionColumns are the columns ActionsOf scans, in its order: all
+// but params, which planning does not read.
+const journeyActionColumns = "shop_id, id, public_id, customer_id, type, status, rule_id, rules_version, trigger_event_id, due_at, " +
+	"next_attempt_at, idempotency_key, marketing, order_ref, sku, category, reason, attempts, lease_owner, lease_until, sent_at, " +
+	"external_ref, created_at, updated_at, cost_cents"
 
 // LedgerEntry is one booking of a customer's points, with when the event
 // whose action booked it happened (nil when that is not known).
