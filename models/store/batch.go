@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/treue/treue/models"
 )
 
@@ -22,16 +24,25 @@ func (s *Store) ProfilesOf(ctx context.Context, ids []int64) (map[int64]*models.
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rows []customerRow
-	if err := s.scoped(ctx, "customers").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	// What decodeProfile reads, scanned by hand.
+	rows, err := s.scoped(ctx, "customers").Table("customers").Select("id, public_id, stage, profile").Where("id IN ?", ids).Rows()
+	if err != nil {
 		return nil, translate("profiles", err)
 	}
-	for i := range rows {
-		p, err := decodeProfile(&rows[i])
+	defer rows.Close()
+	for rows.Next() {
+		var r customerRow
+		if err := rows.Scan(&r.ID, &r.PublicID, &r.Stage, &r.Profile); err != nil {
+			return nil, translate("profiles", err)
+		}
+		p, err := decodeProfile(&r)
 		if err != nil {
 			return nil, err
 		}
-		out[rows[i].ID] = p
+		out[r.ID] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate("profiles", err)
 	}
 	return out, nil
 }
@@ -131,6 +142,25 @@ func (s *Store) ActionsOf(ctx context.Context, ids []int64) (map[int64][]models.
 		return nil, translate("customer actions", err)
 	}
 	return out, nil
+}
+
+// scanIdentities reads the identities q selects (without created_at),
+// scanned by hand: every batch resolves its customers through them.
+func scanIdentities(q *gorm.DB) ([]identityRow, error) {
+	rows, err := q.Table("customer_identities").Select("shop_id, kind, value, customer_id").Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []identityRow
+	for rows.Next() {
+		var r identityRow
+		if err := rows.Scan(&r.ShopID, &r.Kind, &r.Value, &r.CustomerID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // journeyActionColumns are the columns ActionsOf scans, in its order: all
@@ -278,10 +308,12 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 		}
 	}
 	var found []identityRow
+	var err error
 	if len(conds) > 0 {
 		// On a scoped store shop_id = ? stands beside the OR: Vitess routes
 		// by it, not by the shop_id of each alternative.
-		if err := s.scoped(ctx, "customer_identities").Where(strings.Join(conds, " OR "), args...).Find(&found).Error; err != nil {
+		found, err = scanIdentities(s.scoped(ctx, "customer_identities").Where(strings.Join(conds, " OR "), args...))
+		if err != nil {
 			return nil, nil, translate("resolve customers", err)
 		}
 	}
@@ -307,8 +339,8 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 		candidate(id)
 	}
 	if len(cands) > 0 {
-		var rows []identityRow
-		if err := s.scoped(ctx, "customer_identities").Where("customer_id IN ?", cands).Find(&rows).Error; err != nil {
+		rows, err := scanIdentities(s.scoped(ctx, "customer_identities").Where("customer_id IN ?", cands))
+		if err != nil {
 			return nil, nil, translate("customer identities", err)
 		}
 		for _, r := range rows {
@@ -503,7 +535,73 @@ func (s *Store) InsertEvents(ctx context.Context, rs []*EventRecord) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	return createRows(ctx, s, "insert events", rs)
+	if s.idStep != 1 {
+		return createRows(ctx, s, "insert events", rs)
+	}
+	ids, err := s.insertRows(ctx, "insert events", "events", eventInsertColumns, len(rs), func(i int, v []any) []any {
+		r := rs[i]
+		return append(v, r.ShopID, r.CustomerID, r.Type, r.StepKey, r.OccurredAt, r.ReceivedAt, r.Platform, r.InboxID, r.DeliveryID,
+			r.OrderRef, r.Data, r.Amount, r.Currency, r.Coupon, r.TestOrder, r.PlacedAt)
+	})
+	for i, id := range ids {
+		rs[i].ID = id
+	}
+	return err
+}
+
+var eventInsertColumns = []string{"shop_id", "customer_id", "type", "step_key", "occurred_at", "received_at", "platform", "inbox_id",
+	"delivery_id", "order_ref", "data", "amount", "currency", "coupon", "test_order", "placed_at"}
+
+var actionInsertColumns = []string{"shop_id", "public_id", "customer_id", "type", "status", "rule_id", "rules_version", "trigger_event_id",
+	"due_at", "next_attempt_at", "idempotency_key", "marketing", "order_ref", "sku", "category", "params", "reason", "attempts",
+	"lease_owner", "lease_until", "sent_at", "external_ref", "created_at", "updated_at", "cost_cents"}
+
+// insertRows inserts n rows into table with one statement of fixed shape
+// and returns their ids in order, without GORM's reflection: every batch
+// stores its events and actions through it. One INSERT of several rows gets
+// consecutive ids (the caller checked that the server steps them by one):
+// MySQL reports the first, SQLite the last.
+func (s *Store) insertRows(ctx context.Context, op, table string, cols []string, n int, values func(i int, v []any) []any) ([]int64, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	var b strings.Builder
+	row := "(" + strings.Repeat("?, ", len(cols)-1) + "?)"
+	b.Grow(len(table) + 20*len(cols) + n*(len(row)+2))
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+	args := make([]any, 0, n*len(cols))
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+		args = values(i, args)
+	}
+	if len(args) != n*len(cols) {
+		return nil, fmt.Errorf("store: %s: %d values for %d rows of %d columns", op, len(args), n, len(cols))
+	}
+	q := b.String()
+	res, err := s.db.WithContext(ctx).Statement.ConnPool.ExecContext(ctx, q, args...)
+	s.record(ctx, q, args...)
+	if err != nil {
+		if t, ok := s.db.Dialector.(gorm.ErrorTranslator); ok {
+			err = t.Translate(err) // a duplicate key as GORM's statements report it
+		}
+		return nil, translate(op, err)
+	}
+	last, err := res.LastInsertId()
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	first := last
+	if s.driver != "mysql" {
+		first = last - int64(n) + 1
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = first + int64(i)
+	}
+	return ids, nil
 }
 
 // createRows inserts rows and sets their ids. One INSERT of several rows
@@ -537,8 +635,23 @@ func (s *Store) InsertActions(ctx context.Context, as []*models.Action) error {
 		}
 		rows[i] = r
 	}
-	if err := createRows(ctx, s, "insert actions", rows); err != nil {
-		return err
+	if s.idStep != 1 {
+		if err := createRows(ctx, s, "insert actions", rows); err != nil {
+			return err
+		}
+	} else {
+		ids, err := s.insertRows(ctx, "insert actions", "actions", actionInsertColumns, len(rows), func(i int, v []any) []any {
+			r := rows[i]
+			return append(v, r.ShopID, r.PublicID, r.CustomerID, r.Type, r.Status, r.RuleID, r.RulesVersion, r.TriggerEventID,
+				r.DueAt, r.NextAttemptAt, r.IdempotencyKey, r.Marketing, r.OrderRef, r.SKU, r.Category, r.Params, r.Reason, r.Attempts,
+				r.LeaseOwner, r.LeaseUntil, r.SentAt, r.ExternalRef, r.CreatedAt, r.UpdatedAt, r.CostCents)
+		})
+		if err != nil {
+			return err
+		}
+		for i, id := range ids {
+			rows[i].ID = id
+		}
 	}
 	for i, a := range as {
 		a.ID, a.PublicID, a.CreatedAt, a.UpdatedAt = rows[i].ID, rows[i].PublicID, now, now
