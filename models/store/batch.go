@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -516,12 +517,13 @@ func (s *Store) SaveProfiles(ctx context.Context, ps []*models.Profile) error {
 		sb.WriteString(" END, ")
 	}
 	cond, shop := s.shopCond("customers")
-	sb.WriteString("updated_at = ? WHERE id IN ?" + cond)
-	args = append(append(args, s.Now(), ids), shop...)
-	if err := s.db.WithContext(ctx).Exec(sb.String(), args...).Error; err != nil {
-		return translate("save profiles", err)
+	sb.WriteString("updated_at = ? WHERE id IN (" + placeholders(len(ids)) + ")" + cond)
+	args = append(args, s.Now())
+	for _, id := range ids {
+		args = append(args, id)
 	}
-	return nil
+	_, err := s.exec(ctx, "save profiles", sb.String(), append(args, shop...)...)
+	return err
 }
 
 // The writers below store what a processing batch decided, one statement per
@@ -556,6 +558,30 @@ var actionInsertColumns = []string{"shop_id", "public_id", "customer_id", "type"
 	"due_at", "next_attempt_at", "idempotency_key", "marketing", "order_ref", "sku", "category", "params", "reason", "attempts",
 	"lease_owner", "lease_until", "sent_at", "external_ref", "created_at", "updated_at", "cost_cents"}
 
+// exec runs a statement on the store's connection (its transaction, within
+// InTx) without GORM, which builds a statement's text again and allocates
+// for each of its arguments: the writes of every batch, whose SQL is built
+// here. The statement recorder is told of it as of GORM's.
+func (s *Store) exec(ctx context.Context, op, q string, args ...any) (sql.Result, error) {
+	res, err := s.db.WithContext(ctx).Statement.ConnPool.ExecContext(ctx, q, args...)
+	s.record(ctx, q, args...)
+	if err != nil {
+		if t, ok := s.db.Dialector.(gorm.ErrorTranslator); ok {
+			err = t.Translate(err) // a duplicate key as GORM's statements report it
+		}
+		return nil, translate(op, err)
+	}
+	return res, nil
+}
+
+// placeholders is "?, ?, ?" for n arguments.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
 // insertRows inserts n rows into table with one statement of fixed shape
 // and returns their ids in order, without GORM's reflection: every batch
 // stores its events and actions through it. One INSERT of several rows gets
@@ -580,14 +606,9 @@ func (s *Store) insertRows(ctx context.Context, op, table string, cols []string,
 	if len(args) != n*len(cols) {
 		return nil, fmt.Errorf("store: %s: %d values for %d rows of %d columns", op, len(args), n, len(cols))
 	}
-	q := b.String()
-	res, err := s.db.WithContext(ctx).Statement.ConnPool.ExecContext(ctx, q, args...)
-	s.record(ctx, q, args...)
+	res, err := s.exec(ctx, op, b.String(), args...)
 	if err != nil {
-		if t, ok := s.db.Dialector.(gorm.ErrorTranslator); ok {
-			err = t.Translate(err) // a duplicate key as GORM's statements report it
-		}
-		return nil, translate(op, err)
+		return nil, err
 	}
 	last, err := res.LastInsertId()
 	if err != nil {
