@@ -26,9 +26,10 @@ func (s *Store) ProfilesOf(ctx context.Context, ids []int64) (map[int64]*models.
 		return out, nil
 	}
 	// What decodeProfile reads, scanned by hand.
-	rows, err := s.scoped(ctx, "customers").Table("customers").Select("id, public_id, stage, profile").Where("id IN ?", ids).Rows()
+	where, args := s.byCustomers("customers", "id", ids)
+	rows, err := s.query(ctx, "profiles", "SELECT id, public_id, stage, profile FROM customers"+where, args...)
 	if err != nil {
-		return nil, translate("profiles", err)
+		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -80,19 +81,21 @@ func (s *Store) EventStamps(ctx context.Context, ids []int64) (map[int64]EventSt
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rows []struct {
-		CustomerID int64
-		N          int
-		MaxID      int64
+	where, args := s.byCustomers("events", "customer_id", ids)
+	rows, err := s.query(ctx, "event stamps", "SELECT customer_id, COUNT(*), MAX(id) FROM events"+where+" GROUP BY customer_id", args...)
+	if err != nil {
+		return nil, err
 	}
-	if err := s.scoped(ctx, "events").Table("events").Select("customer_id, COUNT(*) AS n, MAX(id) AS max_id").Where("customer_id IN ?", ids).
-		Group("customer_id").Scan(&rows).Error; err != nil {
-		return nil, translate("event stamps", err)
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var st EventStamp
+		if err := rows.Scan(&id, &st.Count, &st.MaxID); err != nil {
+			return nil, translate("event stamps", err)
+		}
+		out[id] = st
 	}
-	for _, r := range rows {
-		out[r.CustomerID] = EventStamp{Count: r.N, MaxID: r.MaxID}
-	}
-	return out, nil
+	return out, translate("event stamps", rows.Err())
 }
 
 // OptOutsOf loads the opt-outs of customers, by category.
@@ -101,14 +104,21 @@ func (s *Store) OptOutsOf(ctx context.Context, ids []int64) (map[int64][]models.
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rows []optOutRow
-	if err := s.scoped(ctx, "opt_outs").Where("customer_id IN ?", ids).Order("customer_id, category").Find(&rows).Error; err != nil {
-		return nil, translate("opt-outs", err)
+	where, args := s.byCustomers("opt_outs", "customer_id", ids)
+	rows, err := s.query(ctx, "opt-outs", "SELECT customer_id, category, source, created_at FROM opt_outs"+where+" ORDER BY customer_id, category", args...)
+	if err != nil {
+		return nil, err
 	}
-	for _, r := range rows {
-		out[r.CustomerID] = append(out[r.CustomerID], models.OptOutRecord{Category: r.Category, Source: r.Source, CreatedAt: r.CreatedAt})
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var o models.OptOutRecord
+		if err := rows.Scan(&id, &o.Category, &o.Source, &o.CreatedAt); err != nil {
+			return nil, translate("opt-outs", err)
+		}
+		out[id] = append(out[id], o)
 	}
-	return out, nil
+	return out, translate("opt-outs", rows.Err())
 }
 
 // ActionsOf loads every action of customers, by due time, without their
@@ -120,17 +130,17 @@ func (s *Store) ActionsOf(ctx context.Context, ids []int64) (map[int64][]models.
 	}
 	// Every batch reads its customers' whole action history: scanned by
 	// hand, without GORM's reflection, which allocated a value per column.
-	rows, err := s.scoped(ctx, "actions").Table("actions").Select(journeyActionColumns).
-		Where("customer_id IN ?", ids).Order("customer_id, due_at, id").Rows()
+	where, args := s.byCustomers("actions", "customer_id", ids)
+	rows, err := s.query(ctx, "customer actions", "SELECT "+journeyActionColumns+" FROM actions"+where+" ORDER BY customer_id, due_at, id", args...)
 	if err != nil {
-		return nil, translate("customer actions", err)
+		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var r ActionRow
 		if err := rows.Scan(&r.ShopID, &r.ID, &r.PublicID, &r.CustomerID, &r.Type, &r.Status, &r.RuleID, &r.RulesVersion,
-			&r.TriggerEventID, &r.DueAt, &r.NextAttemptAt, &r.IdempotencyKey, &r.Marketing, &r.OrderRef, &r.SKU, &r.Category,
-			&r.Reason, &r.Attempts, &r.LeaseOwner, &r.LeaseUntil, &r.SentAt, &r.ExternalRef, &r.CreatedAt, &r.UpdatedAt, &r.CostCents); err != nil {
+			&r.TriggerEventID, &r.DueAt, &r.IdempotencyKey, &r.Marketing, &r.OrderRef, &r.SKU, &r.Category,
+			&r.Reason, &r.Attempts, &r.SentAt, &r.CreatedAt, &r.UpdatedAt, &r.CostCents); err != nil {
 			return nil, translate("customer actions", err)
 		}
 		a, err := r.Action()
@@ -164,11 +174,10 @@ func scanIdentities(q *gorm.DB) ([]identityRow, error) {
 	return out, rows.Err()
 }
 
-// journeyActionColumns are the columns ActionsOf scans, in its order: all
-// but params, which planning does not read.
+// journeyActionColumns are the columns ActionsOf scans, in its order: what
+// models.Action holds but params, which planning does not read.
 const journeyActionColumns = "shop_id, id, public_id, customer_id, type, status, rule_id, rules_version, trigger_event_id, due_at, " +
-	"next_attempt_at, idempotency_key, marketing, order_ref, sku, category, reason, attempts, lease_owner, lease_until, sent_at, " +
-	"external_ref, created_at, updated_at, cost_cents"
+	"idempotency_key, marketing, order_ref, sku, category, reason, attempts, sent_at, created_at, updated_at, cost_cents"
 
 // LedgerEntry is one booking of a customer's points, with when the event
 // whose action booked it happened (nil when that is not known).
@@ -185,24 +194,22 @@ func (s *Store) LedgerOf(ctx context.Context, ids []int64) (map[int64][]LedgerEn
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rows []struct {
-		CustomerID int64
-		ActionID   int64
-		Delta      int64
-		OccurredAt *time.Time
-	}
-	err := s.scoped(ctx, "points_ledger").Table("points_ledger").
-		Select("points_ledger.customer_id, points_ledger.action_id, points_ledger.delta, events.occurred_at").
-		Joins("LEFT JOIN actions ON actions.shop_id = points_ledger.shop_id AND actions.id = points_ledger.action_id").
-		Joins("LEFT JOIN events ON events.shop_id = actions.shop_id AND events.id = actions.trigger_event_id").
-		Where("points_ledger.customer_id IN ?", ids).Order("points_ledger.id").Scan(&rows).Error
+	where, args := s.byCustomers("points_ledger", "customer_id", ids)
+	rows, err := s.query(ctx, "points ledger", "SELECT points_ledger.customer_id, points_ledger.action_id, points_ledger.delta, events.occurred_at FROM points_ledger"+
+		" LEFT JOIN actions ON actions.shop_id = points_ledger.shop_id AND actions.id = points_ledger.action_id"+
+		" LEFT JOIN events ON events.shop_id = actions.shop_id AND events.id = actions.trigger_event_id"+where+" ORDER BY points_ledger.id", args...)
 	if err != nil {
-		return nil, translate("points ledger", err)
+		return nil, err
 	}
-	for _, r := range rows {
-		out[r.CustomerID] = append(out[r.CustomerID], LedgerEntry{r.CustomerID, r.ActionID, r.Delta, r.OccurredAt})
+	defer rows.Close()
+	for rows.Next() {
+		var l LedgerEntry
+		if err := rows.Scan(&l.CustomerID, &l.ActionID, &l.Delta, &l.EventAt); err != nil {
+			return nil, translate("points ledger", err)
+		}
+		out[l.CustomerID] = append(out[l.CustomerID], l)
 	}
-	return out, nil
+	return out, translate("points ledger", rows.Err())
 }
 
 // CustomerKey is a customer reference within a shop, as an event gives it.
@@ -572,6 +579,28 @@ func (s *Store) exec(ctx context.Context, op, q string, args ...any) (sql.Result
 		return nil, translate(op, err)
 	}
 	return res, nil
+}
+
+// query runs a query on the store's connection without GORM, as exec does;
+// the caller closes the rows.
+func (s *Store) query(ctx context.Context, op, q string, args ...any) (*sql.Rows, error) {
+	rows, err := s.db.WithContext(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
+	s.record(ctx, q, args...)
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	return rows, nil
+}
+
+// byCustomers is the condition and arguments of a batch loader's query:
+// table's rows of customers ids, within the store's shop if it has one.
+func (s *Store) byCustomers(table, column string, ids []int64) (string, []any) {
+	cond, shop := s.shopCond(table)
+	args := make([]any, 0, len(ids)+len(shop))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return " WHERE " + table + "." + column + " IN (" + placeholders(len(ids)) + ")" + cond, append(args, shop...)
 }
 
 // placeholders is "?, ?, ?" for n arguments.
