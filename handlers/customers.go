@@ -21,6 +21,7 @@ type CustomerReader interface {
 	ShopByKey(ctx context.Context, key string) (*models.Shop, error)
 	FindCustomers(ctx context.Context, shop *models.Shop, q string, tokenID int64) ([]support.Hit, error)
 	Customer(ctx context.Context, shop *models.Shop, publicID string, tokenID int64, what string) (*support.Customer, error)
+	CustomerID(ctx context.Context, shop *models.Shop, publicID string, tokenID int64, what string) (int64, error)
 	Identities(ctx context.Context, shop *models.Shop, customerID int64) ([]models.Identity, error)
 	Timeline(ctx context.Context, shop *models.Shop, customerID int64, q support.TimelineQuery) (*support.Page, error)
 	Export(ctx context.Context, shop *models.Shop, customerID int64) (*support.Export, error)
@@ -99,15 +100,36 @@ func (s *server) customer(c *gin.Context, what string) (*models.Shop, *support.C
 		return nil, nil, false
 	}
 	p, err := s.Customers.Customer(c.Request.Context(), shop, c.Param("id"), tokenOf(c).ID, what)
-	if errors.Is(err, models.ErrNotFound) {
-		writeProblem(c, Problem{Type: problemType("not-found"), Status: http.StatusNotFound, Detail: "No customer " + strconv.Quote(c.Param("id")) + " in shop " + shop.Key + "."})
-		return nil, nil, false
-	}
-	if err != nil {
-		s.writeError(c, err)
+	if !s.customerFound(c, shop, err) {
 		return nil, nil, false
 	}
 	return shop, p, true
+}
+
+// customerID is customer for reads that need only the customer's id.
+func (s *server) customerID(c *gin.Context, what string) (*models.Shop, int64, bool) {
+	shop, ok := s.shop(c)
+	if !ok {
+		return nil, 0, false
+	}
+	id, err := s.Customers.CustomerID(c.Request.Context(), shop, c.Param("id"), tokenOf(c).ID, what)
+	if !s.customerFound(c, shop, err) {
+		return nil, 0, false
+	}
+	return shop, id, true
+}
+
+// customerFound answers a failed customer lookup: 404 for an unknown one.
+func (s *server) customerFound(c *gin.Context, shop *models.Shop, err error) bool {
+	if errors.Is(err, models.ErrNotFound) {
+		writeProblem(c, Problem{Type: problemType("not-found"), Status: http.StatusNotFound, Detail: "No customer " + strconv.Quote(c.Param("id")) + " in shop " + shop.Key + "."})
+		return false
+	}
+	if err != nil {
+		s.writeError(c, err)
+		return false
+	}
+	return true
 }
 
 type profileResponse struct {
@@ -239,11 +261,11 @@ func (s *server) getTimeline(c *gin.Context) {
 		return
 	}
 	q.Types = types
-	shop, p, ok := s.customer(c, "timeline")
+	shop, id, ok := s.customerID(c, "timeline")
 	if !ok {
 		return
 	}
-	page, err := s.Customers.Timeline(c.Request.Context(), shop, p.CustomerID, q)
+	page, err := s.Customers.Timeline(c.Request.Context(), shop, id, q)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -252,9 +274,10 @@ func (s *server) getTimeline(c *gin.Context) {
 	for i := range page.Items {
 		items[i] = toTimelineItem(&page.Items[i])
 	}
-	resp := gin.H{"items": items}
-	if page.Next != "" {
-		resp["next_cursor"] = page.Next
-	}
-	c.JSON(http.StatusOK, resp)
+	c.JSON(http.StatusOK, timelinePage{Items: items, NextCursor: page.Next})
+}
+
+type timelinePage struct {
+	Items      []timelineItem `json:"items"`
+	NextCursor string         `json:"next_cursor,omitempty"`
 }

@@ -22,9 +22,9 @@ type Store interface {
 	ShopByKey(ctx context.Context, key string) (*models.Shop, error)
 	FindCustomers(ctx context.Context, shopID int64, q string) ([]store.CustomerSummary, error)
 	CustomerByPublicID(ctx context.Context, shopID int64, publicID string) (*models.Profile, time.Time, error)
+	CustomerIDByPublicID(ctx context.Context, shopID int64, publicID string) (int64, error)
 	CustomerIdentities(ctx context.Context, shopID, customerID int64) ([]models.Identity, error)
 	Timeline(ctx context.Context, shopID, customerID int64, cur *store.Cursor, f store.TimelineFilter, limit int) ([]store.TimelineEntry, bool, error)
-	EventsByID(ctx context.Context, shopID int64, ids []int64) (map[int64]store.EventRecord, error)
 	// ExportCustomer reads everything about a customer, across shops.
 	ExportCustomer(ctx context.Context, customerID int64) (*store.Export, error)
 }
@@ -73,9 +73,6 @@ func (r reads) Timeline(ctx context.Context, shopID, customerID int64, cur *stor
 	return r.ForShop(shopID).Timeline(ctx, customerID, cur, f, limit)
 }
 
-func (r reads) EventsByID(ctx context.Context, shopID int64, ids []int64) (map[int64]store.EventRecord, error) {
-	return r.ForShop(shopID).EventsByID(ctx, ids)
-}
 
 // ShopByKey finds a shop by its key.
 func (s *Service) ShopByKey(ctx context.Context, key string) (*models.Shop, error) {
@@ -135,6 +132,19 @@ func (s *Service) Customer(ctx context.Context, shop *models.Shop, publicID stri
 		return nil, err
 	}
 	return &Customer{Profile: p, CreatedAt: created}, nil
+}
+
+// CustomerID finds a shop's customer by public id and logs the read, like
+// Customer, without reading the profile: for reads that need only the id.
+func (s *Service) CustomerID(ctx context.Context, shop *models.Shop, publicID string, tokenID int64, what string) (int64, error) {
+	id, err := s.Store.CustomerIDByPublicID(ctx, shop.ID, publicID)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.logAccess(ctx, shop.ID, tokenID, id, what); err != nil {
+		return 0, err
+	}
+	return id, nil
 }
 
 // Identities lists the ways the shop names a customer, by kind and value.

@@ -142,26 +142,23 @@ func (s *Service) Timeline(ctx context.Context, shop *models.Shop, customerID in
 	if err != nil {
 		return nil, err
 	}
-	var trig []int64
-	for _, e := range entries {
-		if e.Action != nil && e.Action.TriggerEventID != nil {
-			trig = append(trig, *e.Action.TriggerEventID)
-		}
-	}
-	events, err := s.Store.EventsByID(ctx, shop.ID, trig)
-	if err != nil {
-		return nil, err
-	}
 	// Several actions answer one event: each is decoded once.
-	triggers := make(map[int64]trigger, len(events))
-	for id, r := range events {
+	triggers := map[int64]trigger{}
+	for _, e := range entries {
+		r := e.Trigger
+		if r == nil {
+			continue
+		}
+		if _, done := triggers[r.ID]; done {
+			continue
+		}
 		t := trigger{ref: Trigger{ID: models.EventPublicID(r.ID), Type: r.Type}, orderRef: r.OrderRef}
 		if ev, err := r.Event(); err == nil {
 			t.orderNumber = orderNumber(&ev)
 			t.restock = restockWhy(&ev)
 			t.cart = cartNote(&ev)
 		}
-		triggers[id] = t
+		triggers[r.ID] = t
 	}
 	items := make([]Item, 0, len(entries))
 	for _, e := range entries {

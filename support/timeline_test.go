@@ -15,9 +15,8 @@ import (
 // and two actions, one on that order's event, one from the periodic scan.
 type fakeStore struct {
 	support.Store
-	entries  []store.TimelineEntry
-	triggers map[int64]store.EventRecord
-	gotCur   *store.Cursor
+	entries []store.TimelineEntry
+	gotCur  *store.Cursor
 }
 
 func (f *fakeStore) CustomerByPublicID(_ context.Context, shopID int64, publicID string) (*models.Profile, time.Time, error) {
@@ -32,15 +31,6 @@ func (f *fakeStore) Timeline(_ context.Context, shopID, customerID int64, cur *s
 	return f.entries[:limit], limit < len(f.entries), nil
 }
 
-func (f *fakeStore) EventsByID(_ context.Context, shopID int64, ids []int64) (map[int64]store.EventRecord, error) {
-	out := map[int64]store.EventRecord{}
-	for _, id := range ids {
-		if r, ok := f.triggers[id]; ok {
-			out[id] = r
-		}
-	}
-	return out, nil
-}
 
 type accessLog []models.Access
 
@@ -67,8 +57,9 @@ func TestTimeline(t *testing.T) {
 		{Cursor: store.Cursor{At: t0.Add(-time.Hour), Kind: store.KindEvent, ID: 10},
 			Event: &store.EventRecord{ID: 10, Type: string(models.CustomerRegistered), OccurredAt: t0.Add(-time.Hour), Data: `{"customer":{"id":"c"}}`}},
 	}
-	// The trigger as EventsByID reads it: without its data.
-	fs := &fakeStore{entries: entries, triggers: map[int64]store.EventRecord{11: {ID: 11, Type: placed.Type, OrderRef: "o-9", OccurredAt: t0}}}
+	// The trigger as the store joins it: without its data.
+	entries[0].Trigger = &store.EventRecord{ID: 11, Type: placed.Type, OrderRef: "o-9", OccurredAt: t0, Data: "{}"}
+	fs := &fakeStore{entries: entries}
 	var log accessLog
 	svc := &support.Service{Store: fs, Access: &log, Dispatch: waiting{}}
 	shop := &models.Shop{ID: 1, Key: "acme"}

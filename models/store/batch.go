@@ -55,8 +55,13 @@ func (s *Store) EventsOf(ctx context.Context, ids []int64) (map[int64][]EventRec
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rs []EventRecord
-	if err := s.scoped(ctx, "events").Where("customer_id IN ?", ids).Order("customer_id, occurred_at, id").Find(&rs).Error; err != nil {
+	where, args := s.byCustomers("events", "customer_id", ids)
+	rows, err := s.query(ctx, "customer events", "SELECT "+eventColumns("events")+" FROM events"+where+" ORDER BY events.customer_id, events.occurred_at, events.id", args...)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := scanEvents(rows)
+	if err != nil {
 		return nil, translate("customer events", err)
 	}
 	for _, r := range rs {
@@ -738,4 +743,43 @@ func (s *Store) CancelActions(ctx context.Context, ids []int64, reason string) (
 		Where("id IN ? AND status IN ?", ids, cancellable).
 		Updates(map[string]any{"status": string(models.ActionCancelled), "reason": reason, "lease_owner": nil, "lease_until": nil, "updated_at": s.Now()})
 	return res.RowsAffected, translate("cancel actions", res.Error)
+}
+
+// eventFields are the columns of events in EventRecord's order.
+var eventFields = []string{"shop_id", "id", "customer_id", "type", "step_key", "occurred_at", "received_at", "platform", "inbox_id",
+	"delivery_id", "order_ref", "data", "amount", "currency", "coupon", "test_order", "placed_at"}
+
+// eventColumns is the select list of every EventRecord column, qualified
+// by table.
+func eventColumns(table string) string {
+	return table + "." + strings.Join(eventFields, ", "+table+".")
+}
+
+// scanEvents reads rows selected with eventColumns, and closes them.
+func scanEvents(rows *sql.Rows) ([]EventRecord, error) {
+	defer rows.Close()
+	var out []EventRecord
+	for rows.Next() {
+		var r EventRecord
+		if err := rows.Scan(&r.ShopID, &r.ID, &r.CustomerID, &r.Type, &r.StepKey, &r.OccurredAt, &r.ReceivedAt, &r.Platform, &r.InboxID,
+			&r.DeliveryID, &r.OrderRef, &r.Data, &r.Amount, &r.Currency, &r.Coupon, &r.TestOrder, &r.PlacedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// actionColumns is the select list of every ActionRow column, in the order
+// of fields.
+const actionColumns = "actions.shop_id, actions.id, actions.public_id, actions.customer_id, actions.type, actions.status, actions.rule_id, " +
+	"actions.rules_version, actions.trigger_event_id, actions.due_at, actions.next_attempt_at, actions.idempotency_key, actions.marketing, " +
+	"actions.order_ref, actions.sku, actions.category, actions.params, actions.reason, actions.attempts, actions.lease_owner, " +
+	"actions.lease_until, actions.sent_at, actions.external_ref, actions.created_at, actions.updated_at, actions.cost_cents"
+
+// fields are the scan destinations of actionColumns.
+func (r *ActionRow) fields() []any {
+	return []any{&r.ShopID, &r.ID, &r.PublicID, &r.CustomerID, &r.Type, &r.Status, &r.RuleID, &r.RulesVersion, &r.TriggerEventID, &r.DueAt,
+		&r.NextAttemptAt, &r.IdempotencyKey, &r.Marketing, &r.OrderRef, &r.SKU, &r.Category, &r.Params, &r.Reason, &r.Attempts, &r.LeaseOwner,
+		&r.LeaseUntil, &r.SentAt, &r.ExternalRef, &r.CreatedAt, &r.UpdatedAt, &r.CostCents}
 }

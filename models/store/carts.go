@@ -22,5 +22,5 @@ func (s *Store) CartCustomers(ctx context.Context, shopID int64, from, to time.T
 // cartEventTypes are the events about a cart, sent or derived.
 var cartEventTypes = []string{"cart.updated", "checkout.started", "cart.abandoned"}
 
-// triggerDataTypes are the triggers whose data EventsByID reads.
+// triggerDataTypes are the triggers whose data the timeline reads with the actions that answered them.
 var triggerDataTypes = append([]string{"stock.available"}, cartEventTypes...)

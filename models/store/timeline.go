@@ -3,6 +3,8 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"fmt"
 	"slices"
 	"time"
 
@@ -55,6 +57,27 @@ func (s *Store) FindCustomers(ctx context.Context, shopID int64, q string) ([]Cu
 	return out, nil
 }
 
+// CustomerIDByPublicID finds a shop's customer by its public id, without
+// reading the profile: what a timeline page needs.
+func (s *Store) CustomerIDByPublicID(ctx context.Context, shopID int64, publicID string) (int64, error) {
+	rows, err := s.query(ctx, "customer", "SELECT id FROM customers WHERE shop_id = ? AND public_id = ?", shopID, publicID)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var id int64
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return 0, translate("customer", err)
+		}
+		return 0, fmt.Errorf("store: customer: %w", models.ErrNotFound)
+	}
+	if err := rows.Scan(&id); err != nil {
+		return 0, translate("customer", err)
+	}
+	return id, nil
+}
+
 // CustomerByPublicID loads a shop's customer profile by its public id.
 func (s *Store) CustomerByPublicID(ctx context.Context, shopID int64, publicID string) (*models.Profile, time.Time, error) {
 	var c customerRow
@@ -97,28 +120,45 @@ type TimelineEntry struct {
 	Cursor
 	Event  *EventRecord
 	Action *ActionRow
+	// Trigger is the event an action answered, if it is stored: its id,
+	// type, order and time, and its data only for the types whose data says
+	// why the action is due when it is (a back-in-stock notice's queue, a
+	// cart); "{}" otherwise.
+	Trigger *EventRecord
 }
 
 // Timeline returns up to limit entries of a customer's journey, newest first,
 // after cursor (nil: from the newest), and whether more follow. Events sort by
 // source time, actions by when they were planned. Both queries use the
-// (customer_id, time, id) indexes, so every page costs two index range scans.
+// (customer_id, time, id) indexes, so every page costs two index range scans;
+// the actions' triggers come with them, by primary key. The statements are
+// built here: the support console reads a page per click.
 func (s *Store) Timeline(ctx context.Context, customerID int64, cur *Cursor, f TimelineFilter, limit int) ([]TimelineEntry, bool, error) {
 	var entries []TimelineEntry
 	if f.empty() || f.AllEvents || len(f.EventTypes) > 0 {
-		q := s.scoped(ctx, "events").Where("customer_id = ?", customerID)
+		q := "SELECT " + eventColumns("events") + " FROM events WHERE events.customer_id = ?"
+		args := []any{customerID}
 		if !f.empty() && !f.AllEvents {
-			q = q.Where("type IN ?", f.EventTypes)
+			q += " AND events.type IN (" + placeholders(len(f.EventTypes)) + ")"
+			args = appendStrings(args, f.EventTypes)
 		}
 		if cur != nil {
 			if cur.Kind == KindAction {
-				q = q.Where("occurred_at <= ?", cur.At)
+				q += " AND events.occurred_at <= ?"
+				args = append(args, cur.At)
 			} else {
-				q = q.Where("occurred_at < ? OR (occurred_at = ? AND id < ?)", cur.At, cur.At, cur.ID)
+				q += " AND (events.occurred_at < ? OR (events.occurred_at = ? AND events.id < ?))"
+				args = append(args, cur.At, cur.At, cur.ID)
 			}
 		}
-		var evs []EventRecord
-		if err := q.Order("occurred_at DESC, id DESC").Limit(limit + 1).Find(&evs).Error; err != nil {
+		cond, shop := s.shopCond("events")
+		q += cond + " ORDER BY events.occurred_at DESC, events.id DESC LIMIT ?"
+		rows, err := s.query(ctx, "timeline events", q, append(append(args, shop...), limit+1)...)
+		if err != nil {
+			return nil, false, err
+		}
+		evs, err := scanEvents(rows)
+		if err != nil {
 			return nil, false, translate("timeline events", err)
 		}
 		for i := range evs {
@@ -126,23 +166,47 @@ func (s *Store) Timeline(ctx context.Context, customerID int64, cur *Cursor, f T
 		}
 	}
 	if f.empty() || f.AllActions || len(f.ActionTypes) > 0 {
-		q := s.scoped(ctx, "actions").Where("customer_id = ?", customerID)
+		q := "SELECT " + actionColumns + ", te.id, te.type, te.order_ref, te.occurred_at, CASE WHEN te.type IN (" + placeholders(len(triggerDataTypes)) +
+			") THEN te.data ELSE '{}' END FROM actions LEFT JOIN events te ON te.shop_id = actions.shop_id AND te.id = actions.trigger_event_id" +
+			" WHERE actions.customer_id = ?"
+		args := appendStrings(nil, triggerDataTypes)
+		args = append(args, customerID)
 		if !f.empty() && !f.AllActions {
-			q = q.Where("type IN ?", f.ActionTypes)
+			q += " AND actions.type IN (" + placeholders(len(f.ActionTypes)) + ")"
+			args = appendStrings(args, f.ActionTypes)
 		}
 		if cur != nil {
 			if cur.Kind == KindEvent {
-				q = q.Where("created_at < ?", cur.At)
+				q += " AND actions.created_at < ?"
+				args = append(args, cur.At)
 			} else {
-				q = q.Where("created_at < ? OR (created_at = ? AND id < ?)", cur.At, cur.At, cur.ID)
+				q += " AND (actions.created_at < ? OR (actions.created_at = ? AND actions.id < ?))"
+				args = append(args, cur.At, cur.At, cur.ID)
 			}
 		}
-		var acts []ActionRow
-		if err := q.Order("created_at DESC, id DESC").Limit(limit + 1).Find(&acts).Error; err != nil {
-			return nil, false, translate("timeline actions", err)
+		cond, shop := s.shopCond("actions")
+		q += cond + " ORDER BY actions.created_at DESC, actions.id DESC LIMIT ?"
+		rows, err := s.query(ctx, "timeline actions", q, append(append(args, shop...), limit+1)...)
+		if err != nil {
+			return nil, false, err
 		}
-		for i := range acts {
-			entries = append(entries, TimelineEntry{Cursor: Cursor{acts[i].CreatedAt, KindAction, acts[i].ID}, Action: &acts[i]})
+		defer rows.Close()
+		for rows.Next() {
+			var a ActionRow
+			var tid sql.NullInt64
+			var ttype, tref, tdata sql.NullString
+			var tat sql.NullTime
+			if err := rows.Scan(append(a.fields(), &tid, &ttype, &tref, &tat, &tdata)...); err != nil {
+				return nil, false, translate("timeline actions", err)
+			}
+			e := TimelineEntry{Cursor: Cursor{a.CreatedAt, KindAction, a.ID}, Action: &a}
+			if tid.Valid {
+				e.Trigger = &EventRecord{ShopID: a.ShopID, ID: tid.Int64, Type: ttype.String, OrderRef: tref.String, OccurredAt: tat.Time, Data: tdata.String}
+			}
+			entries = append(entries, e)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, false, translate("timeline actions", err)
 		}
 	}
 	slices.SortFunc(entries, func(a, b TimelineEntry) int {
@@ -161,22 +225,9 @@ func (s *Store) Timeline(ctx context.Context, customerID int64, cur *Cursor, f T
 	return entries, more, nil
 }
 
-// EventsByID loads events by id (the triggers of timeline actions).
-func (s *Store) EventsByID(ctx context.Context, ids []int64) (map[int64]EventRecord, error) {
-	out := map[int64]EventRecord{}
-	if len(ids) == 0 {
-		return out, nil
+func appendStrings(args []any, ss []string) []any {
+	for _, v := range ss {
+		args = append(args, v)
 	}
-	var rows []EventRecord
-	// A back-in-stock notice's and a cart event's data say why their actions
-	// are due when they are (support); other triggers need only their type
-	// and order.
-	if err := s.scoped(ctx, "events").Select("id, type, order_ref, occurred_at, CASE WHEN type IN ? THEN data ELSE '{}' END AS data", triggerDataTypes).
-		Where("id IN ?", ids).Find(&rows).Error; err != nil {
-		return nil, translate("events by id", err)
-	}
-	for _, r := range rows {
-		out[r.ID] = r
-	}
-	return out, nil
+	return args
 }
