@@ -73,7 +73,6 @@ func (r reads) Timeline(ctx context.Context, shopID, customerID int64, cur *stor
 	return r.ForShop(shopID).Timeline(ctx, customerID, cur, f, limit)
 }
 
-
 // ShopByKey finds a shop by its key.
 func (s *Service) ShopByKey(ctx context.Context, key string) (*models.Shop, error) {
 	if s.Shops == nil {

@@ -31,7 +31,6 @@ func (f *fakeStore) Timeline(_ context.Context, shopID, customerID int64, cur *s
 	return f.entries[:limit], limit < len(f.entries), nil
 }
 
-
 type accessLog []models.Access
 
 func (l *accessLog) Record(_ context.Context, a models.Access) error {
