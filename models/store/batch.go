@@ -552,6 +552,11 @@ func (s *Store) InsertEvents(ctx context.Context, rs []*EventRecord) error {
 	if s.idStep != 1 {
 		return createRows(ctx, s, "insert events", rs)
 	}
+	for _, r := range rs {
+		if err := r.BeforeCreate(nil); err != nil { // as GORM's Create calls it
+			return err
+		}
+	}
 	ids, err := s.insertRows(ctx, "insert events", "events", eventInsertColumns, len(rs), func(i int, v []any) []any {
 		r := rs[i]
 		return append(v, r.ShopID, r.CustomerID, r.Type, r.StepKey, r.OccurredAt, r.ReceivedAt, r.Platform, r.InboxID, r.DeliveryID,

@@ -32,9 +32,12 @@ func TestInsertEventsAndActions(t *testing.T) {
 		placed := at.Add(-time.Hour)
 		var rs []*store.EventRecord
 		for i := range 3 {
+			// Undescribed: the report columns are filled from the data, as GORM's Create did.
+			data := fmt.Sprintf(`{"customer":{"id":"c"},"order":{"id":"o-%d","total":"12.50","currency":"EUR","coupon":"HELLO","test":%t,"placed_at":%q}}`,
+				i, i == 1, placed.Format(time.RFC3339Nano))
 			rs = append(rs, &store.EventRecord{ShopID: shop.ID, CustomerID: cust, Type: string(models.OrderPlaced), StepKey: fmt.Sprintf("step-%d", i),
 				OccurredAt: at.Add(time.Duration(i) * time.Second), ReceivedAt: at, Platform: "standard", InboxID: int64(10 + i), DeliveryID: fmt.Sprintf("d-%d", i),
-				OrderRef: fmt.Sprintf("o-%d", i), Data: `{"order":{"id":"o"}}`, Amount: "12.50", Currency: "EUR", Coupon: "HELLO", TestOrder: i == 1, PlacedAt: &placed})
+				Data: data})
 		}
 		if err := st.InsertEvents(ctx, rs); err != nil {
 			t.Fatal(err)
@@ -45,8 +48,9 @@ func TestInsertEventsAndActions(t *testing.T) {
 		}
 		for i, r := range stored {
 			want := *rs[i]
-			if r.ID != want.ID || r.StepKey != want.StepKey || r.InboxID != want.InboxID || r.DeliveryID != want.DeliveryID || r.Amount != want.Amount ||
-				r.Coupon != want.Coupon || r.TestOrder != want.TestOrder || !r.OccurredAt.Equal(want.OccurredAt) || r.PlacedAt == nil || !r.PlacedAt.Equal(placed) {
+			if r.ID != want.ID || r.StepKey != want.StepKey || r.InboxID != want.InboxID || r.DeliveryID != want.DeliveryID || r.Amount != "12.50" ||
+				r.Currency != "EUR" || r.Coupon != "HELLO" || r.OrderRef != fmt.Sprintf("o-%d", i) || r.TestOrder != (i == 1) ||
+				!r.OccurredAt.Equal(want.OccurredAt) || r.PlacedAt == nil || !r.PlacedAt.Equal(placed) {
 				t.Errorf("event %d stored as %+v, inserted %+v", i, r, want)
 			}
 		}
