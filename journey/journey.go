@@ -4,8 +4,8 @@
 package journey
 
 import (
+	"cmp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -68,15 +68,14 @@ func (o *Order) Positive(now time.Time, allowance time.Duration) bool {
 // Sort puts events into the canonical order the fold uses: source time, then
 // type and step, so that arrival order never matters.
 func Sort(events []models.Event) {
-	sort.SliceStable(events, func(i, j int) bool {
-		a, b := events[i].OccurredAt(), events[j].OccurredAt()
-		if !a.Equal(b) {
-			return a.Before(b)
+	slices.SortStableFunc(events, func(a, b models.Event) int {
+		if c := a.OccurredAt().Compare(b.OccurredAt()); c != 0 {
+			return c
 		}
-		if events[i].Type != events[j].Type {
-			return events[i].Type < events[j].Type
+		if c := cmp.Compare(a.Type, b.Type); c != 0 {
+			return c
 		}
-		return events[i].StepKey() < events[j].StepKey()
+		return cmp.Compare(a.StepKey(), b.StepKey())
 	})
 }
 
@@ -134,7 +133,8 @@ func mergeOrder(o *Order, e *models.Event) {
 		o.Cancelled = true
 	case models.ShipmentShipped:
 		if o.ShippedAt == nil || at.Before(*o.ShippedAt) {
-			o.ShippedAt = &at
+			shipped := at // only a time kept escapes: the fold runs for every event of every batch
+			o.ShippedAt = &shipped
 		}
 		if d.Shipment != nil && d.Shipment.PromisedDeliveryAt != nil {
 			p := d.Shipment.PromisedDeliveryAt.UTC()
@@ -142,7 +142,8 @@ func mergeOrder(o *Order, e *models.Event) {
 		}
 	case models.ShipmentDelivered:
 		if o.DeliveredAt == nil || at.After(*o.DeliveredAt) {
-			o.DeliveredAt = &at
+			delivered := at
+			o.DeliveredAt = &delivered
 		}
 	case models.ReturnRequested, models.ReturnReceived:
 		o.Returned = true

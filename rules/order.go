@@ -1,7 +1,8 @@
 package rules
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/treue/treue/models"
@@ -37,15 +38,14 @@ func OrderFromEvents(events []models.Event) OrderState {
 			sorted = append(sorted, &events[i])
 		}
 	}
-	sort.SliceStable(sorted, func(i, j int) bool {
-		a, b := sorted[i], sorted[j]
-		if ra, rb := contentRank(a.Type), contentRank(b.Type); ra != rb {
-			return ra < rb
+	slices.SortStableFunc(sorted, func(a, b *models.Event) int {
+		if c := cmp.Compare(contentRank(a.Type), contentRank(b.Type)); c != 0 {
+			return c
 		}
-		if ta, tb := a.OccurredAt(), b.OccurredAt(); !ta.Equal(tb) {
-			return ta.Before(tb)
+		if c := a.OccurredAt().Compare(b.OccurredAt()); c != 0 {
+			return c
 		}
-		return a.StepKey() < b.StepKey()
+		return cmp.Compare(a.StepKey(), b.StepKey())
 	})
 	var st OrderState
 	for _, e := range sorted {

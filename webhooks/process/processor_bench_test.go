@@ -65,6 +65,7 @@ func BenchmarkProcessor(b *testing.B) {
 			proc := &process.Processor{
 				Store:     st,
 				Receivers: map[models.Platform]plugin.Receiver{models.PlatformStandard: standard.New(time.Minute)},
+				Zones:     &plugin.Zones{}, // as serve: each time zone loaded once
 				Planner:   &process.RulesPlanner{Rules: rules.NewHolder(set), Log: log, Now: now, Options: journey.DefaultOptions},
 				Log:       log, Options: journey.DefaultOptions, BatchSize: 50, Metrics: process.NewMetrics(prometheus.NewRegistry()), Poll: time.Millisecond, MaxAttempts: 3, Now: now,
 			}
