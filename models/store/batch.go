@@ -580,8 +580,10 @@ var actionInsertColumns = []string{"shop_id", "public_id", "customer_id", "type"
 // for each of its arguments: the writes of every batch, whose SQL is built
 // here. The statement recorder is told of it as of GORM's.
 func (s *Store) exec(ctx context.Context, op, q string, args ...any) (sql.Result, error) {
+	begin := time.Now()
 	res, err := s.db.WithContext(ctx).Statement.ConnPool.ExecContext(ctx, q, args...)
 	s.record(ctx, q, args...)
+	s.trace(ctx, begin, q, res, err)
 	if err != nil {
 		if t, ok := s.db.Dialector.(gorm.ErrorTranslator); ok {
 			err = t.Translate(err) // a duplicate key as GORM's statements report it
@@ -594,8 +596,10 @@ func (s *Store) exec(ctx context.Context, op, q string, args ...any) (sql.Result
 // query runs a query on the store's connection without GORM, as exec does;
 // the caller closes the rows.
 func (s *Store) query(ctx context.Context, op, q string, args ...any) (*sql.Rows, error) {
+	begin := time.Now()
 	rows, err := s.db.WithContext(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
 	s.record(ctx, q, args...)
+	s.trace(ctx, begin, q, nil, err)
 	if err != nil {
 		return nil, translate(op, err)
 	}
@@ -611,6 +615,19 @@ func (s *Store) byCustomers(table, column string, ids []int64) (string, []any) {
 		args = append(args, id)
 	}
 	return " WHERE " + table + "." + column + " IN (" + placeholders(len(ids)) + ")" + cond, append(args, shop...)
+}
+
+// trace tells GORM's logger of a statement sent without GORM, so that a slow
+// one is logged as GORM's are (database.slow_query); a query's rows are not
+// counted (-1).
+func (s *Store) trace(ctx context.Context, begin time.Time, q string, res sql.Result, err error) {
+	s.db.Logger.Trace(ctx, begin, func() (string, int64) {
+		if res == nil {
+			return q, -1
+		}
+		n, _ := res.RowsAffected()
+		return q, n
+	}, err)
 }
 
 // placeholders is "?, ?, ?" for n arguments.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,5 +61,51 @@ func TestInsertEvents_SteppedIDs(t *testing.T) {
 				t.Errorf("step %d: %s has id %d, stored %d", step, r.StepKey, r.ID, ids[r.StepKey])
 			}
 		}
+	}
+}
+
+// TestSlowQuery_HandBuilt: the statements built without GORM are logged
+// when slow, as GORM's are, with their shape and never their arguments.
+func TestSlowQuery_HandBuilt(t *testing.T) {
+	ctx := context.Background()
+	sealer, err := security.NewSealer(strings.Repeat("k", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	s, err := Open(ctx, Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "t.db"), SlowQuery: time.Nanosecond}, sealer, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	shop := &models.Shop{Key: "s", Platform: models.PlatformStandard, Source: "cli"}
+	if err := s.SaveShop(ctx, shop); err != nil {
+		t.Fatal(err)
+	}
+	cust, _, err := s.ResolveCustomer(ctx, shop.ID, models.CustomerRef{ID: "c", Email: "secret.person@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	if err := s.InsertEvents(ctx, []*EventRecord{{ShopID: shop.ID, CustomerID: cust, Type: string(models.CustomerRegistered), StepKey: "reg",
+		OccurredAt: at, ReceivedAt: at, Platform: "standard", Data: `{"customer":{"id":"c","email":"secret.person@example.org"}}`}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EventsOf(ctx, []int64{cust}); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	for _, want := range []string{`sql="INSERT INTO events `, `sql="SELECT events.shop_id, events.id`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no slow-query line with %s in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "secret.person") {
+		t.Errorf("a slow-query line carries an argument:\n%s", out)
 	}
 }
