@@ -2,12 +2,10 @@ package process_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -132,31 +130,7 @@ func drain(t *testing.T, ctx context.Context, st *store.Store, proc *process.Pro
 			}
 		}
 	}
-	deadline := time.Now().Add(time.Minute)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for time.Now().Before(deadline) {
-				n, err := proc.ProcessBatch(ctx)
-				if errors.Is(err, models.ErrUnavailable) {
-					continue // a deadlock or a busy file: run again, as Run does
-				}
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if n > 0 {
-					continue
-				}
-				if pending, _, err := st.InboxBacklog(ctx); err != nil || pending == 0 {
-					return
-				}
-				time.Sleep(time.Millisecond)
-			}
-			t.Error("the processors did not drain the inbox in a minute")
-		})
-	}
-	wg.Wait()
+	drainWith(t, ctx, st, time.Minute, proc, proc, proc, proc)
 }
 
 // budgetOf sums a month's spend from the store, with the actions that

@@ -24,6 +24,7 @@ import (
 
 	"github.com/treue/treue/journey"
 	"github.com/treue/treue/models"
+	"github.com/treue/treue/models/store"
 	"github.com/treue/treue/models/store/storetest"
 	"github.com/treue/treue/plugin"
 	"github.com/treue/treue/plugin/standard"
@@ -97,37 +98,13 @@ func TestProcessor_BatchMatchesCareful(t *testing.T) {
 			}
 			switch mode {
 			case "concurrent":
-				deadline := time.Now().Add(2 * time.Minute)
-				var wg sync.WaitGroup
+				var procs []*process.Processor
 				for range 4 {
-					proc := newProc() // four replicas, each with its cache
-					proc.BatchSize = 20
-					wg.Go(func() {
-						for {
-							if time.Now().After(deadline) {
-								t.Error("concurrent processors did not drain the inbox in 2 minutes")
-								return
-							}
-							n, err := proc.ProcessBatch(ctx)
-							if errors.Is(err, models.ErrUnavailable) {
-								continue // as Run does, after a pause
-							}
-							if err != nil {
-								t.Error(err)
-								return
-							}
-							if n > 0 {
-								continue
-							}
-							// Nothing claimable: done once no other processor holds rows.
-							if pending, _, err := st.InboxBacklog(ctx); err != nil || pending == 0 {
-								return
-							}
-							time.Sleep(time.Millisecond)
-						}
-					})
+					p := newProc() // four replicas, each with its cache
+					p.BatchSize = 20
+					procs = append(procs, p)
 				}
-				wg.Wait()
+				drainWith(t, ctx, st, 2*time.Minute, procs...)
 			default:
 				for {
 					process := proc.ProcessBatch
@@ -351,4 +328,37 @@ func exampleSet(t *testing.T) *rules.Set {
 		t.Fatal(err)
 	}
 	return set
+}
+
+// drainWith processes the inbox with each of procs in a goroutine of its
+// own, as replicas do (the same processor several times: several loops of
+// one replica), until it is empty.
+func drainWith(t *testing.T, ctx context.Context, st *store.Store, within time.Duration, procs ...*process.Processor) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var wg sync.WaitGroup
+	for _, proc := range procs {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				n, err := proc.ProcessBatch(ctx)
+				if errors.Is(err, models.ErrUnavailable) {
+					continue // a deadlock or a busy file: run again, as Run does
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n > 0 {
+					continue
+				}
+				// Nothing claimable: done once no other processor holds rows.
+				if pending, _, err := st.InboxBacklog(ctx); err != nil || pending == 0 {
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+			t.Errorf("the processors did not drain the inbox in %v", within)
+		})
+	}
+	wg.Wait()
 }
