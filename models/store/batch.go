@@ -568,12 +568,16 @@ func (s *Store) InsertEvents(ctx context.Context, rs []*EventRecord) error {
 	return err
 }
 
-var eventInsertColumns = []string{"shop_id", "customer_id", "type", "step_key", "occurred_at", "received_at", "platform", "inbox_id",
-	"delivery_id", "order_ref", "data", "amount", "currency", "coupon", "test_order", "placed_at"}
+// The columns the batch's INSERTs set, in the order of their values: all
+// but the id the database gives.
+var (
+	eventInsertColumns  = withoutID(eventFields)
+	actionInsertColumns = withoutID(actionFields)
+)
 
-var actionInsertColumns = []string{"shop_id", "public_id", "customer_id", "type", "status", "rule_id", "rules_version", "trigger_event_id",
-	"due_at", "next_attempt_at", "idempotency_key", "marketing", "order_ref", "sku", "category", "params", "reason", "attempts",
-	"lease_owner", "lease_until", "sent_at", "external_ref", "created_at", "updated_at", "cost_cents"}
+func withoutID(cols []string) []string {
+	return slices.DeleteFunc(slices.Clone(cols), func(c string) bool { return c == "id" })
+}
 
 // exec runs a statement on the store's connection (its transaction, within
 // InTx) without GORM, which builds a statement's text again and allocates
@@ -772,7 +776,7 @@ var eventFields = []string{"shop_id", "id", "customer_id", "type", "step_key", "
 	"delivery_id", "order_ref", "data", "amount", "currency", "coupon", "test_order", "placed_at"}
 
 // eventColumns is the select list of every EventRecord column, qualified
-// by table.
+// by table, in the order scanEvents reads.
 func eventColumns(table string) string {
 	return table + "." + strings.Join(eventFields, ", "+table+".")
 }
@@ -792,12 +796,14 @@ func scanEvents(rows *sql.Rows) ([]EventRecord, error) {
 	return out, rows.Err()
 }
 
-// actionColumns is the select list of every ActionRow column, in the order
-// of fields.
-const actionColumns = "actions.shop_id, actions.id, actions.public_id, actions.customer_id, actions.type, actions.status, actions.rule_id, " +
-	"actions.rules_version, actions.trigger_event_id, actions.due_at, actions.next_attempt_at, actions.idempotency_key, actions.marketing, " +
-	"actions.order_ref, actions.sku, actions.category, actions.params, actions.reason, actions.attempts, actions.lease_owner, " +
-	"actions.lease_until, actions.sent_at, actions.external_ref, actions.created_at, actions.updated_at, actions.cost_cents"
+// actionFields are the columns of actions in ActionRow's order.
+var actionFields = []string{"shop_id", "id", "public_id", "customer_id", "type", "status", "rule_id", "rules_version", "trigger_event_id",
+	"due_at", "next_attempt_at", "idempotency_key", "marketing", "order_ref", "sku", "category", "params", "reason", "attempts",
+	"lease_owner", "lease_until", "sent_at", "external_ref", "created_at", "updated_at", "cost_cents"}
+
+// actionColumns is the select list of every ActionRow column, qualified, in
+// the order of fields.
+var actionColumns = "actions." + strings.Join(actionFields, ", actions.")
 
 // fields are the scan destinations of actionColumns.
 func (r *ActionRow) fields() []any {
