@@ -27,24 +27,17 @@ func (s *Store) ProfilesOf(ctx context.Context, ids []int64) (map[int64]*models.
 	}
 	// What decodeProfile reads, scanned by hand.
 	where, args := s.byCustomers("customers", "id", ids)
-	rows, err := s.query(ctx, "profiles", "SELECT id, public_id, stage, profile FROM customers"+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := s.each(ctx, "profiles", "SELECT id, public_id, stage, profile FROM customers"+where, args, func(rows *sql.Rows) error {
 		var r customerRow
 		if err := rows.Scan(&r.ID, &r.PublicID, &r.Stage, &r.Profile); err != nil {
-			return nil, translate("profiles", err)
+			return err
 		}
 		p, err := decodeProfile(&r)
-		if err != nil {
-			return nil, err
-		}
 		out[r.ID] = p
-	}
-	if err := rows.Err(); err != nil {
-		return nil, translate("profiles", err)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -56,16 +49,14 @@ func (s *Store) EventsOf(ctx context.Context, ids []int64) (map[int64][]EventRec
 		return out, nil
 	}
 	where, args := s.byCustomers("events", "customer_id", ids)
-	rows, err := s.query(ctx, "customer events", "SELECT "+eventColumns("events")+" FROM events"+where+" ORDER BY events.customer_id, events.occurred_at, events.id", args...)
+	err := s.each(ctx, "customer events", "SELECT "+eventColumns("events")+" FROM events"+where+" ORDER BY events.customer_id, events.occurred_at, events.id", args, func(rows *sql.Rows) error {
+		var r EventRecord
+		err := r.scan(rows)
+		out[r.CustomerID] = append(out[r.CustomerID], r)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	rs, err := scanEvents(rows)
-	if err != nil {
-		return nil, translate("customer events", err)
-	}
-	for _, r := range rs {
-		out[r.CustomerID] = append(out[r.CustomerID], r)
 	}
 	return out, nil
 }
@@ -87,20 +78,17 @@ func (s *Store) EventStamps(ctx context.Context, ids []int64) (map[int64]EventSt
 		return out, nil
 	}
 	where, args := s.byCustomers("events", "customer_id", ids)
-	rows, err := s.query(ctx, "event stamps", "SELECT customer_id, COUNT(*), MAX(id) FROM events"+where+" GROUP BY customer_id", args...)
+	err := s.each(ctx, "event stamps", "SELECT customer_id, COUNT(*), MAX(id) FROM events"+where+" GROUP BY customer_id", args, func(rows *sql.Rows) error {
+		var id int64
+		var st EventStamp
+		err := rows.Scan(&id, &st.Count, &st.MaxID)
+		out[id] = st
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var st EventStamp
-		if err := rows.Scan(&id, &st.Count, &st.MaxID); err != nil {
-			return nil, translate("event stamps", err)
-		}
-		out[id] = st
-	}
-	return out, translate("event stamps", rows.Err())
+	return out, nil
 }
 
 // OptOutsOf loads the opt-outs of customers, by category.
@@ -110,20 +98,17 @@ func (s *Store) OptOutsOf(ctx context.Context, ids []int64) (map[int64][]models.
 		return out, nil
 	}
 	where, args := s.byCustomers("opt_outs", "customer_id", ids)
-	rows, err := s.query(ctx, "opt-outs", "SELECT customer_id, category, source, created_at FROM opt_outs"+where+" ORDER BY customer_id, category", args...)
+	err := s.each(ctx, "opt-outs", "SELECT customer_id, category, source, created_at FROM opt_outs"+where+" ORDER BY customer_id, category", args, func(rows *sql.Rows) error {
+		var id int64
+		var o models.OptOutRecord
+		err := rows.Scan(&id, &o.Category, &o.Source, &o.CreatedAt)
+		out[id] = append(out[id], o)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var o models.OptOutRecord
-		if err := rows.Scan(&id, &o.Category, &o.Source, &o.CreatedAt); err != nil {
-			return nil, translate("opt-outs", err)
-		}
-		out[id] = append(out[id], o)
-	}
-	return out, translate("opt-outs", rows.Err())
+	return out, nil
 }
 
 // ActionsOf loads every action of customers, by due time, without their
@@ -136,26 +121,19 @@ func (s *Store) ActionsOf(ctx context.Context, ids []int64) (map[int64][]models.
 	// Every batch reads its customers' whole action history: scanned by
 	// hand, without GORM's reflection, which allocated a value per column.
 	where, args := s.byCustomers("actions", "customer_id", ids)
-	rows, err := s.query(ctx, "customer actions", "SELECT "+journeyActionColumns+" FROM actions"+where+" ORDER BY customer_id, due_at, id", args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := s.each(ctx, "customer actions", "SELECT "+journeyActionColumns+" FROM actions"+where+" ORDER BY customer_id, due_at, id", args, func(rows *sql.Rows) error {
 		var r ActionRow
 		if err := rows.Scan(&r.ShopID, &r.ID, &r.PublicID, &r.CustomerID, &r.Type, &r.Status, &r.RuleID, &r.RulesVersion,
 			&r.TriggerEventID, &r.DueAt, &r.IdempotencyKey, &r.Marketing, &r.OrderRef, &r.SKU, &r.Category,
 			&r.Reason, &r.Attempts, &r.SentAt, &r.CreatedAt, &r.UpdatedAt, &r.CostCents); err != nil {
-			return nil, translate("customer actions", err)
+			return err
 		}
 		a, err := r.Action()
-		if err != nil {
-			return nil, err
-		}
 		out[a.CustomerID] = append(out[a.CustomerID], a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, translate("customer actions", err)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -200,21 +178,18 @@ func (s *Store) LedgerOf(ctx context.Context, ids []int64) (map[int64][]LedgerEn
 		return out, nil
 	}
 	where, args := s.byCustomers("points_ledger", "customer_id", ids)
-	rows, err := s.query(ctx, "points ledger", "SELECT points_ledger.customer_id, points_ledger.action_id, points_ledger.delta, events.occurred_at FROM points_ledger"+
+	err := s.each(ctx, "points ledger", "SELECT points_ledger.customer_id, points_ledger.action_id, points_ledger.delta, events.occurred_at FROM points_ledger"+
 		" LEFT JOIN actions ON actions.shop_id = points_ledger.shop_id AND actions.id = points_ledger.action_id"+
-		" LEFT JOIN events ON events.shop_id = actions.shop_id AND events.id = actions.trigger_event_id"+where+" ORDER BY points_ledger.id", args...)
+		" LEFT JOIN events ON events.shop_id = actions.shop_id AND events.id = actions.trigger_event_id"+where+" ORDER BY points_ledger.id", args, func(rows *sql.Rows) error {
+		var l LedgerEntry
+		err := rows.Scan(&l.CustomerID, &l.ActionID, &l.Delta, &l.EventAt)
+		out[l.CustomerID] = append(out[l.CustomerID], l)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var l LedgerEntry
-		if err := rows.Scan(&l.CustomerID, &l.ActionID, &l.Delta, &l.EventAt); err != nil {
-			return nil, translate("points ledger", err)
-		}
-		out[l.CustomerID] = append(out[l.CustomerID], l)
-	}
-	return out, translate("points ledger", rows.Err())
+	return out, nil
 }
 
 // CustomerKey is a customer reference within a shop, as an event gives it.
@@ -621,6 +596,22 @@ func (s *Store) byCustomers(table, column string, ids []int64) (string, []any) {
 	return " WHERE " + table + "." + column + " IN (" + placeholders(len(ids)) + ")" + cond, append(args, shop...)
 }
 
+// each runs a query built here and calls row for every row it returns,
+// with every error translated for op.
+func (s *Store) each(ctx context.Context, op, q string, args []any, row func(*sql.Rows) error) error {
+	rows, err := s.query(ctx, op, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return translate(op, err)
+		}
+	}
+	return translate(op, rows.Err())
+}
+
 // trace tells GORM's logger of a statement sent without GORM, so that a slow
 // one is logged as GORM's are (database.slow_query); a query's rows are not
 // counted (-1).
@@ -781,19 +772,10 @@ func eventColumns(table string) string {
 	return table + "." + strings.Join(eventFields, ", "+table+".")
 }
 
-// scanEvents reads rows selected with eventColumns, and closes them.
-func scanEvents(rows *sql.Rows) ([]EventRecord, error) {
-	defer rows.Close()
-	var out []EventRecord
-	for rows.Next() {
-		var r EventRecord
-		if err := rows.Scan(&r.ShopID, &r.ID, &r.CustomerID, &r.Type, &r.StepKey, &r.OccurredAt, &r.ReceivedAt, &r.Platform, &r.InboxID,
-			&r.DeliveryID, &r.OrderRef, &r.Data, &r.Amount, &r.Currency, &r.Coupon, &r.TestOrder, &r.PlacedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+// scan reads a row selected with eventColumns.
+func (r *EventRecord) scan(rows *sql.Rows) error {
+	return rows.Scan(&r.ShopID, &r.ID, &r.CustomerID, &r.Type, &r.StepKey, &r.OccurredAt, &r.ReceivedAt, &r.Platform, &r.InboxID,
+		&r.DeliveryID, &r.OrderRef, &r.Data, &r.Amount, &r.Currency, &r.Coupon, &r.TestOrder, &r.PlacedAt)
 }
 
 // actionFields are the columns of actions in ActionRow's order.

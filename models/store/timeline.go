@@ -153,16 +153,14 @@ func (s *Store) Timeline(ctx context.Context, customerID int64, cur *Cursor, f T
 		}
 		cond, shop := s.shopCond("events")
 		q += cond + " ORDER BY events.occurred_at DESC, events.id DESC LIMIT ?"
-		rows, err := s.query(ctx, "timeline events", q, append(append(args, shop...), limit+1)...)
+		err := s.each(ctx, "timeline events", q, append(append(args, shop...), limit+1), func(rows *sql.Rows) error {
+			var r EventRecord
+			err := r.scan(rows)
+			entries = append(entries, TimelineEntry{Cursor: Cursor{r.OccurredAt, KindEvent, r.ID}, Event: &r})
+			return err
+		})
 		if err != nil {
 			return nil, false, err
-		}
-		evs, err := scanEvents(rows)
-		if err != nil {
-			return nil, false, translate("timeline events", err)
-		}
-		for i := range evs {
-			entries = append(entries, TimelineEntry{Cursor: Cursor{evs[i].OccurredAt, KindEvent, evs[i].ID}, Event: &evs[i]})
 		}
 	}
 	if f.empty() || f.AllActions || len(f.ActionTypes) > 0 {
@@ -186,27 +184,23 @@ func (s *Store) Timeline(ctx context.Context, customerID int64, cur *Cursor, f T
 		}
 		cond, shop := s.shopCond("actions")
 		q += cond + " ORDER BY actions.created_at DESC, actions.id DESC LIMIT ?"
-		rows, err := s.query(ctx, "timeline actions", q, append(append(args, shop...), limit+1)...)
-		if err != nil {
-			return nil, false, err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		err := s.each(ctx, "timeline actions", q, append(append(args, shop...), limit+1), func(rows *sql.Rows) error {
 			var a ActionRow
 			var tid sql.NullInt64
 			var ttype, tref, tdata sql.NullString
 			var tat sql.NullTime
 			if err := rows.Scan(append(a.fields(), &tid, &ttype, &tref, &tat, &tdata)...); err != nil {
-				return nil, false, translate("timeline actions", err)
+				return err
 			}
 			e := TimelineEntry{Cursor: Cursor{a.CreatedAt, KindAction, a.ID}, Action: &a}
 			if tid.Valid {
 				e.Trigger = &EventRecord{ShopID: a.ShopID, ID: tid.Int64, Type: ttype.String, OrderRef: tref.String, OccurredAt: tat.Time, Data: tdata.String}
 			}
 			entries = append(entries, e)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, false, translate("timeline actions", err)
+			return nil
+		})
+		if err != nil {
+			return nil, false, err
 		}
 	}
 	slices.SortFunc(entries, func(a, b TimelineEntry) int {
