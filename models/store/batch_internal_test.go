@@ -17,26 +17,7 @@ import (
 // the batch writers insert row by row and still hand back each row's id.
 func TestInsertEvents_SteppedIDs(t *testing.T) {
 	ctx := context.Background()
-	sealer, err := security.NewSealer(strings.Repeat("k", 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "t.db")}, sealer, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	shop := &models.Shop{Key: "s", Platform: models.PlatformStandard, Source: "cli"}
-	if err := s.SaveShop(ctx, shop); err != nil {
-		t.Fatal(err)
-	}
-	cust, _, err := s.ResolveCustomer(ctx, shop.ID, models.CustomerRef{ID: "c"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, shop, cust := sqliteWithCustomer(t, Config{}, nil, models.CustomerRef{ID: "c"})
 	for _, step := range []int64{1, 2} {
 		s.idStep = step
 		at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
@@ -68,28 +49,9 @@ func TestInsertEvents_SteppedIDs(t *testing.T) {
 // when slow, as GORM's are, with their shape and never their arguments.
 func TestSlowQuery_HandBuilt(t *testing.T) {
 	ctx := context.Background()
-	sealer, err := security.NewSealer(strings.Repeat("k", 32))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs strings.Builder
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	s, err := Open(ctx, Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "t.db"), SlowQuery: time.Nanosecond}, sealer, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	shop := &models.Shop{Key: "s", Platform: models.PlatformStandard, Source: "cli"}
-	if err := s.SaveShop(ctx, shop); err != nil {
-		t.Fatal(err)
-	}
-	cust, _, err := s.ResolveCustomer(ctx, shop.ID, models.CustomerRef{ID: "c", Email: "secret.person@example.org"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, shop, cust := sqliteWithCustomer(t, Config{SlowQuery: time.Nanosecond}, log, models.CustomerRef{ID: "c", Email: "secret.person@example.org"})
 	logs.Reset()
 	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	if err := s.InsertEvents(ctx, []*EventRecord{{ShopID: shop.ID, CustomerID: cust, Type: string(models.CustomerRegistered), StepKey: "reg",
@@ -108,4 +70,33 @@ func TestSlowQuery_HandBuilt(t *testing.T) {
 	if strings.Contains(out, "secret.person") {
 		t.Errorf("a slow-query line carries an argument:\n%s", out)
 	}
+}
+
+// sqliteWithCustomer opens a migrated SQLite store with cfg's settings, a
+// shop and one customer of it.
+func sqliteWithCustomer(t *testing.T, cfg Config, log *slog.Logger, ref models.CustomerRef) (*Store, *models.Shop, int64) {
+	t.Helper()
+	ctx := context.Background()
+	sealer, err := security.NewSealer(strings.Repeat("k", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Driver, cfg.DSN = "sqlite", filepath.Join(t.TempDir(), "t.db")
+	s, err := Open(ctx, cfg, sealer, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	shop := &models.Shop{Key: "s", Platform: models.PlatformStandard, Source: "cli"}
+	if err := s.SaveShop(ctx, shop); err != nil {
+		t.Fatal(err)
+	}
+	cust, _, err := s.ResolveCustomer(ctx, shop.ID, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, shop, cust
 }
