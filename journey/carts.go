@@ -39,9 +39,7 @@ func AbandonedCarts(history []models.Event, now time.Time, after, window time.Du
 	}
 	carts := map[string]*cart{}
 	var ids []string
-	evs := make([]models.Event, len(history))
-	copy(evs, history)
-	Sort(evs)
+	evs := sorted(history)
 	for i := range evs {
 		e := &evs[i]
 		if !e.Type.IsCart() || e.Data.Cart == nil || e.Data.Cart.ID == "" {

@@ -68,21 +68,35 @@ func (o *Order) Positive(now time.Time, allowance time.Duration) bool {
 // Sort puts events into the canonical order the fold uses: source time, then
 // type and step, so that arrival order never matters.
 func Sort(events []models.Event) {
-	slices.SortStableFunc(events, func(a, b models.Event) int {
-		if c := a.OccurredAt().Compare(b.OccurredAt()); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.Type, b.Type); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.StepKey(), b.StepKey())
-	})
+	slices.SortStableFunc(events, canonical)
+}
+
+func canonical(a, b models.Event) int {
+	if c := a.OccurredAt().Compare(b.OccurredAt()); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Type, b.Type); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.StepKey(), b.StepKey())
+}
+
+// sorted returns events in canonical order for a fold that only reads them:
+// events itself when it is in that order already, as a journey read in the
+// order of its source times nearly always is, else a sorted copy. The fold
+// runs for every event of every batch, and the copy was most of its garbage.
+func sorted(events []models.Event) []models.Event {
+	if slices.IsSortedFunc(events, canonical) {
+		return events
+	}
+	evs := slices.Clone(events)
+	Sort(evs)
+	return evs
 }
 
 // Orders folds events into orders, keyed by order id, in placement order.
 func Orders(events []models.Event) []*Order {
-	evs := slices.Clone(events)
-	Sort(evs)
+	evs := sorted(events)
 	byID := map[string]*Order{}
 	var list []*Order
 	for i := range evs {
@@ -178,8 +192,7 @@ func TestOrders(events []models.Event) map[string]bool {
 
 // Build derives the profile from a customer's events at now.
 func Build(events []models.Event, now time.Time, opts Options) models.Profile {
-	evs := slices.Clone(events)
-	Sort(evs)
+	evs := sorted(events)
 	p := models.Profile{Stage: models.StageNew, Categories: []string{}, SKUs: []string{}, OptedOutCategories: []string{}}
 	// What the customer bought, by the index of the latest order holding it.
 	cats, skus, optOuts := map[string]int{}, map[string]int{}, map[string]bool{}

@@ -117,9 +117,17 @@ func TestBuild_OrderIndependent(t *testing.T) {
 		// but the fold must not care either way for idempotent facts).
 		evs = append(evs, evs[r.IntN(len(evs))])
 		r.Shuffle(len(evs), func(a, b int) { evs[a], evs[b] = evs[b], evs[a] })
-		got := Build(dedupe(evs), now, DefaultOptions)
+		evs = dedupe(evs)
+		given := slices.Clone(evs)
+		got := Build(evs, now, DefaultOptions)
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("permutation %d changed the profile (-want +got):\n%s", i, diff)
+		}
+		// The fold sorts a copy when it must: the caller's slice (the
+		// journal's, the cache's) keeps its order.
+		Orders(evs)
+		if diff := cmp.Diff(given, evs); diff != "" {
+			t.Fatalf("permutation %d: Build or Orders reordered its input (-before +after):\n%s", i, diff)
 		}
 	}
 }

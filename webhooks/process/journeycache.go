@@ -56,9 +56,10 @@ func (c *JourneyCache) maxEvents() int {
 	return DefaultJourneyCacheEvents
 }
 
-// get returns a copy of the customer's events if the cache holds them
-// under stamp: the journal inserts into its slices. The events' documents
-// are shared; nothing writes to a decoded event.
+// get returns the customer's events if the cache holds them under stamp.
+// They are shared, not copied: put clipped the slices, so the journal's
+// first insert moves them to an array of its own, and nothing writes to a
+// stored or decoded event in place.
 func (c *JourneyCache) get(id int64, stamp store.EventStamp, now time.Time) ([]store.EventRecord, []models.Event, bool) {
 	if c == nil {
 		return nil, nil, false
@@ -71,7 +72,7 @@ func (c *JourneyCache) get(id int64, stamp store.EventStamp, now time.Time) ([]s
 		return nil, nil, false
 	}
 	c.hits++
-	return slices.Clone(e.records), slices.Clone(e.history), true
+	return e.records, e.history, true
 }
 
 // put keeps a customer's events as a committed transaction left them.

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -29,9 +30,11 @@ func TestJourneyCache(t *testing.T) {
 	if !ok || len(got) != 3 || len(gotHist) != 3 {
 		t.Fatalf("hit: %v %d", ok, len(got))
 	}
-	// What a batch inserts into its copy does not reach the cache.
-	got = append(got[:1], store.EventRecord{ID: 99, StepKey: "other"})
-	_ = append(gotHist[:1], models.Event{Type: models.OrderCancelled})
+	// What a batch inserts (as batchJournal.InsertEvent does) does not
+	// reach the cache, although the slices are shared.
+	got = slices.Insert(got, 1, store.EventRecord{ID: 99, StepKey: "other"})
+	_ = slices.Insert(gotHist, 1, models.Event{Type: models.OrderCancelled})
+	_ = append(gotHist, models.Event{Type: models.OrderCancelled})
 	if again, againHist, _ := c.get(1, stamp, now); again[1].ID != 5 || againHist[1].Type != models.OrderPlaced || got[1].ID != 99 {
 		t.Fatalf("a batch's insert wrote into the cache: %v", again)
 	}
