@@ -66,6 +66,8 @@ func (j *batchJournal) provisionalID() int64 {
 func provisional(id int64) bool { return id > firstProvisional }
 
 type customerState struct {
+	// records and history are never written in place: Journey hands them
+	// out and the cache keeps them, so an insert makes new ones (inserted).
 	records []store.EventRecord
 	history []models.Event
 	profile *models.Profile
@@ -194,8 +196,8 @@ func (j *batchJournal) InsertEvent(_ context.Context, r *store.EventRecord) (boo
 	i, _ := slices.BinarySearchFunc(c.records, rec, func(a, b store.EventRecord) int {
 		return cmp.Or(a.OccurredAt.Compare(b.OccurredAt), cmp.Compare(a.ID, b.ID))
 	})
-	c.records = slices.Insert(c.records, i, rec)
-	c.history = slices.Insert(c.history, i, e)
+	c.records = inserted(c.records, i, rec)
+	c.history = inserted(c.history, i, e)
 	j.eventAt[rec.ID] = rec.OccurredAt
 	return true, nil
 }
@@ -220,7 +222,16 @@ func (j *batchJournal) AddOptOut(ctx context.Context, shopID, customerID int64, 
 
 func (j *batchJournal) Journey(_ context.Context, customerID int64) ([]store.EventRecord, []models.Event, error) {
 	c := j.state(customerID)
-	return slices.Clone(c.records), slices.Clone(c.history), nil
+	return c.records, c.history, nil
+}
+
+// inserted returns a new slice of s with v at i, leaving s as it was.
+func inserted[T any](s []T, i int, v T) []T {
+	out := make([]T, len(s)+1)
+	copy(out, s[:i])
+	out[i] = v
+	copy(out[i+1:], s[i:])
+	return out
 }
 
 func (j *batchJournal) Profile(_ context.Context, customerID int64) (*models.Profile, error) {

@@ -129,3 +129,29 @@ func TestBatchJournal_FlushFindsStaleState(t *testing.T) {
 		})
 	})
 }
+
+// Journey hands out the journal's own slices, which the cache keeps too: a
+// later insert must leave what was handed out as it was.
+func TestBatchJournal_InsertLeavesHandedOutJourney(t *testing.T) {
+	ctx := context.Background()
+	j := newMemoryJournal(time.Now)
+	j.addCustomer(1, "c1")
+	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	insert := func(step string, at time.Time) {
+		r := &store.EventRecord{CustomerID: 1, Type: string(models.OrderPaid), StepKey: step, OccurredAt: at, ReceivedAt: at, Data: "{}"}
+		if ok, err := j.InsertEvent(ctx, r); !ok || err != nil {
+			t.Fatalf("insert %s: %v %v", step, ok, err)
+		}
+	}
+	for i, step := range []string{"b", "c", "d"} {
+		insert(step, at.Add(time.Duration(i)*time.Hour))
+	}
+	recs, hist, _ := j.Journey(ctx, 1)
+	insert("a", at.Add(-time.Hour)) // sorts first: an insert in place would shift what was handed out
+	if len(recs) != 3 || recs[0].StepKey != "b" || recs[2].StepKey != "d" || !hist[0].Timestamp.Equal(at) {
+		t.Fatalf("handed-out journey changed: %+v", recs)
+	}
+	if now, _, _ := j.Journey(ctx, 1); len(now) != 4 || now[0].StepKey != "a" {
+		t.Fatalf("journey after the insert: %+v", now)
+	}
+}

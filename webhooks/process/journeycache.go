@@ -57,9 +57,9 @@ func (c *JourneyCache) maxEvents() int {
 }
 
 // get returns the customer's events if the cache holds them under stamp.
-// They are shared, not copied: put clipped the slices, so the journal's
-// first insert moves them to an array of its own, and nothing writes to a
-// stored or decoded event in place.
+// They are shared, not copied: the journal never writes into its slices
+// (it inserts into new ones), nor does anything write to a stored or
+// decoded event in place.
 func (c *JourneyCache) get(id int64, stamp store.EventStamp, now time.Time) ([]store.EventRecord, []models.Event, bool) {
 	if c == nil {
 		return nil, nil, false

@@ -30,8 +30,9 @@ func TestJourneyCache(t *testing.T) {
 	if !ok || len(got) != 3 || len(gotHist) != 3 {
 		t.Fatalf("hit: %v %d", ok, len(got))
 	}
-	// What a batch inserts (as batchJournal.InsertEvent does) does not
-	// reach the cache, although the slices are shared.
+	// The slices are shared. The journal inserts into new ones (inserted),
+	// and put clipped them besides: even an insert in place does not reach
+	// the cache.
 	got = slices.Insert(got, 1, store.EventRecord{ID: 99, StepKey: "other"})
 	_ = slices.Insert(gotHist, 1, models.Event{Type: models.OrderCancelled})
 	_ = append(gotHist, models.Event{Type: models.OrderCancelled})
