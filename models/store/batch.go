@@ -120,20 +120,35 @@ func (s *Store) ActionsOf(ctx context.Context, ids []int64) (map[int64][]models.
 	}
 	// Every batch reads its customers' whole action history: scanned by
 	// hand, without GORM's reflection, which allocated a value per column.
+	// The rows come by customer: they go into one slice, which each
+	// customer's part is cut from (capacity clipped, so that appending to
+	// one part never overwrites the next), instead of a slice per customer
+	// grown row by row. One row is scanned into: Scan's pointers made it
+	// escape, an allocation per row.
+	var all []models.Action
+	var r ActionRow
 	where, args := s.byCustomers("actions", "customer_id", ids)
 	err := s.each(ctx, "customer actions", "SELECT "+journeyActionColumns+" FROM actions"+where+" ORDER BY customer_id, due_at, id", args, func(rows *sql.Rows) error {
-		var r ActionRow
+		r = ActionRow{}
 		if err := rows.Scan(&r.ShopID, &r.ID, &r.PublicID, &r.CustomerID, &r.Type, &r.Status, &r.RuleID, &r.RulesVersion,
 			&r.TriggerEventID, &r.DueAt, &r.IdempotencyKey, &r.Marketing, &r.OrderRef, &r.SKU, &r.Category,
 			&r.Reason, &r.Attempts, &r.SentAt, &r.CreatedAt, &r.UpdatedAt, &r.CostCents); err != nil {
 			return err
 		}
 		a, err := r.Action()
-		out[a.CustomerID] = append(out[a.CustomerID], a)
+		all = append(all, a)
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	for start := 0; start < len(all); {
+		end := start + 1
+		for end < len(all) && all[end].CustomerID == all[start].CustomerID {
+			end++
+		}
+		out[all[start].CustomerID] = all[start:end:end]
+		start = end
 	}
 	return out, nil
 }
