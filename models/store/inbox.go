@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -240,6 +241,9 @@ type inboxKey struct {
 // all shops: the unique index (shop_id, delivery_id) answers both IN lists,
 // and the pairs that only the cross product matches are left out here.
 func (s *Store) storedInbox(ctx context.Context, items []*models.Delivery, idx []int) (map[inboxKey]bool, error) {
+	if len(idx) == 0 {
+		return map[inboxKey]bool{}, nil
+	}
 	var shops []int64
 	ids := make([]string, 0, len(idx))
 	var hashes []string
@@ -252,32 +256,46 @@ func (s *Store) storedInbox(ctx context.Context, items []*models.Delivery, idx [
 			hashes = append(hashes, *h)
 		}
 	}
-	var found []struct {
-		ShopID     int64
-		DeliveryID string
-		BodyHash   *string
-	}
-	q := s.db.WithContext(ctx).Model(&models.Delivery{}).Select("shop_id, delivery_id, body_hash")
+	// Every grouped commit asks this, so it is built here: through GORM the
+	// statement's building and the scan took a tenth of the server's CPU
+	// under load.
+	var args []any
 	// One shop (always on MySQL): "=" names the shard to Vitess.
-	var shop any = shops
-	shopIs := "shop_id IN ?"
+	shopIs := "shop_id = ?"
 	if len(shops) == 1 {
-		shop, shopIs = shops[0], "shop_id = ?"
-	}
-	if len(hashes) > 0 {
-		q = q.Where(shopIs+" AND (delivery_id IN ? OR body_hash IN ?)", shop, ids, hashes)
+		args = append(args, shops[0])
 	} else {
-		q = q.Where(shopIs+" AND delivery_id IN ?", shop, ids)
-	}
-	if err := q.Scan(&found).Error; err != nil {
-		return nil, translate("insert inbox batch", err)
-	}
-	stored := make(map[inboxKey]bool, len(found))
-	for _, f := range found {
-		stored[inboxKey{f.ShopID, f.DeliveryID}] = true
-		if f.BodyHash != nil {
-			stored[inboxKey{f.ShopID, "body:" + *f.BodyHash}] = true
+		shopIs = "shop_id IN (" + placeholders(len(shops)) + ")"
+		for _, id := range shops {
+			args = append(args, id)
 		}
+	}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	cond := "delivery_id IN (" + placeholders(len(ids)) + ")"
+	if len(hashes) > 0 {
+		cond = "(" + cond + " OR body_hash IN (" + placeholders(len(hashes)) + "))"
+		for _, h := range hashes {
+			args = append(args, h)
+		}
+	}
+	stored := map[inboxKey]bool{}
+	err := s.each(ctx, "insert inbox batch", "SELECT shop_id, delivery_id, body_hash FROM inbox WHERE "+shopIs+" AND "+cond, args, func(rows *sql.Rows) error {
+		var shopID int64
+		var deliveryID string
+		var bodyHash sql.NullString
+		if err := rows.Scan(&shopID, &deliveryID, &bodyHash); err != nil {
+			return err
+		}
+		stored[inboxKey{shopID, deliveryID}] = true
+		if bodyHash.Valid {
+			stored[inboxKey{shopID, "body:" + bodyHash.String}] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return stored, nil
 }
