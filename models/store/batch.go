@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/treue/treue/models"
@@ -352,6 +354,7 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 	}
 	now := s.Now()
 	lock := map[int64]bool{}
+	var created []newCustomer
 	for i, k := range keys {
 		ord := orderKey{k.ShopID, k.Order}
 		ids := models.Identities(k.Ref)
@@ -360,7 +363,9 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 			// The order decides; identities that contradict the order's
 			// customer (another e-mail on the order) are not linked to them.
 			out[i] = id
-			lock[id] = true
+			if id > 0 {
+				lock[id] = true
+			}
 			continue
 		}
 		if id == 0 {
@@ -386,15 +391,15 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 					fresh = append(fresh, x)
 				}
 			}
-			newID, newPublic, err := s.createCustomer(ctx, k.ShopID, fresh)
-			if err != nil {
-				return nil, nil, err
-			}
+			// Created after the loop, all in two statements: until then the
+			// new customer goes by a provisional id below zero.
+			newID := -int64(len(created) + 1)
+			created = append(created, newCustomer{shopID: k.ShopID, publicID: uuid.NewString(), ids: fresh})
 			for _, x := range fresh {
 				owner[identityKey{k.ShopID, x.Kind, x.Value}] = newID
 			}
-			have[newID] = fresh
-			out[i], public[i] = newID, newPublic
+			have[newID] = slices.Clone(fresh)
+			out[i], public[i] = newID, created[len(created)-1].publicID
 			if k.Order != "" {
 				orders[ord] = newID
 			}
@@ -403,6 +408,15 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 		for _, x := range ids {
 			ik := identityKey{k.ShopID, x.Kind, x.Value}
 			if _, ok := owner[ik]; ok {
+				continue
+			}
+			if id < 0 {
+				// A customer this batch creates: its identity is stored with
+				// the others. Nobody had it when they were read, so a
+				// duplicate is a concurrent transaction's, as in createCustomer.
+				created[-id-1].ids = append(created[-id-1].ids, x)
+				owner[ik] = id
+				have[id] = append(have[id], x)
 				continue
 			}
 			// Another customer may own this identity already; then it stays theirs.
@@ -416,9 +430,22 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 			}
 		}
 		out[i] = id
-		lock[id] = true
+		if id > 0 {
+			lock[id] = true // one created here is this transaction's already
+		}
 		if k.Order != "" {
 			orders[ord] = id
+		}
+	}
+	if len(created) > 0 {
+		ids, err := s.createCustomers(ctx, created, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, id := range out {
+			if id < 0 {
+				out[i] = ids[-id-1]
+			}
 		}
 	}
 	if len(lock) > 0 {
@@ -447,6 +474,66 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 	}
 	return out, public, nil
 }
+
+// newCustomer is a customer resolveCustomers creates, with the identities
+// nobody else had.
+type newCustomer struct {
+	shopID   int64
+	publicID string
+	ids      []models.Identity
+}
+
+// createCustomers stores the customers a batch met for the first time and
+// their identities, in one statement each (a batch of new shoppers took
+// three per customer), and returns their ids in order. A duplicate identity
+// was stored by a concurrent transaction since it was read: ErrRetry.
+func (s *Store) createCustomers(ctx context.Context, cs []newCustomer, now time.Time) ([]int64, error) {
+	ids := make([]int64, len(cs))
+	if s.idStep != 1 {
+		// One row per statement where ids are not consecutive (createRows).
+		for i, c := range cs {
+			id, _, err := s.createCustomer(ctx, c.shopID, c.publicID, c.ids)
+			if err != nil {
+				return nil, err
+			}
+			ids[i] = id
+		}
+		return ids, nil
+	}
+	profile := "{}"
+	stage := string(models.StageNew)
+	ids, err := s.insertRows(ctx, "create customers", "customers", customerInsertColumns, len(cs), func(i int, v []any) []any {
+		return append(v, cs[i].shopID, cs[i].publicID, stage, 0, 0, 0, nil, false, profile, now, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	type link struct {
+		customer int
+		models.Identity
+	}
+	var links []link
+	for i, c := range cs {
+		for _, x := range c.ids {
+			links = append(links, link{i, x})
+		}
+	}
+	_, err = s.insertRows(ctx, "create identities", "customer_identities", identityInsertColumns, len(links), func(i int, v []any) []any {
+		l := links[i]
+		return append(v, cs[l.customer].shopID, l.Kind, l.Value, ids[l.customer], now)
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return nil, fmt.Errorf("store: create customers: %w", ErrRetry)
+	}
+	return ids, err
+}
+
+// The columns createCustomers sets, in the order of its values.
+var (
+	customerInsertColumns = []string{"shop_id", "public_id", "stage", "order_count", "positive_order_count", "total_spent_cents",
+		"last_order_at", "marketing_consent", "profile", "created_at", "updated_at"}
+	identityInsertColumns = []string{"shop_id", "kind", "value", "customer_id", "created_at"}
+)
 
 // agrees reports whether none of ids contradicts an identity of the same
 // kind among have.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,52 @@ func TestInsertEvents_SteppedIDs(t *testing.T) {
 		for _, r := range rs {
 			if r.ID == 0 || ids[r.StepKey] != r.ID {
 				t.Errorf("step %d: %s has id %d, stored %d", step, r.StepKey, r.ID, ids[r.StepKey])
+			}
+		}
+	}
+}
+
+// TestResolveCustomers_CreatesInOneGo: the customers a batch meets for the
+// first time are created together, also where the server steps ids by more
+// than one; a new customer met again in the batch with another identity
+// gets it too, and the batch hands back every customer's stored id.
+func TestResolveCustomers_CreatesInOneGo(t *testing.T) {
+	ctx := context.Background()
+	s, shop, _ := sqliteWithCustomer(t, Config{}, nil, models.CustomerRef{ID: "known"})
+	for _, step := range []int64{1, 2} {
+		s.idStep = step
+		p := fmt.Sprintf("s%d-", step)
+		keys := []CustomerKey{
+			{ShopID: shop.ID, Ref: models.CustomerRef{ID: p + "a"}},
+			{ShopID: shop.ID, Ref: models.CustomerRef{ID: "known"}},
+			{ShopID: shop.ID, Ref: models.CustomerRef{ID: p + "b", Email: p + "b@example.org"}},
+			{ShopID: shop.ID, Ref: models.CustomerRef{ID: p + "a", Email: p + "a@example.org"}}, // a again, now with an e-mail
+			{ShopID: shop.ID, Ref: models.CustomerRef{Email: p + "b@example.org"}},
+		}
+		var ids []int64
+		err := s.InTx(ctx, func(tx *Store) error {
+			var err error
+			ids, err = tx.ResolveCustomers(ctx, keys)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids[0] != ids[3] || ids[2] != ids[4] || ids[0] == ids[2] || ids[1] == ids[0] || slices.Contains(ids, 0) {
+			t.Fatalf("step %d: ids %v", step, ids)
+		}
+		for i, want := range map[int][]string{0: {"email:" + p + "a@example.org", "id:" + p + "a"}, 2: {"email:" + p + "b@example.org", "id:" + p + "b"}} {
+			got, err := s.CustomerIdentities(ctx, ids[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, x := range got {
+				names = append(names, x.Kind+":"+x.Value)
+			}
+			slices.Sort(names)
+			if !slices.Equal(names, want) {
+				t.Errorf("step %d: customer of key %d has %v, want %v", step, i, names, want)
 			}
 		}
 	}

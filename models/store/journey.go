@@ -10,7 +10,6 @@ import (
 
 	json "github.com/go-json-experiment/json/v1"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -62,9 +61,11 @@ func (s *Store) ResolveCustomer(ctx context.Context, shopID int64, ref models.Cu
 	return ids[0], public[0], nil
 }
 
-func (s *Store) createCustomer(ctx context.Context, shopID int64, ids []models.Identity) (int64, string, error) {
+// createCustomer stores one customer and its identities, a statement each:
+// createCustomers' way where the server's ids are not consecutive.
+func (s *Store) createCustomer(ctx context.Context, shopID int64, publicID string, ids []models.Identity) (int64, string, error) {
 	now := s.Now()
-	c := customerRow{ShopID: shopID, PublicID: uuid.NewString(), Stage: string(models.StageNew), Profile: "{}", CreatedAt: now, UpdatedAt: now}
+	c := customerRow{ShopID: shopID, PublicID: publicID, Stage: string(models.StageNew), Profile: "{}", CreatedAt: now, UpdatedAt: now}
 	db := s.db.WithContext(ctx)
 	if err := db.Create(&c).Error; err != nil {
 		return 0, "", translate("create customer", err)
