@@ -32,9 +32,11 @@ import (
 // BenchmarkProcessor drains an inbox of realistic journeys (register,
 // consent, three orders placed → paid → shipped → delivered, every tenth
 // returned) with the example rules, the way `treue serve` processes them.
-// It reports deliveries/s; ns/op is per delivery.
+// It reports deliveries/s, the CPU the process used per delivery and, given
+// the database server's pid, that server's; ns/op is per delivery.
 //
-//	TREUE_TEST_MYSQL_DSN='root:@tcp(127.0.0.1:3306)/' go test -run '^$' -bench Processor -benchtime 5000x ./webhooks/process/
+//	TREUE_BENCH_DB_PID=$(pgrep -x mariadbd) TREUE_TEST_MYSQL_DSN='root:@tcp(127.0.0.1:3306)/' \
+//	    go test -run '^$' -bench Processor -benchtime 5000x ./webhooks/process/
 func BenchmarkProcessor(b *testing.B) {
 	// concurrent > 1 runs several processors at once, as replicas do.
 	// cache runs the processor with a journey cache, as serve does by
