@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -42,6 +43,11 @@ func notices(t *testing.T, st *store.Store, customers ...string) map[string][]st
 		if err != nil {
 			t.Fatal(err)
 		}
+		// By due time, not by the text: "00:22" after midnight sorts
+		// before "21:22" of the evening before.
+		slices.SortStableFunc(acts, func(a, b models.Action) int {
+			return cmp.Or(a.DueAt.Compare(b.DueAt), cmp.Compare(a.Status, b.Status))
+		})
 		for _, a := range acts {
 			if a.RuleID == "back-in-stock" {
 				s := string(a.Status) + " " + a.DueAt.UTC().Format("15:04")
@@ -51,7 +57,6 @@ func notices(t *testing.T, st *store.Store, customers ...string) map[string][]st
 				out[c] = append(out[c], s)
 			}
 		}
-		slices.Sort(out[c])
 	}
 	return out
 }
