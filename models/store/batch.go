@@ -363,9 +363,7 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 			// The order decides; identities that contradict the order's
 			// customer (another e-mail on the order) are not linked to them.
 			out[i] = id
-			if id > 0 {
-				lock[id] = true
-			}
+			lock[id] = true
 			continue
 		}
 		if id == 0 {
@@ -430,9 +428,7 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 			}
 		}
 		out[i] = id
-		if id > 0 {
-			lock[id] = true // one created here is this transaction's already
-		}
+		lock[id] = true
 		if k.Order != "" {
 			orders[ord] = id
 		}
@@ -448,11 +444,13 @@ func (s *Store) resolveCustomers(ctx context.Context, keys []CustomerKey) ([]int
 			}
 		}
 	}
-	if len(lock) > 0 {
-		ids := make([]int64, 0, len(lock))
-		for id := range lock {
+	ids := make([]int64, 0, len(lock))
+	for id := range lock {
+		if id > 0 { // below zero: created here, this transaction's already
 			ids = append(ids, id)
 		}
+	}
+	if len(ids) > 0 {
 		slices.Sort(ids)
 		var locked []customerRow
 		cond, shop := s.shopCond("customers")
