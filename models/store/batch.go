@@ -605,10 +605,7 @@ func (s *Store) SaveProfiles(ctx context.Context, ps []*models.Profile) error {
 	}
 	cond, shop := s.shopCond("customers")
 	sb.WriteString("updated_at = ? WHERE id IN (" + placeholders(len(ids)) + ")" + cond)
-	args = append(args, s.Now())
-	for _, id := range ids {
-		args = append(args, id)
-	}
+	args = appendArgs(append(args, s.Now()), ids)
 	_, err := s.exec(ctx, "save profiles", sb.String(), append(args, shop...)...)
 	return err
 }
@@ -689,10 +686,7 @@ func (s *Store) query(ctx context.Context, op, q string, args ...any) (*sql.Rows
 // table's rows of customers ids, within the store's shop if it has one.
 func (s *Store) byCustomers(table, column string, ids []int64) (string, []any) {
 	cond, shop := s.shopCond(table)
-	args := make([]any, 0, len(ids)+len(shop))
-	for _, id := range ids {
-		args = append(args, id)
-	}
+	args := appendArgs(make([]any, 0, len(ids)+len(shop)), ids)
 	return " WHERE " + table + "." + column + " IN (" + placeholders(len(ids)) + ")" + cond, append(args, shop...)
 }
 
@@ -726,6 +720,14 @@ func (s *Store) trace(ctx context.Context, begin time.Time, q string, res sql.Re
 }
 
 // placeholders is "?, ?, ?" for n arguments.
+// appendArgs appends xs to a hand-built statement's arguments.
+func appendArgs[T any](args []any, xs []T) []any {
+	for _, x := range xs {
+		args = append(args, x)
+	}
+	return args
+}
+
 func placeholders(n int) string {
 	if n <= 0 {
 		return ""

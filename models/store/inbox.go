@@ -259,27 +259,16 @@ func (s *Store) storedInbox(ctx context.Context, items []*models.Delivery, idx [
 	// Every grouped commit asks this, so it is built here: through GORM the
 	// statement's building and the scan took a tenth of the server's CPU
 	// under load.
-	var args []any
 	// One shop (always on MySQL): "=" names the shard to Vitess.
 	shopIs := "shop_id = ?"
-	if len(shops) == 1 {
-		args = append(args, shops[0])
-	} else {
+	if len(shops) > 1 {
 		shopIs = "shop_id IN (" + placeholders(len(shops)) + ")"
-		for _, id := range shops {
-			args = append(args, id)
-		}
-	}
-	for _, id := range ids {
-		args = append(args, id)
 	}
 	cond := "delivery_id IN (" + placeholders(len(ids)) + ")"
 	if len(hashes) > 0 {
 		cond = "(" + cond + " OR body_hash IN (" + placeholders(len(hashes)) + "))"
-		for _, h := range hashes {
-			args = append(args, h)
-		}
 	}
+	args := appendArgs(appendArgs(appendArgs(nil, shops), ids), hashes)
 	stored := map[inboxKey]bool{}
 	err := s.each(ctx, "insert inbox batch", "SELECT shop_id, delivery_id, body_hash FROM inbox WHERE "+shopIs+" AND "+cond, args, func(rows *sql.Rows) error {
 		var shopID int64
